@@ -1,0 +1,11 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY mockserver ./mockserver
+RUN pip install --no-cache-dir . && useradd --create-home --uid 10001 mock \
+    && mkdir -p /data && chown mock /data
+USER mock
+EXPOSE 8000
+ENTRYPOINT ["mockserver", "serve", "--host", "0.0.0.0", "--port", "8000", "--data-dir", "/data"]
+CMD ["--seed", "demo"]

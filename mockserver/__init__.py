@@ -1,0 +1,40 @@
+"""mockserver: a stateful emulator of the ParkPow and VisionAlert HTTP APIs."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import Config
+from .core.web import install_edges
+from .emulator import Emulator
+
+__all__ = ["Config", "create_app"]
+
+
+def create_app(config: Config | None = None, *, background: bool = False) -> Flask:
+    """Build the app. ``background`` starts the tick that runs due work while time passes."""
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.upload_limit
+    app.json.sort_keys = False
+    emulator = Emulator(config)
+    app.extensions["mockserver"] = emulator
+    install_edges(app)
+
+    from .control.routes import blueprint as control_blueprint
+    from .media_routes import blueprint as media_blueprint
+    from .parkpow.routes import blueprint as parkpow_blueprint
+    from .visionalert.routes import blueprint as visionalert_blueprint
+
+    if config.control_enabled:
+        app.register_blueprint(control_blueprint)
+    app.register_blueprint(media_blueprint)
+    app.register_blueprint(parkpow_blueprint)
+    app.register_blueprint(visionalert_blueprint)
+
+    from .control.seeding import load_initial_seed
+
+    load_initial_seed(emulator)
+    if background:
+        emulator.start_background()
+    return app

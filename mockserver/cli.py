@@ -1,0 +1,144 @@
+"""The ``mockserver`` command line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+
+import click
+from sqlalchemy import select
+
+from .config import Config
+
+
+@click.group()
+def main() -> None:
+    """A stateful emulator of the ParkPow and VisionAlert APIs."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes sharing one store.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where the store and media live (default: ./mockserver-data).",
+)
+@click.option("--ephemeral", is_flag=True, help="Keep state in a throw-away directory.")
+@click.option(
+    "--seed",
+    default="demo",
+    show_default=True,
+    help="demo | none | PATH.json (the /_mock/seed format); applied to a fresh store.",
+)
+@click.option("--public-base-url", default=None, help="Base of the absolute URLs handed out.")
+@click.option(
+    "--timezone",
+    "server_timezone",
+    default=None,
+    help="Server timezone (naive timestamps; ParkPow dates). Default UTC.",
+)
+@click.option("--upload-limit", type=int, default=None, help="Max request body, bytes.")
+@click.option("--control-token", default=None, help="Require 'Bearer TOKEN' on /_mock/.")
+@click.option("--no-control", is_flag=True, help="Remove the /_mock/ control plane.")
+def serve(
+    host,
+    port,
+    workers,
+    data_dir,
+    ephemeral,
+    seed,
+    public_base_url,
+    server_timezone,
+    upload_limit,
+    control_token,
+    no_control,
+) -> None:
+    """Start the emulator and run until interrupted (SIGINT/SIGTERM)."""
+    if data_dir and ephemeral:
+        raise click.UsageError("--data-dir and --ephemeral exclude each other")
+    throwaway = tempfile.mkdtemp(prefix="mockserver-") if ephemeral else None
+    config = Config.from_env(
+        data_dir=os.path.abspath(throwaway or data_dir or "mockserver-data"),
+        seed=seed,
+        public_base_url=public_base_url,
+        server_timezone=server_timezone,
+        upload_limit=upload_limit,
+        control_token=control_token,
+        control_enabled=False if no_control else None,
+    )
+    os.makedirs(config.data_dir, exist_ok=True)
+    try:
+        _announce(config, host, port, workers)
+        os.environ.update(config.to_env())
+        _run_server(host, port, workers)
+    finally:
+        if throwaway:
+            shutil.rmtree(throwaway, ignore_errors=True)
+
+
+def _announce(config: Config, host: str, port: int, workers: int) -> None:
+    """Prepare the store once (seed it if fresh) and print how to reach it."""
+    from .control.seeding import load_initial_seed
+    from .core import schema
+    from .emulator import Emulator
+
+    world = Emulator(config)
+    try:
+        load_initial_seed(world)
+        rows = world.store.query(
+            lambda conn: conn.execute(
+                select(schema.tokens.c.token, schema.accounts.c.products)
+                .join(schema.accounts, schema.accounts.c.id == schema.tokens.c.account_id)
+                .order_by(schema.accounts.c.id)
+            ).all()
+        )
+        licenses = world.store.query(
+            lambda conn: conn.execute(
+                select(schema.va_licenses.c.id, schema.va_licenses.c.code, schema.tokens.c.token)
+                .join(schema.tokens, schema.tokens.c.account_id == schema.va_licenses.c.account_id)
+                .order_by(schema.va_licenses.c.id)
+            ).all()
+        )
+    finally:
+        world.close()
+    echo = lambda text: click.echo(text, err=False)  # noqa: E731
+    echo(f"mockserver on http://{host}:{port}  ({workers} workers, store: {config.data_dir})")
+    for row in rows:
+        echo(f"  token {row.token}  products {row.products}")
+    for row in licenses:
+        echo(f"  license {row.code} id={row.id}  (token {row.token})")
+    if not rows:
+        echo("  (empty store: POST /_mock/seed to add accounts)")
+    sys.stdout.flush()
+
+
+def _run_server(host: str, port: int, workers: int) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    server = Granian(
+        "mockserver.wsgi:app",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=8,
+        backlog=2048,
+        log_access=False,
+    )
+    server.serve()
+
+
+if __name__ == "__main__":
+    main()

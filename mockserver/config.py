@@ -1,0 +1,91 @@
+"""Configuration: one dataclass, filled from defaults, environment variables and CLI flags.
+
+Every setting has an environment variable ``MOCKSERVER_<NAME>`` so that worker processes
+started by the WSGI server build exactly the same app as the process that launched them.
+The table in the README is generated from ``SETTINGS`` below.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+
+
+@dataclass
+class Config:
+    data_dir: str = ""  # empty: a throw-away directory (ephemeral)
+    seed: str = "demo"  # demo | none | path to a seed JSON file
+    public_base_url: str = ""  # e.g. https://emulator.example.com; empty: from the request
+    server_timezone: str = "UTC"
+    upload_limit: int = 10 * 1024 * 1024  # bytes
+    pixel_limit: int = 40_000_000  # decoded pixels per image (decompression-bomb guard)
+    control_enabled: bool = True
+    control_token: str = ""  # when set, /_mock/ requires "Authorization: Bearer <token>"
+    tick_seconds: float = 1.0  # background tick that runs due work while the clock runs
+    journal_size: int = 2000  # request journal ring size (rows)
+    webhook_timeout: float = 5.0  # seconds per webhook attempt
+    webhook_queue: int = 1000  # max webhook deliveries waiting in one worker
+    # Emulator-defined VisionAlert rules (defaults; changeable at run time via /_mock/settings)
+    processing_delay: float = 5.0
+    camera_window: float = 900.0
+    offline_after: float = 3600.0
+    alert_window: float = 900.0
+    review_band: float = 0.05
+    retry_delay: float = 60.0
+    webhook_retries: int = 5
+    webhook_backoff: float = 30.0
+    default_threshold: float = 0.5
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides) -> Config:
+        cfg = cls()
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = os.environ.get(env_name(f.name))
+            if raw is not None:
+                setattr(cfg, f.name, _coerce(type(getattr(cfg, f.name)), raw))
+        for name, value in overrides.items():
+            if value is not None:
+                setattr(cfg, name, value)
+        return cfg
+
+    def to_env(self) -> dict[str, str]:
+        env = {}
+        for f in fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            env[env_name(f.name)] = (
+                ("1" if value else "0") if isinstance(value, bool) else str(value)
+            )
+        return env
+
+
+def env_name(name: str) -> str:
+    return "MOCKSERVER_" + name.upper()
+
+
+def _coerce(kind: type, raw: str):
+    if kind is bool:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if kind is int:
+        return int(raw)
+    if kind is float:
+        return float(raw)
+    return raw
+
+
+#: The run-time tunable rules, stored in the ``settings`` table so every worker sees them.
+RUNTIME_SETTINGS = (
+    "processing_delay",
+    "camera_window",
+    "offline_after",
+    "alert_window",
+    "review_band",
+    "retry_delay",
+    "webhook_retries",
+    "webhook_backoff",
+    "default_threshold",
+)

@@ -1,0 +1,1 @@
+"""The control plane under /_mock/: emulator-only, JSON in and out."""

@@ -1,0 +1,165 @@
+"""Due work: jobs with a due time on the emulator clock, run exactly once.
+
+Features register a handler per job kind. Whenever the clock passes due times (a request
+arrives, the clock is advanced, the background tick fires) ``run_due`` claims the due jobs
+in due-time order and applies each in its own write transaction, deleting the job in that
+same transaction: a job is applied once even when several worker processes race for it.
+A claim is a lease on the wall clock, so work held by a crashed process is taken over.
+
+A handler may split into ``prepare`` (slow work outside any transaction, e.g. image
+analysis) and ``apply`` (the state change). Kinds marked ``background`` (webhook delivery)
+are never run on a request's path, only by the background tick.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, or_, select, update
+
+from . import schema
+from .clock import wall_seconds
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 120.0
+BATCH = 64
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    key: str | None
+    due_us: int
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass
+class Handler:
+    apply: Callable[[Connection, Job, Any], None]
+    prepare: Callable[[Job], Any] | None = None
+    background: bool = False
+
+
+_HANDLERS: dict[str, Handler] = {}
+
+
+def register(kind: str, apply, prepare=None, background: bool = False) -> None:
+    _HANDLERS[kind] = Handler(apply=apply, prepare=prepare, background=background)
+
+
+def schedule(
+    conn: Connection, kind: str, due_us: int, payload: dict | None = None, key: str | None = None
+) -> None:
+    """Add a job; with a ``key``, replace the pending job of that key (its due time moves)."""
+    body = json.dumps(payload or {}, separators=(",", ":"))
+    if key is not None:
+        conn.execute(delete(schema.jobs).where(schema.jobs.c.key == key))
+    conn.execute(schema.jobs.insert().values(kind=kind, key=key, due_us=due_us, payload=body))
+
+
+def cancel(conn: Connection, key: str) -> None:
+    conn.execute(delete(schema.jobs).where(schema.jobs.c.key == key))
+
+
+class DueWork:
+    """Runs the due jobs of one store."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self._local = threading.local()
+
+    def _kinds(self, background: bool) -> list[str]:
+        return [kind for kind, h in _HANDLERS.items() if background or not h.background]
+
+    def _claimable(self, until_us: int, kinds: list[str]):
+        jobs = schema.jobs.c
+        return and_(
+            jobs.due_us <= until_us,
+            jobs.kind.in_(kinds),
+            or_(jobs.lease_until.is_(None), jobs.lease_until < wall_seconds()),
+        )
+
+    def pending(self, until_us: int, background: bool = False) -> bool:
+        kinds = self._kinds(background)
+        query = select(schema.jobs.c.id).where(self._claimable(until_us, kinds)).limit(1)
+        return self.store.query(lambda conn: conn.execute(query).first() is not None)
+
+    def run_due(self, until_us: int, background: bool = False, limit: int = 100_000) -> int:
+        """Run every job due at or before ``until_us``; returns how many ran."""
+        if getattr(self._local, "running", False):
+            return 0  # a handler's own request path: never re-enter
+        self._local.running = True
+        try:
+            done = 0
+            while done < limit and self.pending(until_us, background):
+                batch = self.store.transact(lambda conn: self._claim(conn, until_us, background))
+                if not batch:
+                    break
+                for job, lease in batch:
+                    self._run(job, lease)
+                    done += 1
+            return done
+        finally:
+            self._local.running = False
+
+    def _claim(self, conn: Connection, until_us: int, background: bool):
+        kinds = self._kinds(background)
+        rows = conn.execute(
+            select(schema.jobs)
+            .where(self._claimable(until_us, kinds))
+            .order_by(schema.jobs.c.due_us, schema.jobs.c.id)
+            .limit(BATCH)
+        ).all()
+        lease = wall_seconds() + LEASE_SECONDS + random.random() / 1000
+        claimed = []
+        for row in rows:
+            conn.execute(
+                update(schema.jobs).where(schema.jobs.c.id == row.id).values(lease_until=lease)
+            )
+            job = Job(row.id, row.kind, row.key, row.due_us, json.loads(row.payload), row.attempts)
+            claimed.append((job, lease))
+        return claimed
+
+    def _run(self, job: Job, lease: float) -> None:
+        handler = _HANDLERS.get(job.kind)
+        if handler is None:
+            self.store.transact(lambda conn: self._finish(conn, job, lease))
+            return
+        try:
+            prepared = handler.prepare(job) if handler.prepare else None
+
+            def work(conn: Connection) -> None:
+                if self._finish(conn, job, lease):
+                    handler.apply(conn, job, prepared)
+
+            self.store.transact(work)
+        except Exception:  # a broken job must not take the request with it
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            self.store.transact(lambda conn: self._release(conn, job, lease))
+
+    @staticmethod
+    def _finish(conn: Connection, job: Job, lease: float) -> bool:
+        """Delete the job if this runner still holds it; False if another took it over."""
+        jobs = schema.jobs.c
+        result = conn.execute(
+            delete(schema.jobs).where(and_(jobs.id == job.id, jobs.lease_until == lease))
+        )
+        return result.rowcount == 1
+
+    @staticmethod
+    def _release(conn: Connection, job: Job, lease: float) -> None:
+        jobs = schema.jobs.c
+        conn.execute(
+            update(schema.jobs)
+            .where(and_(jobs.id == job.id, jobs.lease_until == lease))
+            .values(lease_until=wall_seconds() + 5 * (job.attempts + 1), attempts=job.attempts + 1)
+        )

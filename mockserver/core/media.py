@@ -1,0 +1,106 @@
+"""Media files: content-addressed on disk, served under random, unguessable names.
+
+The bytes live once per content (``media/<sha[:2]>/<sha>``); every stored image gets its
+own row with a 128-bit random name, so a URL reveals nothing and carries no user input.
+A file is removed when the last row that names its content is deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import tempfile
+
+from sqlalchemy import Connection, delete, func, select
+
+from . import schema
+
+CONTENT_TYPES = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "GIF": "image/gif",
+    "BMP": "image/bmp",
+    "WEBP": "image/webp",
+    "TIFF": "image/tiff",
+}
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/bmp": "bmp",
+    "image/webp": "webp",
+    "image/tiff": "tif",
+}
+
+
+class MediaStore:
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def path(self, sha256: str) -> str:
+        return os.path.join(self.root, sha256[:2], sha256)
+
+    def write_file(self, content: bytes) -> str:
+        """Put the bytes on disk (durably, atomically) and return their hash."""
+        sha = hashlib.sha256(content).hexdigest()
+        target = self.path(sha)
+        if not os.path.exists(target):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        return sha
+
+    def add(
+        self, conn: Connection, sha256: str, size: int, content_type: str, kind: str, now_us: int
+    ) -> int:
+        """Record one stored image (the file must already be written)."""
+        name = f"{secrets.token_hex(16)}.{EXTENSIONS.get(content_type, 'bin')}"
+        result = conn.execute(
+            schema.media.insert().values(
+                name=name,
+                sha256=sha256,
+                content_type=content_type,
+                size=size,
+                kind=kind,
+                created_us=now_us,
+            )
+        )
+        return result.inserted_primary_key[0]
+
+    def lookup(self, conn: Connection, name: str):
+        return conn.execute(select(schema.media).where(schema.media.c.name == name)).first()
+
+    def delete_rows(self, conn: Connection, media_ids: list[int]) -> list[str]:
+        """Delete media rows no longer referenced; return hashes whose files became orphans."""
+        if not media_ids:
+            return []
+        rows = conn.execute(
+            select(schema.media.c.id, schema.media.c.sha256).where(schema.media.c.id.in_(media_ids))
+        ).all()
+        conn.execute(delete(schema.media).where(schema.media.c.id.in_([r.id for r in rows])))
+        orphans = []
+        for sha in {r.sha256 for r in rows}:
+            left = conn.execute(
+                select(func.count()).select_from(schema.media).where(schema.media.c.sha256 == sha)
+            ).scalar_one()
+            if left == 0:
+                orphans.append(sha)
+        return orphans
+
+    def remove_files(self, hashes: list[str]) -> None:
+        """Call after the deleting transaction committed."""
+        for sha in hashes:
+            try:
+                os.remove(self.path(sha))
+            except FileNotFoundError:
+                pass
+
+    def url(self, base: str, kind: str, name: str | None) -> str | None:
+        if name is None:
+            return None
+        return f"{base}/media/{kind}/{name}"

@@ -1,0 +1,83 @@
+"""The HTTP edge shared by every blueprint: JSON errors, the clock catch-up, helpers."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from .errors import ApiError
+
+log = logging.getLogger(__name__)
+
+#: DRF's texts for the errors the framework itself raises
+HTTP_TEXTS = {
+    400: "Bad request.",
+    404: "Not found.",
+    413: "Request body is larger than the upload limit.",
+    415: "Unsupported media type in request.",
+}
+
+
+def emulator():
+    return current_app.extensions["mockserver"]
+
+
+def json_response(body: object, status: int = 200, headers: dict | None = None) -> Response:
+    payload = json.dumps(body, separators=(", ", ": "), ensure_ascii=False)
+    response = Response(payload, status=status, mimetype="application/json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def install_edges(app: Flask) -> None:
+    """Paths with and without trailing slash, JSON for every error, due work on requests."""
+    app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = False
+
+    @app.before_request
+    def _catch_up() -> None:
+        # Due work first, so a reply always reflects every job whose time has come.
+        if not request.path.startswith("/_mock/health"):
+            emulator().catch_up()
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError):
+        return json_response(error.body, error.status, error.headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        status = error.code or 500
+        if isinstance(error, MethodNotAllowed):
+            body = {"detail": f'Method "{request.method}" not allowed.'}
+            headers = {"Allow": ", ".join(sorted(error.valid_methods or []))}
+            return json_response(body, 405, headers)
+        return json_response({"detail": HTTP_TEXTS.get(status, error.name)}, status)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_response({"detail": "A server error occurred."}, 500)
+
+
+def now_us() -> int:
+    """The emulator's now, read once per request so one reply sees one instant."""
+    if "now_us" not in g:
+        g.now_us = emulator().now_us()
+    return g.now_us
+
+
+def current_account(product: str | None = None, product_message: str | None = None):
+    """Authenticate the request's token (once per request); optionally require a product."""
+    from .auth import authenticate, require_product
+
+    if "account" not in g:
+        world = emulator()
+        header = request.headers.get("Authorization")
+        g.account = world.store.query(lambda conn: authenticate(conn, header))
+    if product is not None:
+        require_product(g.account, product, product_message)
+    return g.account

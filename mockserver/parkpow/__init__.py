@@ -1,0 +1,1 @@
+"""The ParkPow API: cameras, vehicles, parking-list, visit-list, log-vehicle."""

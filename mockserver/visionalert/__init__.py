@@ -1,0 +1,1 @@
+"""The VisionAlert API: create-log upload, analysis, alerts, and the read API."""
