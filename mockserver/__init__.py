@@ -21,16 +21,22 @@ def create_app(config: Config | None = None, *, background: bool = False) -> Fla
     app.extensions["mockserver"] = emulator
     install_edges(app)
 
+    from .control.middleware import ControlMiddleware
     from .control.routes import blueprint as control_blueprint
+    from .control.scenarios import blueprint as scenarios_blueprint
     from .media_routes import blueprint as media_blueprint
     from .parkpow.routes import blueprint as parkpow_blueprint
     from .visionalert.routes import blueprint as visionalert_blueprint
+    from .visionalert.upload_routes import blueprint as upload_blueprint
 
     if config.control_enabled:
         app.register_blueprint(control_blueprint)
+        app.register_blueprint(scenarios_blueprint)
     app.register_blueprint(media_blueprint)
     app.register_blueprint(parkpow_blueprint)
     app.register_blueprint(visionalert_blueprint)
+    app.register_blueprint(upload_blueprint)
+    app.wsgi_app = ControlMiddleware(app.wsgi_app, emulator)
 
     from .control.seeding import load_initial_seed
 
