@@ -31,7 +31,7 @@ class Emulator:
         self.store = Store(config.data_dir)
         self.clock = Clock(self.store)
         self.media = MediaStore(self.store.media_dir)
-        self.duework = DueWork(self.store)
+        self.duework = DueWork(self.store, world=self)
         self.server_tz = zone(config.server_timezone)
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
@@ -44,8 +44,11 @@ class Emulator:
         return self.clock.now_us()
 
     def catch_up(self) -> int:
-        """Run the work that fell due up to now (a request path: never background kinds)."""
-        return self.duework.run_due(self.clock.now_us())
+        """Run the work that fell due up to now (a request path: never background kinds).
+
+        Returns the clock's reading taken before the work ran.
+        """
+        return self.duework.catch_up().now_us
 
     def wake_background(self) -> None:
         self._wake.set()

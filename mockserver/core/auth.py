@@ -5,12 +5,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from . import schema
 from .errors import InvalidToken, NotAuthenticated, PermissionDenied
 
 PRODUCTS = ("parkpow", "visionalert")
+
+_BY_TOKEN = (
+    select(
+        schema.accounts.c.id,
+        schema.accounts.c.products,
+        schema.accounts.c.rate_limit_per_second,
+    )
+    .join(schema.tokens, schema.tokens.c.account_id == schema.accounts.c.id)
+    .where(schema.tokens.c.token == bindparam("token"))
+)
 
 
 @dataclass(frozen=True)
@@ -35,15 +45,7 @@ def token_from_header(header: str | None) -> str:
 
 def authenticate(conn: Connection, header: str | None) -> Account:
     token = token_from_header(header)
-    row = conn.execute(
-        select(
-            schema.accounts.c.id,
-            schema.accounts.c.products,
-            schema.accounts.c.rate_limit_per_second,
-        )
-        .join(schema.tokens, schema.tokens.c.account_id == schema.accounts.c.id)
-        .where(schema.tokens.c.token == token)
-    ).first()
+    row = conn.execute(_BY_TOKEN, {"token": token}).first()
     if row is None:
         raise InvalidToken()
     return Account(row.id, tuple(json.loads(row.products)), row.rate_limit_per_second, token)

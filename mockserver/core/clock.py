@@ -30,6 +30,18 @@ class ClockState:
     frozen: bool
 
 
+_STATE = select(schema.clock.c.frozen_us, schema.clock.c.offset_us).where(schema.clock.c.id == 1)
+
+
+def state_from_row(row) -> ClockState:
+    """The clock's reading from its stored row (``None``: never set, real time)."""
+    if row is None or (row.frozen_us is None and row.offset_us is None):
+        return ClockState(wall_us(), False)
+    if row.frozen_us is not None:
+        return ClockState(row.frozen_us, True)
+    return ClockState(wall_us() + row.offset_us, False)
+
+
 class Clock:
     def __init__(self, store) -> None:
         self.store = store
@@ -37,14 +49,7 @@ class Clock:
     def state(self, conn: Connection | None = None) -> ClockState:
         if conn is None:
             return self.store.query(self.state)
-        row = conn.execute(
-            select(schema.clock.c.frozen_us, schema.clock.c.offset_us).where(schema.clock.c.id == 1)
-        ).first()
-        if row is None:
-            return ClockState(wall_us(), False)
-        if row.frozen_us is not None:
-            return ClockState(row.frozen_us, True)
-        return ClockState(wall_us() + row.offset_us, False)
+        return state_from_row(conn.execute(_STATE).first())
 
     def now_us(self, conn: Connection | None = None) -> int:
         return self.state(conn).now_us

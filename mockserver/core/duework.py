@@ -18,18 +18,20 @@ import logging
 import random
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
 
 from . import schema
-from .clock import wall_seconds
+from .clock import ClockState, state_from_row, wall_seconds
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120.0
 BATCH = 64
+MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,14 @@ class Handler:
 
 _HANDLERS: dict[str, Handler] = {}
 
+#: the runner executing the current job, so handlers can reach their emulator (``world``)
+_RUNNING: ContextVar[DueWork | None] = ContextVar("duework_running", default=None)
+
+
+def running() -> DueWork | None:
+    """The ``DueWork`` whose job is being prepared or applied in this thread, if any."""
+    return _RUNNING.get()
+
 
 def register(kind: str, apply, prepare=None, background: bool = False) -> None:
     _HANDLERS[kind] = Handler(apply=apply, prepare=prepare, background=background)
@@ -70,11 +80,39 @@ def cancel(conn: Connection, key: str) -> None:
     conn.execute(delete(schema.jobs).where(schema.jobs.c.key == key))
 
 
+_NEXT_DUE = (
+    select(schema.jobs.c.due_us)
+    .where(
+        schema.jobs.c.kind.in_(bindparam("kinds", expanding=True)),
+        or_(schema.jobs.c.lease_until.is_(None), schema.jobs.c.lease_until < bindparam("wall")),
+    )
+    .order_by(schema.jobs.c.due_us)
+    .limit(1)
+    .scalar_subquery()
+)
+_CLOCK = schema.clock.c
+_CLOCK_AND_NEXT_DUE = select(
+    select(_CLOCK.frozen_us).where(_CLOCK.id == 1).scalar_subquery().label("frozen_us"),
+    select(_CLOCK.offset_us).where(_CLOCK.id == 1).scalar_subquery().label("offset_us"),
+    _NEXT_DUE.label("next_due"),
+)
+
+
 class DueWork:
     """Runs the due jobs of one store."""
 
-    def __init__(self, store) -> None:
+    def catch_up(self) -> ClockState:
+        """Read the clock and run the request-path work due by then: one query when idle."""
+        params = {"kinds": self._kinds(False), "wall": wall_seconds()}
+        row = self.store.query(lambda conn: conn.execute(_CLOCK_AND_NEXT_DUE, params).first())
+        state = state_from_row(row)
+        if row is not None and row.next_due is not None and row.next_due <= state.now_us:
+            self.run_due(state.now_us)
+        return state
+
+    def __init__(self, store, world=None) -> None:
         self.store = store
+        self.world = world  # the owning emulator, for handlers (settings, media, config)
         self._local = threading.local()
 
     def _kinds(self, background: bool) -> list[str]:
@@ -130,6 +168,13 @@ class DueWork:
         return claimed
 
     def _run(self, job: Job, lease: float) -> None:
+        token = _RUNNING.set(self)
+        try:
+            self._run_job(job, lease)
+        finally:
+            _RUNNING.reset(token)
+
+    def _run_job(self, job: Job, lease: float) -> None:
         handler = _HANDLERS.get(job.kind)
         if handler is None:
             self.store.transact(lambda conn: self._finish(conn, job, lease))
@@ -157,7 +202,14 @@ class DueWork:
 
     @staticmethod
     def _release(conn: Connection, job: Job, lease: float) -> None:
+        """Give a failed job back for a later try; after ``MAX_ATTEMPTS`` it is dropped."""
         jobs = schema.jobs.c
+        if job.attempts + 1 >= MAX_ATTEMPTS:
+            log.error("job %s (%s) dropped after %s attempts", job.id, job.kind, MAX_ATTEMPTS)
+            conn.execute(
+                delete(schema.jobs).where(and_(jobs.id == job.id, jobs.lease_until == lease))
+            )
+            return
         conn.execute(
             update(schema.jobs)
             .where(and_(jobs.id == job.id, jobs.lease_until == lease))

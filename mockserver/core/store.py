@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,6 +48,9 @@ class Store:
         )
         event.listen(self.engine, "connect", _on_connect)
         event.listen(self.engine, "begin", _on_begin)
+        self._local = threading.local()
+        self._held: list[Connection] = []
+        self._held_lock = threading.Lock()
         self._migrate()
 
     # -- transactions -------------------------------------------------------------------
@@ -67,27 +71,49 @@ class Store:
 
     def transact(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction, retrying it while the database is busy."""
+        return self._run(work, "writer", "IMMEDIATE")
+
+    def query(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` for reading; each statement sees the latest committed state.
+
+        No transaction is opened (SQLite autocommit), which makes a read cost one statement.
+        Use ``read()`` where several statements must see one snapshot.
+        """
+        return self._run(work, "reader", "NONE")
+
+    def _run(self, work: Callable[[Connection], T], role: str, begin: str) -> T:
         for attempt in range(RETRIES):
+            conn = self._thread_connection(role, begin)
+            if conn.in_transaction():  # re-entered from inside another unit of work
+                with self.engine.connect().execution_options(sqlite_begin=begin) as nested:
+                    with nested.begin():
+                        return work(nested)
             try:
-                with self.write() as conn:
+                with conn.begin():
                     return work(conn)
             except OperationalError as exc:
+                if conn.invalidated:
+                    self._drop_thread_connection(role)
                 if not _is_busy(exc) or attempt == RETRIES - 1:
                     raise
                 time.sleep(min(0.5, 0.01 * (2**attempt)) * random.random())
         raise AssertionError("unreachable")
 
-    def query(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in a read transaction, retrying while the database is busy."""
-        for attempt in range(RETRIES):
-            try:
-                with self.read() as conn:
-                    return work(conn)
-            except OperationalError as exc:
-                if not _is_busy(exc) or attempt == RETRIES - 1:
-                    raise
-                time.sleep(min(0.5, 0.01 * (2**attempt)) * random.random())
-        raise AssertionError("unreachable")
+    def _thread_connection(self, role: str, begin: str) -> Connection:
+        """One long-lived connection per thread and role: no pool round trip per request."""
+        conn = getattr(self._local, role, None)
+        if conn is None or conn.closed:
+            conn = self.engine.connect().execution_options(sqlite_begin=begin)
+            setattr(self._local, role, conn)
+            with self._held_lock:
+                self._held.append(conn)
+        return conn
+
+    def _drop_thread_connection(self, role: str) -> None:
+        conn = getattr(self._local, role, None)
+        setattr(self._local, role, None)
+        if conn is not None:
+            conn.close()
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -124,6 +150,13 @@ class Store:
                 conn.execute(table.delete())
 
     def dispose(self) -> None:
+        with self._held_lock:
+            held, self._held = self._held, []
+        for conn in held:
+            try:
+                conn.close()
+            except Exception:  # a connection owned by another thread may be mid-use
+                pass
         self.engine.dispose()
 
 
@@ -139,7 +172,8 @@ def _on_connect(dbapi_connection: sqlite3.Connection, _record) -> None:
 
 def _on_begin(conn: Connection) -> None:
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    if mode != "NONE":
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def _is_busy(exc: OperationalError) -> bool:

@@ -42,7 +42,7 @@ def install_edges(app: Flask) -> None:
     def _catch_up() -> None:
         # Due work first, so a reply always reflects every job whose time has come.
         if not request.path.startswith("/_mock/health"):
-            emulator().catch_up()
+            g.now_us = emulator().catch_up()
 
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError):
