@@ -7,8 +7,9 @@ from flask import Flask
 from .config import Config
 from .core.web import install_edges
 from .emulator import Emulator
+from .intercept import intercept
 
-__all__ = ["Config", "create_app"]
+__all__ = ["Config", "create_app", "intercept"]
 
 
 def create_app(config: Config | None = None, *, background: bool = False) -> Flask:
@@ -22,16 +23,20 @@ def create_app(config: Config | None = None, *, background: bool = False) -> Fla
     install_edges(app)
 
     from .control.middleware import ControlMiddleware
+    from .control.plane_routes import blueprint as control_plane_blueprint
     from .control.routes import blueprint as control_blueprint
     from .control.scenarios import blueprint as scenarios_blueprint
     from .media_routes import blueprint as media_blueprint
     from .parkpow.routes import blueprint as parkpow_blueprint
+    from .spec_routes import blueprint as spec_blueprint
     from .visionalert.routes import blueprint as visionalert_blueprint
     from .visionalert.upload_routes import blueprint as upload_blueprint
 
     if config.control_enabled:
         app.register_blueprint(control_blueprint)
         app.register_blueprint(scenarios_blueprint)
+        app.register_blueprint(spec_blueprint)
+        app.register_blueprint(control_plane_blueprint)
     app.register_blueprint(media_blueprint)
     app.register_blueprint(parkpow_blueprint)
     app.register_blueprint(visionalert_blueprint)

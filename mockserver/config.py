@@ -35,6 +35,8 @@ class Config:
     webhook_retries: int = 5
     webhook_backoff: float = 30.0
     default_threshold: float = 0.5
+    # Mutant mode: deliberate deviations from the vendor contract (comma-separated names)
+    mutants: str = ""
     extra: dict = field(default_factory=dict)
 
     @classmethod

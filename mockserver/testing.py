@@ -1,7 +1,27 @@
-"""Test integrations: a live emulator in a subprocess, and pytest fixtures (plugin ``pytest11``)."""
+"""Test integrations: a live emulator in a subprocess, and the pytest plugin.
+
+The plugin is registered through the ``pytest11`` entry point, so installing the package
+is enough. Fixtures:
+
+* ``mockserver_session`` (session scope): one live emulator (``mockserver serve`` on a
+  free 127.0.0.1 port, throw-away store) for the whole run;
+* ``mockserver`` (function scope): that emulator reset to a fresh state for this test
+  (empty store, then ``mockserver_seed``; faults, journal, clock and settings back to
+  their defaults);
+* ``mockserver_client``: the control-plane client of ``mockserver``;
+* ``mockserver_seed``: the seed ``mockserver`` starts from (``"demo"`` unless the ini
+  option ``mockserver_seed`` says otherwise); override the fixture to use your own dict;
+* ``mockserver_intercept``: ``mockserver.intercept()`` for one test: ``requests`` calls to
+  the vendor hosts answered by a fresh in-process emulator;
+* ``mockserver_live``: a dedicated live emulator process for one test.
+
+ini options: ``mockserver_seed`` (demo | none | PATH.json), ``mockserver_workers``
+(default 1), ``mockserver_args`` (extra ``mockserver serve`` arguments).
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -9,9 +29,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 import pytest
 import requests
+
+from .client import MockServerClient
 
 
 def free_port() -> int:
@@ -102,8 +125,102 @@ class LiveServer:
         self.stop()
 
 
+class EmulatorHandle:
+    """What a test needs of a running emulator: its URL, tokens, license ids, control."""
+
+    def __init__(self, url: str, client: MockServerClient, server: LiveServer | None = None):
+        self.url = url
+        self.client = client
+        self.server = server
+        self.seeded: dict = {"accounts": []}
+
+    def load(self, seed: Any) -> EmulatorHandle:
+        """Reset to an empty store, then apply ``seed`` ("demo", "none", a dict or a path)."""
+        if isinstance(seed, dict):
+            self.client.reset(seed="none")
+            self.seeded = self.client.seed(seed)
+        elif seed in ("demo", "none", None):
+            self.seeded = self.client.reset(seed=seed or "none")
+        else:
+            with open(os.path.expanduser(str(seed)), encoding="utf-8") as handle:
+                self.client.reset(seed="none")
+                self.seeded = self.client.seed(json.load(handle))
+        return self
+
+    @property
+    def tokens(self) -> list[str]:
+        return [account["token"] for account in self.seeded.get("accounts", [])]
+
+    @property
+    def token(self) -> str | None:
+        return self.tokens[0] if self.tokens else None
+
+    @property
+    def licenses(self) -> dict[str, int]:
+        """License code -> id, for every seeded account."""
+        return {
+            lic["code"]: lic["id"]
+            for account in self.seeded.get("accounts", [])
+            for lic in account.get("licenses", [])
+        }
+
+    def auth(self, token: str | None = None) -> dict[str, str]:
+        """The ``Authorization`` header of ``token`` (default: the first seeded token)."""
+        return {"Authorization": f"Token {token or self.token}"}
+
+
+def pytest_addoption(parser) -> None:
+    parser.addini("mockserver_seed", "seed of the mockserver fixtures", default="demo")
+    parser.addini("mockserver_workers", "worker processes of the live emulator", default="1")
+    parser.addini("mockserver_args", "extra `mockserver serve` arguments", type="args")
+
+
+@pytest.fixture(scope="session")
+def mockserver_session(request):
+    """One live emulator for the whole test session (state persists between tests)."""
+    config = request.config
+    server = LiveServer(
+        workers=int(config.getini("mockserver_workers") or 1),
+        seed="none",
+        extra_args=list(config.getini("mockserver_args") or []),
+    )
+    with server:
+        handle = EmulatorHandle(server.url, MockServerClient(server.url), server)
+        yield handle.load(config.getini("mockserver_seed") or "demo")
+
+
+@pytest.fixture
+def mockserver_seed(request) -> Any:
+    """The seed ``mockserver`` starts from; override this fixture to give your own."""
+    return request.config.getini("mockserver_seed") or "demo"
+
+
+@pytest.fixture
+def mockserver(mockserver_session, mockserver_seed):
+    """The session's emulator, reset to a fresh state seeded with ``mockserver_seed``."""
+    handle = EmulatorHandle(
+        mockserver_session.url, mockserver_session.client, mockserver_session.server
+    )
+    yield handle.load(mockserver_seed)
+
+
+@pytest.fixture
+def mockserver_client(mockserver) -> MockServerClient:
+    """The control-plane client of the ``mockserver`` fixture's emulator."""
+    return mockserver.client
+
+
+@pytest.fixture
+def mockserver_intercept(mockserver_seed):
+    """``requests`` calls to the vendor hosts go to a fresh in-process emulator."""
+    from .intercept import intercept
+
+    with intercept(seed=mockserver_seed) as handle:
+        yield handle
+
+
 @pytest.fixture
 def mockserver_live():
-    """A live emulator (1 worker, demo seed, throw-away store) for one test."""
+    """A dedicated live emulator (1 worker, demo seed, throw-away store) for one test."""
     with LiveServer() as server:
         yield server

@@ -53,20 +53,6 @@ def parse_bound(field: str, raw: str | None, tz: tzinfo, *, end: bool) -> int | 
         raise FieldErrors({field: [INVALID_DATE]}) from None
 
 
-def parse_range(start: str | None, end: str | None, tz: tzinfo) -> CreatedRange:
-    """Both bounds; every invalid one is reported (DRF lists all field errors at once)."""
-    errors: dict[str, list[str]] = {}
-    bounds: dict[str, int | None] = {}
-    for field, raw, is_end in (("start", start, False), ("end", end, True)):
-        try:
-            bounds[field] = parse_bound(field, raw, tz, end=is_end)
-        except FieldErrors as exc:
-            errors.update(exc.body)
-    if errors:
-        raise FieldErrors(errors)
-    return CreatedRange(bounds["start"], bounds["end"])
-
-
 def _as_date(value: str) -> date | None:
     """A calendar date without a time part, in the forms Django's ``parse_date`` accepts."""
     if "T" in value.upper() or " " in value or ":" in value:

@@ -20,10 +20,11 @@ import binascii
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import Connection, ColumnElement, Select, tuple_
+from sqlalchemy import ColumnElement, Connection, Select, select, tuple_, union_all
 
 from .errors import NotFound
 from .timefmt import from_us, to_us
@@ -37,7 +38,8 @@ INVALID_CURSOR = "Invalid cursor"
 
 Position = tuple[int, int]  # (created_us, id)
 
-_POSITION = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6})Z_(\d{1,18})$")
+_POSITION = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6})Z_(\d{1,19})$")
+_MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -90,14 +92,25 @@ def encode_position(position: Position) -> str:
     return from_us(created_us).strftime("%Y-%m-%dT%H:%M:%S.%f") + f"Z_{row_id}"
 
 
-def decode_position(text: str) -> Position:
-    match = _POSITION.match(text)
-    if match is None:
-        raise ValueError("bad position")
-    from datetime import UTC, datetime
+def decode_position(text: str, reverse: bool) -> Position:
+    """Our ``<created>Z_<id>``; a bare DRF position (a timestamp) is accepted too.
 
-    moment = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
-    return to_us(moment), int(match.group(2))
+    A bare timestamp means DRF's strict ``created < p`` (``> p`` in reverse): the id
+    part becomes a bound below (above) every id.
+    """
+    match = _POSITION.match(text)
+    if match is not None:
+        moment = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
+        row_id = int(match.group(2))
+        if row_id > _MAX_ID:
+            raise ValueError("id out of range")
+        return to_us(moment), row_id
+    if len(text) > 64:
+        raise ValueError("bad position")
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return to_us(moment), (_MAX_ID if reverse else 0)
 
 
 def encode_cursor(cursor: Cursor) -> str:
@@ -124,8 +137,8 @@ def decode_cursor(encoded: str | None) -> Cursor | None:
             raise ValueError("negative offset")
         reverse = bool(int(tokens.get("r", ["0"])[0]))
         raw_position = tokens.get("p", [None])[0]
-        position = None if raw_position is None else decode_position(raw_position)
-    except (TypeError, ValueError, binascii.Error):
+        position = None if raw_position is None else decode_position(raw_position, reverse)
+    except (TypeError, ValueError, OverflowError, binascii.Error):
         raise NotFound(INVALID_CURSOR) from None
     return Cursor(min(offset, OFFSET_CUTOFF), reverse, position)
 
@@ -160,22 +173,22 @@ def fetch_page(
     created: ColumnElement,
     row_id: ColumnElement,
     request: PageRequest,
+    partitions: Sequence[ColumnElement] | None = None,
 ) -> Page:
     """Run ``query`` (filters applied, no ORDER BY) for one page, newest first.
 
     Rows must carry ``created_us`` and ``id`` attributes: they are the positions.
+    ``partitions`` (e.g. one ``camera_id == x`` per camera of a tag) splits the query
+    into one keyset scan per partition, each on its own index and at most one page
+    long, merged by one ORDER BY: the cost is bounded by the number of partitions,
+    not by how rare their rows are in the table.
     """
     cursor = request.cursor or Cursor()
     size = request.size
-    if cursor.reverse:
-        ordered = query.order_by(created.asc(), row_id.asc())
-        if cursor.position is not None:
-            ordered = ordered.where(tuple_(created, row_id) > tuple_(*cursor.position))
+    if partitions:
+        ordered = _merged(query, created, row_id, cursor, size, partitions)
     else:
-        ordered = query.order_by(created.desc(), row_id.desc())
-        if cursor.position is not None:
-            ordered = ordered.where(tuple_(created, row_id) < tuple_(*cursor.position))
-    ordered = ordered.limit(size + 1)
+        ordered = _keyset(query, created, row_id, cursor, size + 1)
     if cursor.offset:
         ordered = ordered.offset(cursor.offset)
     fetched = conn.execute(ordered).all()
@@ -203,6 +216,44 @@ def fetch_page(
         )
         if has_previous
         else None,
+    )
+
+
+def _keyset(
+    query: Select, created: ColumnElement, row_id: ColumnElement, cursor: Cursor, limit: int
+) -> Select:
+    """Order by (created, id) in the cursor's direction, after its position, ``limit`` rows."""
+    if cursor.reverse:
+        ordered = query.order_by(created.asc(), row_id.asc())
+        if cursor.position is not None:
+            ordered = ordered.where(tuple_(created, row_id) > tuple_(*cursor.position))
+    else:
+        ordered = query.order_by(created.desc(), row_id.desc())
+        if cursor.position is not None:
+            ordered = ordered.where(tuple_(created, row_id) < tuple_(*cursor.position))
+    return ordered.limit(limit)
+
+
+def _merged(
+    query: Select,
+    created: ColumnElement,
+    row_id: ColumnElement,
+    cursor: Cursor,
+    size: int,
+    partitions: Sequence[ColumnElement],
+) -> Select:
+    """One keyset scan per partition (each long enough for the page), merged in order."""
+    per_partition = cursor.offset + size + 1
+    arms = [
+        select(_keyset(query.where(part), created, row_id, cursor, per_partition).subquery())
+        for part in partitions
+    ]
+    merged = union_all(*arms).subquery()
+    direction = (lambda c: c.asc()) if cursor.reverse else (lambda c: c.desc())
+    return (
+        select(merged)
+        .order_by(direction(merged.c.created_us), direction(merged.c.id))
+        .limit(size + 1)
     )
 
 

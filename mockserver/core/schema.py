@@ -22,7 +22,7 @@ from sqlalchemy import (
     text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -339,6 +339,7 @@ faults = Table(
     Column("remaining", Integer, nullable=True),  # None: until removed
     Column("hits", Integer, nullable=False, server_default=text("0")),
     Column("created_us", Integer, nullable=False),
+    Column("seen", Integer, nullable=False, server_default=text("0")),  # matching requests
 )
 
 journal = Table(
@@ -354,4 +355,7 @@ journal = Table(
     Column("token", String, nullable=True),
     Column("body", Text, nullable=True),
     Column("fault_id", Integer, nullable=True),
+    Column("wall_us", Integer, nullable=True),  # real time of arrival (client behaviour)
+    Column("retry_after", Float, nullable=True),  # the reply's Retry-After, seconds
+    Column("next_url", Text, nullable=True),  # paginated reply: its next ("" = none)
 )

@@ -28,7 +28,14 @@ BUSY_TIMEOUT_MS = 15_000
 RETRIES = 20
 
 #: version -> list of SQL statements that bring a store from version-1 to version
-MIGRATIONS: dict[int, list[str]] = {}
+MIGRATIONS: dict[int, list[str]] = {
+    2: [
+        "ALTER TABLE faults ADD COLUMN seen INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE journal ADD COLUMN wall_us INTEGER",
+        "ALTER TABLE journal ADD COLUMN retry_after FLOAT",
+        "ALTER TABLE journal ADD COLUMN next_url TEXT",
+    ],
+}
 
 
 class Store:

@@ -1,0 +1,1 @@
+"""Spec-driven contract tests: run against the in-process emulator or any server."""

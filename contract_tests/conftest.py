@@ -1,0 +1,108 @@
+"""Contract-suite options, the target fixture and the fidelity report.
+
+    pytest contract_tests                                  # the in-process emulator
+    pytest contract_tests --base-url URL --token TOKEN     # any live server, read-only
+    pytest contract_tests --base-url URL --token TOKEN --allow-writes
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from . import target as target_module
+from .report import RECORDER
+
+
+def pytest_addoption(parser) -> None:
+    group = parser.getgroup("contract", "contract tests (specs/ against a server)")
+    group.addoption(
+        "--base-url",
+        dest="contract_base_url",
+        default=None,
+        help="run the contract suite against this server (env MOCKSERVER_CONTRACT_URL); "
+        "default: the in-process emulator",
+    )
+    group.addoption(
+        "--token",
+        dest="contract_token",
+        default=None,
+        help="API token for --base-url (env MOCKSERVER_CONTRACT_TOKEN)",
+    )
+    group.addoption(
+        "--allow-writes",
+        dest="contract_allow_writes",
+        action="store_true",
+        default=False,
+        help="also send state-changing requests to --base-url (env MOCKSERVER_CONTRACT_ALLOW_WRITES=1)",
+    )
+    group.addoption(
+        "--contract-examples",
+        dest="contract_examples",
+        type=int,
+        default=None,
+        help="generated examples per operation and mode (env MOCKSERVER_CONTRACT_EXAMPLES; default 25)",
+    )
+    group.addoption(
+        "--server-timezone",
+        dest="contract_timezone",
+        default=None,
+        help="timezone the server reads naive timestamps in (default UTC)",
+    )
+    group.addoption(
+        "--contract-mutant",
+        dest="contract_mutant",
+        action="append",
+        default=None,
+        help="in-process only: start the emulator with this mutant on (repeatable)",
+    )
+    group.addoption(
+        "--contract-report-dir",
+        dest="contract_report_dir",
+        default=None,
+        help="where the fidelity report goes (default: reports/)",
+    )
+
+
+def pytest_configure(config) -> None:
+    target_module.CURRENT = target_module.options_from(config)
+    from . import checks
+
+    checks.SERVER_TIMEZONE["name"] = target_module.CURRENT.server_timezone
+
+
+@pytest.fixture(scope="session")
+def contract_session():
+    """The server under test, built (in-process) or discovered (live) once per session."""
+    options = target_module.CURRENT
+    RECORDER.target = options.base_url or "in-process emulator" + (
+        f" (mutants: {', '.join(options.mutants)})" if options.mutants else ""
+    )
+    server = target_module.Target(options).start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def contract_target(contract_session):
+    """The target, with a fresh world if an earlier test deleted data (in-process)."""
+    contract_session.refresh()
+    return contract_session
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    if not RECORDER.operations or not any(op.cases for op in RECORDER.operations.values()):
+        return
+    directory = session.config.getoption("contract_report_dir") or os.environ.get(
+        "MOCKSERVER_CONTRACT_REPORT_DIR", os.path.join(str(session.config.rootpath), "reports")
+    )
+    markdown, junit = RECORDER.write(directory)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        total = RECORDER.summary()
+        reporter.write_line(
+            f"contract fidelity: {total['covered']}/{total['operations']} operations, "
+            f"{total['cases']} cases, {total['checks_passed']} checks passed, "
+            f"{total['checks_failed']} failed -> {markdown} , {junit}"
+        )

@@ -1,0 +1,197 @@
+"""The server under test: the in-process emulator (default) or any live base URL.
+
+One switch decides where every request of the suite goes. Options come from pytest
+(``--base-url``, ``--token``, ``--allow-writes``, ``--contract-examples``,
+``--server-timezone``) or the environment (``MOCKSERVER_CONTRACT_URL``,
+``MOCKSERVER_CONTRACT_TOKEN``, ``MOCKSERVER_CONTRACT_ALLOW_WRITES``,
+``MOCKSERVER_CONTRACT_EXAMPLES``, ``MOCKSERVER_CONTRACT_TIMEZONE``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from . import world
+from .world import Facts
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+#: operations that change no state, so they run against a live server without --allow-writes
+READ_ONLY_POSTS = {"visitListPost"}
+
+
+@dataclass
+class Options:
+    base_url: str | None = None
+    token: str | None = None
+    allow_writes: bool = False
+    examples: int = 25
+    server_timezone: str = "UTC"
+    mutants: list[str] = field(default_factory=list)  # in-process only: start with these on
+
+    @property
+    def live(self) -> bool:
+        return bool(self.base_url)
+
+    @property
+    def writes_allowed(self) -> bool:
+        """In-process the suite owns its throw-away world; live servers need consent."""
+        return self.allow_writes or not self.live
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def options_from(config) -> Options:
+    """Read pytest options, falling back to the environment."""
+    env = os.environ
+    get = config.getoption
+    examples = get("contract_examples") or env.get("MOCKSERVER_CONTRACT_EXAMPLES") or 25
+    mutants = get("contract_mutant") or [
+        name for name in env.get("MOCKSERVER_CONTRACT_MUTANTS", "").split(",") if name
+    ]
+    return Options(
+        base_url=(get("contract_base_url") or env.get("MOCKSERVER_CONTRACT_URL") or None),
+        token=get("contract_token") or env.get("MOCKSERVER_CONTRACT_TOKEN") or None,
+        allow_writes=bool(get("contract_allow_writes"))
+        or _truthy(env.get("MOCKSERVER_CONTRACT_ALLOW_WRITES")),
+        examples=int(examples),
+        server_timezone=get("contract_timezone") or env.get("MOCKSERVER_CONTRACT_TIMEZONE") or "UTC",
+        mutants=list(mutants),
+    )
+
+
+class LiveClient:
+    """The few calls the suite makes itself (discovery, scenarios) against a base URL."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", 30)
+        return self.session.request(method, self.base_url + path, **kwargs)
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def delete(self, path: str, **kwargs) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+
+class Target:
+    """Where requests go, the credentials to send, and the facts about the data there."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.app = None
+        self.facts: Facts | None = None
+        self.dirty = False  # the world lost data a later test relies on (in-process: rebuild)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> Target:
+        if self.options.live:
+            if not self.options.token:
+                raise RuntimeError("--base-url needs --token (or MOCKSERVER_CONTRACT_TOKEN)")
+            self.client = LiveClient(self.options.base_url)
+            self.facts = world.discover(self.client, self.options.token)
+        else:
+            self._build_in_process()
+        return self
+
+    def _build_in_process(self) -> None:
+        from mockserver import Config, create_app
+
+        if self.app is not None:
+            self.app.extensions["mockserver"].close()
+        config = Config(seed="none", tick_seconds=0, mutants=",".join(self.options.mutants))
+        self.app = create_app(config)
+        self.client = self.app.test_client()
+        self.facts = world.build(self.client)
+        self.dirty = False
+
+    def refresh(self) -> None:
+        """A fresh world before a test, when an earlier one deleted what it relies on."""
+        if self.dirty and not self.options.live:
+            self._build_in_process()
+
+    def close(self) -> None:
+        if self.app is not None:
+            self.app.extensions["mockserver"].close()
+            self.app = None
+
+    # -- sending ------------------------------------------------------------------------
+
+    @property
+    def token(self) -> str:
+        return self.facts.token if self.facts else (self.options.token or "")
+
+    def auth_headers(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Token {token or self.token}"}
+
+    def call_kwargs(self) -> dict[str, Any]:
+        """Transport arguments for ``case.call`` / ``case.call_and_validate``."""
+        if self.options.live:
+            return {"base_url": self.options.base_url.rstrip("/"), "timeout": 30}
+        return {"app": self.app}
+
+    def may_send(self, operation) -> bool:
+        """Whether an operation may be sent: state-changing ones only with consent."""
+        method = operation.method.upper()
+        if method in ("GET", "HEAD", "OPTIONS") or self.options.writes_allowed:
+            return True
+        return operation.definition.raw.get("operationId") in READ_ONLY_POSTS
+
+    def http(self, method: str, path: str, token: str | None = None, **kwargs):
+        """A plain request (scenarios): Flask test client in-process, requests live."""
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if token is not False:
+            headers.setdefault("Authorization", f"Token {token or self.token}")
+        if self.options.live:
+            return self.client.request(method, path, headers=headers, **kwargs)
+        return _FlaskReply(self.client.open(path, method=method, headers=headers, **_flask(kwargs)))
+
+
+def _flask(kwargs: dict) -> dict:
+    """``requests``-style keyword arguments for Flask's test client."""
+    converted = dict(kwargs)
+    if "params" in converted:
+        converted["query_string"] = converted.pop("params")
+    if "files" in converted:
+        import io
+
+        files = converted.pop("files")
+        data = dict(converted.pop("data", {}) or {})
+        for name, (filename, content, *_rest) in files.items():
+            data[name] = (io.BytesIO(content), filename)
+        converted["data"] = data
+        converted["content_type"] = "multipart/form-data"
+    converted.pop("timeout", None)
+    return converted
+
+
+class _FlaskReply:
+    """A Flask test response that reads like ``requests.Response``."""
+
+    def __init__(self, response) -> None:
+        self._response = response
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self.content = response.get_data()
+        self.text = response.get_data(as_text=True)
+
+    def json(self):
+        return self._response.get_json(force=True)
+
+
+#: the options of this session (set by the conftest before test modules are imported)
+CURRENT = Options()

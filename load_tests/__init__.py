@@ -1,0 +1,1 @@
+"""Locust load profiles and benchmark scripts for the mockserver emulator."""

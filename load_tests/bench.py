@@ -1,0 +1,496 @@
+"""The performance table: one command, every row measured in this run on this machine.
+
+    python -m load_tests.bench                     # all rows, 60 s of uploads
+    python -m load_tests.bench --duration 300      # the real row-4 target: 5 minutes
+    python -m load_tests.bench --rows 1,3,4        # a subset
+
+Rows (targets from the project's issue):
+  1. GET /v1/vision-alert/{id}/cameras/ (50 cameras, real store) vs a bare Flask endpoint
+     returning the same JSON on the same WSGI server and worker count: ratio >= 0.5
+  2. one page of license logs at 10^3 and at 10^6 logs: ratio <= 1.5
+  3. decode+score of a 1920x1080 JPEG vs a full-size Pillow decode: cheaper
+  4. sustained create-log uploads of 1080p JPEGs: >= 111/s, p99 < 500 ms, 0 lost writes
+  5. peak RSS of the server process tree at 10^6 logs: < 300 MB
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+
+import psutil
+import requests
+
+from mockserver.testing import LiveServer, free_port
+
+from . import loadgen
+from .bodies import multipart
+from .control import Control
+from .images import load_scenes, unique_bytes
+from .verify import upload_logs
+
+TOKEN = "bench-token"
+
+
+@dataclass
+class Row:
+    number: int
+    what: str
+    measured: str
+    baseline: str
+    result: str
+    target: str
+    met: bool | None  # None: not measured
+
+    def cells(self) -> list[str]:
+        mark = {True: "yes", False: "NO", None: "n/a"}[self.met]
+        return [
+            str(self.number),
+            self.what,
+            self.measured,
+            self.baseline,
+            self.result,
+            self.target,
+            mark,
+        ]
+
+
+def default_workers() -> int:
+    """``mockserver serve``'s own default worker count."""
+    from mockserver.cli import serve
+
+    return next(p.default for p in serve.params if p.name == "workers")
+
+
+def log(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _same(payload: bytes, _worker: int, _n: int) -> tuple[bytes, str]:
+    return payload, ""
+
+
+def closed_loop(url: str, headers: dict, seconds: float, processes: int, connections: int):
+    request = loadgen.get_request(url, headers)
+    factory = functools.partial(_same, request)
+    return loadgen.run(url, factory, seconds=seconds, processes=processes, connections=connections)
+
+
+def fmt_rate(result: loadgen.Result) -> str:
+    return (
+        f"{result.rate:,.0f} req/s, p50 {result.percentile(0.5):.1f} ms, "
+        f"p99 {result.percentile(0.99):.1f} ms"
+    )
+
+
+# -- row 1: overhead against bare Flask ---------------------------------------------------
+
+
+def camera_seed(cameras: int = 50) -> dict:
+    return {
+        "accounts": [
+            {
+                "token": TOKEN,
+                "products": ["parkpow", "visionalert"],
+                "rate_limit_per_second": None,
+                "visionalert": {
+                    "licenses": [
+                        {
+                            "code": "LIC-BENCH",
+                            "size": 100_000,
+                            "cameras": [
+                                {
+                                    "serial": f"CAM-{i:03d}",
+                                    "name": f"Camera {i}",
+                                    "tags": ["site-a"],
+                                }
+                                for i in range(cameras)
+                            ],
+                        }
+                    ]
+                },
+            }
+        ]
+    }
+
+
+def row_overhead(args) -> Row:
+    what = "GET cameras/ (50) vs bare Flask"
+    headers = {"Authorization": f"Token {TOKEN}"}
+    with LiveServer(workers=args.workers, seed="none") as server:
+        seeded = Control(server.url).seed(camera_seed())
+        license_id = seeded["accounts"][0]["licenses"][0]["id"]
+        url = f"{server.url}/v1/vision-alert/{license_id}/cameras/"
+        reply = requests.get(url, headers=headers, timeout=30)
+        if reply.status_code != 200 or len(reply.json().get("results", [])) != 50:
+            return Row(1, what, f"cameras/ answered {reply.status_code}", "", "", ">= 0.5", None)
+        page_file = os.path.join(tempfile.mkdtemp(prefix="bench-page-"), "page.json")
+        with open(page_file, "w") as handle:
+            handle.write(reply.text)
+        log(f"row 1: emulator ({args.workers} workers), {args.row1_seconds:g} s")
+        emulator = closed_loop(url, headers, args.row1_seconds, args.processes, args.connections)
+    port = free_port()
+    bare = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "load_tests.bare_app",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
+        env={**os.environ, "BARE_PAGE_FILE": page_file},
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        bare_url = f"http://127.0.0.1:{port}/v1/vision-alert/{license_id}/cameras/"
+        _wait_ready(bare_url)
+        log(f"row 1: bare Flask ({args.workers} workers), {args.row1_seconds:g} s")
+        baseline = closed_loop(
+            bare_url, headers, args.row1_seconds, args.processes, args.connections
+        )
+    finally:
+        bare.terminate()
+        bare.wait(timeout=15)
+    ratio = emulator.rate / baseline.rate if baseline.rate else 0.0
+    failures = emulator.failures + baseline.failures
+    result = f"{ratio:.2f}x" + (f" ({failures} failed)" if failures else "")
+    return Row(
+        1,
+        what,
+        fmt_rate(emulator),
+        fmt_rate(baseline),
+        result,
+        ">= 0.5x",
+        ratio >= 0.5 and not failures,
+    )
+
+
+def _wait_ready(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+# -- row 4: sustained uploads -------------------------------------------------------------
+
+
+class UploadFactory:
+    """Request ``n`` of worker ``w``: the next camera of the worker's own round-robin set,
+    a 1080p frame (mostly normal, some anomalies) made unique by a JPEG comment."""
+
+    def __init__(self, url: str, token: str, cameras: int, width: int) -> None:
+        self.url = url
+        self.headers = {"Authorization": f"Token {token}"}
+        self.cameras = cameras
+        self.width = width
+        self.frames: list[list[bytes]] | None = None
+
+    def _load(self) -> list[list[bytes]]:
+        frames = []
+        for scene in load_scenes(self.width):
+            mix = [scene.reference] * 6 + scene.frames["normal"] * 2
+            for kind in ("blur", "obstruction", "glare", "shift"):
+                mix.append(scene.frames[kind][0])
+            frames.append(mix)
+        return frames
+
+    def __call__(self, worker: int, n: int) -> tuple[bytes, str]:
+        if self.frames is None:
+            self.frames = self._load()
+        camera = n % self.cameras
+        serial = f"B{worker}-{camera:05d}"
+        scene = self.frames[camera % len(self.frames)]
+        # a camera's first upload is its reference frame
+        frame = scene[0] if n < self.cameras else scene[(n // self.cameras) % len(scene)]
+        image = unique_bytes(frame, f"{worker}:{n}".encode())
+        body, content_type = multipart(
+            {"camera_id": serial}, {"upload": ("frame.jpg", image, "image/jpeg")}
+        )
+        return loadgen.post_request(self.url, body, content_type, self.headers), serial
+
+
+def row_uploads(args) -> Row:
+    what = f"create-log 1080p, {args.upload_rate:g}/s offered, {args.duration:g} s"
+    target = f">= {args.upload_rate:g}/s, p99 < 500 ms, 0 lost"
+    workers = default_workers()
+    window = 5.0
+    # each camera of a worker uploads every `per_worker / rate_per_worker` s: 3 windows
+    per_worker = int(args.upload_rate / args.processes * window * 3) + 1
+    load_scenes(1920)  # generate the frames before the clock starts
+    with LiveServer(workers=workers, seed="none") as server:
+        control = Control(server.url)
+        control.seed(camera_seed(0))
+        control.set_clock(real=True)
+        control.set_settings(camera_window=window, offline_after=10 * 365 * 86400)
+        url = f"{server.url}/v1/vision-alert/create-log/"
+        log(
+            f"row 4: {workers} server workers, {args.upload_rate:g} uploads/s for {args.duration:g} s"
+        )
+        factory = UploadFactory(url, TOKEN, per_worker, 1920)
+        result = loadgen.run(
+            url,
+            factory,
+            seconds=args.duration,
+            processes=args.processes,
+            connections=args.upload_connections,
+            rate=args.upload_rate,
+            warmup=2.0,
+        )
+        log("row 4: settling the clock and counting logs")
+        control.set_clock(advance=3600)
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {TOKEN}"
+        logged = upload_logs(session, server.url)
+    accepted = result.accepted
+    lost = sum(max(0, n - logged.get(s, 0)) for s, n in accepted.items())
+    duplicated = sum(max(0, logged.get(s, 0) - n) for s, n in accepted.items())
+    ok_replies = sum(n for code, n in result.statuses.items() if 200 <= code < 300)
+    sustained = ok_replies / result.seconds if result.seconds else 0.0
+    p99 = result.percentile(0.99)
+    codes = ", ".join(f"{code}: {n}" for code, n in sorted(result.statuses.items()))
+    measured = (
+        f"{sustained:,.1f} accepted/s, p50 {result.percentile(0.5):.0f} ms, p99 {p99:.0f} ms"
+        f" ({codes}; {result.errors} conn errors)"
+    )
+    verdict = f"{sum(accepted.values())} accepted, {lost} lost, {duplicated} duplicated"
+    met = (
+        sustained >= args.upload_rate * 0.99
+        and p99 < 500
+        and lost == 0
+        and duplicated == 0
+        and result.failures == 0
+    )
+    return Row(4, what, measured, f"{workers} server workers", verdict, target, met)
+
+
+# -- rows 2 and 5: pagination at 10^3 and 10^6 logs, and the server's memory ---------------
+
+
+class PeakRss:
+    """Samples the summed RSS of a process and all its descendants until stopped."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self.root = psutil.Process(pid)
+        self.interval = interval
+        self.peak = 0
+        self.processes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            total, count = 0, 0
+            for proc in [self.root, *self.root.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                    count += 1
+                except psutil.Error:
+                    pass
+            if total > self.peak:
+                self.peak, self.processes = total, count
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def page_timings(base_url: str, license_id: int, serial: str, middle: str, seconds: float) -> dict:
+    """Per-page latency (one connection, back to back) of three kinds of license-log page."""
+    headers = {"Authorization": f"Token {TOKEN}"}
+    base = f"{base_url}/v1/vision-alert/{license_id}/logs/"
+    variants = {
+        "first": base,
+        "filtered": f"{base}?serial={serial}&status=anomaly",
+        "middle": f"{base}?end={middle}",
+    }
+    timings = {}
+    for name, url in variants.items():
+        reply = requests.get(url, headers=headers, timeout=60)
+        if reply.status_code != 200 or not reply.json().get("results"):
+            raise RuntimeError(f"GET {url}: {reply.status_code} {reply.text[:200]}")
+        result = closed_loop(url, headers, seconds, processes=1, connections=1)
+        timings[name] = result.percentile(0.5)
+    return timings
+
+
+def rows_pagination(args) -> list[Row]:
+    from .seed_bulk import seed_bulk
+
+    what = "license logs page p50 (first|filtered|middle)"
+    measured: dict[int, dict] = {}
+    peak = None
+    for count in (1000, args.logs):
+        data_dir = tempfile.mkdtemp(prefix=f"bench-{count}-")
+        log(f"row 2: bulk-seeding {count:,} logs")
+        seeded = seed_bulk(data_dir, count, token=TOKEN)
+        step = 15.0  # seed_bulk's default spacing of logs
+        middle_s = 1767225600 + count * step / 2  # 2026-01-01T00:00:00Z + half the history
+        middle = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(middle_s))
+        server = LiveServer(workers=args.workers, seed="none", data_dir=data_dir)
+        server.start(timeout=120)
+        try:
+            with PeakRss(server.process.pid) as rss:
+                log(f"row 2: timing pages at {count:,} logs")
+                measured[count] = page_timings(
+                    server.url, seeded.license_id, seeded.serials[7], middle, args.row2_seconds
+                )
+            if count == args.logs:
+                peak = rss
+        finally:
+            server.stop()
+    small, big = measured[1000], measured[args.logs]
+    ratios = {name: big[name] / small[name] for name in small}
+    worst = max(ratios.values())
+
+    def fmt(timings: dict) -> str:
+        return (
+            " | ".join(f"{timings[name]:.2f}" for name in ("first", "filtered", "middle")) + " ms"
+        )
+
+    rows = [
+        Row(
+            2,
+            what,
+            f"10^{len(str(args.logs)) - 1}: {fmt(big)}",
+            f"10^3: {fmt(small)}",
+            "ratios " + " | ".join(f"{r:.2f}" for r in ratios.values()),
+            "<= 1.5",
+            worst <= 1.5,
+        )
+    ]
+    mb = peak.peak / 2**20
+    rows.append(
+        Row(
+            5,
+            f"peak RSS of server tree at {args.logs:,} logs",
+            f"{mb:,.0f} MB ({peak.processes} processes, {args.workers} workers)",
+            "",
+            f"{mb:,.0f} MB",
+            "< 300 MB",
+            mb < 300,
+        )
+    )
+    return rows
+
+
+# -- row 3: analysis against a full decode ---------------------------------------------------
+
+
+def row_scoring(args) -> Row:
+    what = "decode+score 1920x1080 JPEG vs full decode"
+    try:
+        from . import bench_scoring  # the create-log area's own measurement
+    except ImportError:
+        bench_scoring = None
+    if bench_scoring is not None and hasattr(bench_scoring, "measure"):
+        score_ms, decode_ms = bench_scoring.measure()
+    else:
+        score_ms, decode_ms = _measure_scoring()
+    return Row(
+        3,
+        what,
+        f"{score_ms:.1f} ms per frame",
+        f"{decode_ms:.1f} ms full decode",
+        f"{score_ms / decode_ms:.2f}x",
+        "< 1x",
+        score_ms < decode_ms,
+    )
+
+
+def _measure_scoring(repeats: int = 5) -> tuple[float, float]:
+    """Median time per frame over the 1080p fixture frames: analyse() vs Image.load()."""
+    import io
+    import statistics
+
+    from PIL import Image
+
+    from mockserver.visionalert import scoring
+
+    frames = [scene.reference for scene in load_scenes(1920)]
+    for scene in load_scenes(1920):
+        frames += [scene.frames[kind][0] for kind in ("blur", "obstruction", "glare", "shift")]
+
+    def per_frame(work) -> float:
+        runs = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for content in frames:
+                work(content)
+            runs.append((time.perf_counter() - start) * 1000 / len(frames))
+        return statistics.median(runs)
+
+    def full_decode(content: bytes) -> None:
+        Image.open(io.BytesIO(content)).load()
+
+    per_frame(scoring.analyse)  # warm up (imports, caches)
+    return per_frame(scoring.analyse), per_frame(full_decode)
+
+
+# -- the table -------------------------------------------------------------------------------
+
+
+def print_table(rows: list[Row]) -> None:
+    header = ["#", "measurement", "measured", "baseline", "result", "target", "met"]
+    table = [header] + [row.cells() for row in sorted(rows, key=lambda r: r.number)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for line in table[1:]:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", default="1,2,3,4,5", help="which rows (comma-separated)")
+    parser.add_argument("--duration", type=float, default=60.0, help="row 4 seconds (300: target)")
+    parser.add_argument("--upload-rate", type=float, default=111.0, help="row 4 offered uploads/s")
+    parser.add_argument("--upload-connections", type=int, default=48, help="row 4, per process")
+    parser.add_argument("--row1-seconds", type=float, default=10.0)
+    parser.add_argument("--row2-seconds", type=float, default=3.0, help="per page kind")
+    parser.add_argument("--logs", type=int, default=1_000_000, help="rows 2 and 5: big store")
+    parser.add_argument("--workers", type=int, default=default_workers(), help="server workers")
+    parser.add_argument("--processes", type=int, default=2, help="load generator processes")
+    parser.add_argument("--connections", type=int, default=16, help="row 1, per process")
+    args = parser.parse_args(argv)
+    wanted = {int(r) for r in args.rows.split(",") if r.strip()}
+    rows: list[Row] = []
+    if 3 in wanted:
+        rows.append(row_scoring(args))
+    if 1 in wanted:
+        rows.append(row_overhead(args))
+    if 4 in wanted:
+        rows.append(row_uploads(args))
+    if wanted & {2, 5}:
+        rows += [row for row in rows_pagination(args) if row.number in wanted]
+    print(f"mockserver bench, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    print_table(rows)
+    return 0 if all(row.met for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Camera fleet: each user is one camera uploading a 1080p frame every cadence period.
+
+    locust -f load_tests/fleet.py --host http://127.0.0.1:8000 --token demo-token \
+        --emulator --time-scale 90 --headless -u 300 -r 50 -t 2m
+
+Mostly normal frames; ``--mix`` sets the share of each anomaly; ``--offline-share`` makes
+cameras go silent for ``--silent-periods`` periods. Without ``--emulator`` the vendor's
+cadence (15 minutes) is kept and ``/_mock/`` is never called.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+import uuid
+
+import gevent
+from locust import FastHttpUser, task
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from load_tests import ledger  # noqa: E402
+from load_tests.bodies import multipart  # noqa: E402
+from load_tests.images import Scene, load_scenes, unique_bytes  # noqa: E402
+from load_tests.options import plan, token_header  # noqa: E402
+
+CREATE_LOG = "/v1/vision-alert/create-log/"
+_scenes: dict[int, list[Scene]] = {}
+
+
+def scenes(width: int) -> list[Scene]:
+    """This process's frames (loaded once)."""
+    if width not in _scenes:
+        _scenes[width] = load_scenes(width)
+    return _scenes[width]
+
+
+class CameraUser(FastHttpUser):
+    """One camera of the fleet: a fixed view, an upload per period, sometimes silent."""
+
+    weight = 10
+
+    def on_start(self) -> None:
+        self.run = plan(self.environment)
+        self.rng = random.Random()
+        self.serial = f"{self.run.serial_prefix}-{uuid.uuid4().hex[:12].upper()}"
+        self.tag = f"site-{self.rng.randrange(self.run.sites)}"
+        self.scene = self.rng.choice(scenes(self.run.image_width))
+        self.headers = token_header(self.environment)
+        self.uploads = 0
+        self.silent_left = 0
+        # cameras of a fleet are not in step: each starts at its own phase of the period
+        self.due = time.monotonic() + self.rng.uniform(0, self.run.cadence)
+
+    def wait_time(self) -> float:
+        return max(0.0, self.due - time.monotonic())
+
+    @task
+    def period(self) -> None:
+        """One cadence period: upload a frame, or stay silent."""
+        gevent.sleep(max(0.0, self.due - time.monotonic()))
+        self.due += self.run.cadence
+        if self.silent_left > 0:
+            self.silent_left -= 1
+            return
+        if self.uploads > 0 and self.rng.random() < self.run.offline_share:
+            self.silent_left = self.run.silent_periods - 1
+            return
+        self.upload()
+        # never inside the target's window, even when a reply was slow
+        self.due = max(self.due, time.monotonic() + self.run.window * 1.02)
+
+    def upload(self) -> None:
+        if self.uploads == 0:  # the first frame becomes the camera's reference
+            frame = self.scene.reference
+        else:
+            frame = self.rng.choice(self.scene.frames[self.run.pick_kind(self.rng)])
+        frame = unique_bytes(frame, uuid.uuid4().bytes)
+        fields = {"camera_id": self.serial, "tag": self.tag}
+        body, content_type = multipart(fields, {"upload": ("frame.jpg", frame, "image/jpeg")})
+        headers = {**self.headers, "Content-Type": content_type}
+        with self.client.post(
+            CREATE_LOG, data=body, headers=headers, name="create-log", catch_response=True
+        ) as reply:
+            if reply.status_code == 200:
+                self.uploads += 1
+                ledger.upload_accepted(self.serial)
+                reply.success()
+            else:
+                reply.failure(f"{reply.status_code} {(reply.text or '')[:200]}")

@@ -1,0 +1,314 @@
+"""The request journal: what clients sent and what they got, as a bounded ring.
+
+Recording must not slow requests down, so each worker process buffers its entries and a
+background thread writes them in batches (within ~50 ms of the request; one transaction
+per batch, which also trims the ring to ``journal_size`` rows). Readers first write their
+own process's buffer, then wait (at most a second) until every other worker has written
+what it had recorded before the read; workers publish those counts in shared memory
+(``sharedmem.py``). A sequential client therefore always reads its own requests.
+
+Emulator time (``at``) is derived at write time from the wall time of arrival and the
+clock's state; the wall time itself is kept too, for the client-behaviour assertions
+(Retry-After and back-off are real waits, not emulator time).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select
+
+from ..core import schema
+from ..core.clock import wall_us
+from ..core.errors import FieldErrors
+from .routes import iso_z_precise
+from .sharedmem import SharedState
+
+log = logging.getLogger(__name__)
+
+BODY_EXCERPT = 2048  # bytes of a request body kept in the journal
+FLUSH_DELAY = 0.05  # seconds a batch may gather before it is written
+SYNC_TIMEOUT = 1.0  # longest a reader waits for other workers' buffers
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+INSERT = (
+    "INSERT INTO journal (at_us, method, path, query, status, duration_ms, token, body,"
+    " fault_id, wall_us, retry_after, next_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+TRIM = "DELETE FROM journal WHERE id <= (SELECT max(id) FROM journal) - ?"
+
+
+@dataclass(slots=True)
+class Entry:
+    method: str
+    path: str
+    query: str
+    status: int  # 0: no status reached the client (connection dropped)
+    duration_ms: float
+    token: str | None
+    body: str | None
+    fault_id: int | None
+    wall_us: int
+    retry_after: float | None
+    next_url: str | None  # None: not a paginated reply; "": the last page
+
+
+def body_excerpt(prefix: bytes, total: int, content_type: str) -> str | None:
+    """The first bytes of a request body as text, or a placeholder for binary content."""
+    if total <= 0 and not prefix:
+        return None
+    total = max(total, len(prefix))
+    try:
+        text = prefix.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if total > len(prefix) and error.start >= len(prefix) - 3:
+            text = prefix[: error.start].decode("utf-8")  # a character cut at the excerpt's end
+        else:
+            text = None
+    if text is None or "\x00" in text:
+        return f"<binary: {total} bytes, {content_type or 'no content type'}>"
+    if total > len(prefix):
+        text += f"... <{total} bytes in all>"
+    return text
+
+
+class Journal:
+    """One process's writer of the ``journal`` table (see the module docstring)."""
+
+    def __init__(self, store, clock, size: int, shared: SharedState | None) -> None:
+        self.store = store
+        self.clock = clock
+        self.size = size
+        self.shared = shared
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._buffer: list[Entry] = []
+        self._recorded = 0
+        self._pid: int | None = None
+        self._slot: int | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.size > 0
+
+    # -- writing ------------------------------------------------------------------------
+
+    def record(self, entry: Entry) -> None:
+        if not self.enabled or self._stop.is_set():
+            return
+        if self._pid != os.getpid():
+            self._start_in_this_process()
+        with self._lock:
+            self._buffer.append(entry)
+            self._recorded += 1
+            if self._slot is not None:
+                self.shared.set_recorded(self._slot, self._recorded)
+        self._wake.set()
+
+    def _start_in_this_process(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._buffer, self._recorded = [], 0
+            self._slot = self.shared.claim_slot() if self.shared is not None else None
+            self._thread = threading.Thread(
+                target=self._run, name="mockserver-journal", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(1.0)
+            if self._stop.is_set():
+                break
+            if not self._wake.is_set():
+                continue
+            time.sleep(FLUSH_DELAY)  # let a burst gather into one transaction
+            self._wake.clear()
+            self.flush()
+
+    def flush(self) -> None:
+        """Write this process's buffered entries now (one transaction), trimming the ring."""
+        with self._flush_lock:
+            with self._lock:
+                batch, self._buffer = self._buffer, []
+                upto = self._recorded
+            if batch:
+                try:
+                    self.store.transact(lambda conn: self._write(conn, batch))
+                except Exception:  # a journal must never take the server down
+                    log.exception("request journal: %d entries lost", len(batch))
+            if self._slot is not None and self._pid == os.getpid():
+                self.shared.set_flushed(self._slot, upto)
+
+    def _write(self, conn: Connection, batch: list[Entry]) -> None:
+        state = self.clock.state(conn)
+        offset = None if state.frozen else state.now_us - wall_us()
+        rows = [
+            (
+                state.now_us if offset is None else entry.wall_us + offset,
+                entry.method,
+                entry.path,
+                entry.query,
+                entry.status,
+                entry.duration_ms,
+                entry.token,
+                entry.body,
+                entry.fault_id,
+                entry.wall_us,
+                entry.retry_after,
+                entry.next_url,
+            )
+            for entry in batch
+        ]
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.executemany(INSERT, rows)
+            # the ring: entries older than the newest ``size`` go (the id index makes it cheap)
+            cursor.execute(TRIM, (self.size,))
+        finally:
+            cursor.close()
+
+    def sync(self, timeout: float = SYNC_TIMEOUT) -> None:
+        """Make every entry recorded so far, by any worker, visible in the store."""
+        if not self.enabled:
+            return
+        self.flush()
+        if self.shared is None:
+            return
+        waiting = self.shared.pending_slots(self._slot)
+        deadline = time.monotonic() + timeout
+        while waiting and time.monotonic() < deadline:
+            time.sleep(0.002)
+            for slot, recorded in list(waiting.items()):
+                pid, flushed = self.shared.flushed(slot)
+                if pid == 0 or flushed >= recorded:
+                    del waiting[slot]
+
+    def close(self) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._pid == os.getpid():
+            self._thread.join(timeout=5)
+            self.flush()
+            if self._slot is not None:
+                self.shared.release_slot(self._slot)
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JournalFilter:
+    method: str | None = None
+    path: str | None = None  # a prefix, or a glob when it contains * ? [
+    status: str | None = None  # "429" or a class: "5xx"
+    token: str | None = None
+    since: int | None = None  # entries with a larger id
+    limit: int = DEFAULT_LIMIT
+
+
+def parse_filter(args) -> JournalFilter:
+    """Read the filters from query parameters (``args``: a mapping of strings)."""
+    status = args.get("status")
+    if status is not None and not (
+        (status.isdigit() and len(status) == 3)
+        or (len(status) == 3 and status[0] in "12345" and status[1:].lower() == "xx")
+    ):
+        raise FieldErrors({"status": ["A status code (e.g. 429) or a class (e.g. 5xx)."]})
+    since = _integer(args.get("since"), "since", minimum=0)
+    limit = _integer(args.get("limit"), "limit", minimum=1)
+    method = args.get("method")
+    return JournalFilter(
+        method=method.upper() if method else None,
+        path=args.get("path") or None,
+        status=status.lower() if status else None,
+        token=args.get("token") or None,
+        since=since,
+        limit=min(limit, MAX_LIMIT) if limit is not None else DEFAULT_LIMIT,
+    )
+
+
+def _integer(raw: str | None, name: str, minimum: int) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or int(raw) < minimum:
+        raise FieldErrors({name: [f"A whole number >= {minimum}."]})
+    return int(raw)
+
+
+def _conditions(wanted: JournalFilter) -> list:
+    c = schema.journal.c
+    conditions = []
+    if wanted.method:
+        conditions.append(c.method == wanted.method)
+    if wanted.path:
+        if any(ch in wanted.path for ch in "*?["):
+            conditions.append(c.path.op("GLOB")(wanted.path))
+        else:
+            conditions.append(func.substr(c.path, 1, len(wanted.path)) == wanted.path)
+    if wanted.status:
+        if wanted.status.endswith("xx"):
+            low = int(wanted.status[0]) * 100
+            conditions.append(c.status.between(low, low + 99))
+        else:
+            conditions.append(c.status == int(wanted.status))
+    if wanted.token:
+        conditions.append(c.token == wanted.token)
+    if wanted.since is not None:
+        conditions.append(c.id > wanted.since)
+    return conditions
+
+
+def entries(conn: Connection, wanted: JournalFilter) -> list[dict]:
+    """Matching entries in arrival order: after ``since`` the oldest first, else the newest."""
+    c = schema.journal.c
+    query = select(schema.journal).where(*_conditions(wanted))
+    if wanted.since is not None:
+        rows = conn.execute(query.order_by(c.id).limit(wanted.limit)).all()
+    else:
+        rows = list(reversed(conn.execute(query.order_by(c.id.desc()).limit(wanted.limit)).all()))
+    return [public(row) for row in rows]
+
+
+def rows_for_assertions(conn: Connection, token: str | None, path: str | None) -> list:
+    """Every entry of one client (token) under a path, in real arrival order."""
+    c = schema.journal.c
+    wanted = JournalFilter(token=token, path=path)
+    query = select(schema.journal).where(*_conditions(wanted)).order_by(c.wall_us, c.id)
+    return conn.execute(query).all()
+
+
+def clear(conn: Connection) -> int:
+    return conn.execute(schema.journal.delete()).rowcount
+
+
+def public(row) -> dict:
+    return {
+        "id": row.id,
+        "at": iso_z_precise(row.at_us),
+        "wall": iso_z_precise(row.wall_us) if row.wall_us is not None else None,
+        "method": row.method,
+        "path": row.path,
+        "query": row.query,
+        "status": row.status,
+        "duration_ms": round(row.duration_ms, 3),
+        "token": row.token,
+        "body": row.body,
+        "fault_id": row.fault_id,
+        "retry_after": row.retry_after,
+        "paginated": row.next_url is not None,
+        "next": row.next_url or None,
+    }

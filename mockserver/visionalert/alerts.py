@@ -1,0 +1,148 @@
+"""Alerts: cameras of one license that turn anomaly or offline within one window share one.
+
+The first camera to turn *opens* an alert (``opened_us``); every camera of the license
+that turns before ``opened + alert_window`` joins it (a camera that turns again updates
+its entry). At ``opened + alert_window`` a due job *emits* it: ``emitted`` becomes 1, the
+alert becomes visible in the read API with ``created`` = the emission time, and the
+notifications go out. Each entry keeps the snapshot and the camera's reference image as
+they were when the camera joined (the reference *at alert time*).
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import Connection, select, update
+
+from ..core import duework, schema
+from ..core.timefmt import iso_z
+from .runtime import seconds_to_us, world
+
+EMIT = "va.alert.emit"
+LABELS = {"anomaly": "Anomaly", "offline": "Offline", "normal": "Normal"}
+
+
+def camera_turned(
+    conn: Connection, camera, status: str, anomalies: dict, snapshot_id: int | None, at_us: int
+) -> int:
+    """Add the camera to its license's open alert (opening one if none); returns its id."""
+    alerts = schema.va_alerts.c
+    alert = conn.execute(
+        select(schema.va_alerts)
+        .where(
+            alerts.license_id == camera.license_id,
+            alerts.emitted == False,  # noqa: E712
+            alerts.created_us > at_us,
+        )
+        .order_by(alerts.id.desc())
+        .limit(1)
+    ).first()
+    if alert is None:
+        window = seconds_to_us(world().settings(conn)["alert_window"])
+        alert_id = conn.execute(
+            schema.va_alerts.insert().values(
+                license_id=camera.license_id,
+                sent=False,
+                emitted=False,
+                opened_us=at_us,
+                created_us=at_us + window,
+            )
+        ).inserted_primary_key[0]
+        duework.schedule(
+            conn, EMIT, at_us + window, {"alert_id": alert_id}, key=f"{EMIT}:{alert_id}"
+        )
+    else:
+        alert_id = alert.id
+    entry = {
+        "serial": camera.serial,
+        "name": camera.name,
+        "status": LABELS.get(status, status.replace("_", " ").capitalize()),
+        "anomalies": json.dumps(anomalies),
+        "snapshot_id": snapshot_id,
+        "reference_media_id": _reference_media(conn, camera.id),
+    }
+    entries = schema.va_alert_cameras.c
+    existing = conn.execute(
+        select(entries.id).where(entries.alert_id == alert_id, entries.serial == camera.serial)
+    ).first()
+    if existing is None:
+        conn.execute(schema.va_alert_cameras.insert().values(alert_id=alert_id, **entry))
+    else:
+        conn.execute(
+            update(schema.va_alert_cameras).where(entries.id == existing.id).values(**entry)
+        )
+    return alert_id
+
+
+def _reference_media(conn: Connection, camera_id: int) -> int | None:
+    cam, ref = schema.va_cameras.c, schema.va_references.c
+    return conn.execute(
+        select(ref.media_id)
+        .join(schema.va_cameras, cam.reference_id == ref.id)
+        .where(cam.id == camera_id)
+    ).scalar()
+
+
+def alert_body(conn: Connection, alert_id: int, base_url: str) -> dict | None:
+    """The alert in the seed's shape, with absolute media URLs."""
+    alerts, licenses = schema.va_alerts.c, schema.va_licenses.c
+    alert = conn.execute(
+        select(schema.va_alerts, licenses.code)
+        .join(schema.va_licenses, licenses.id == alerts.license_id)
+        .where(alerts.id == alert_id)
+    ).first()
+    if alert is None:
+        return None
+    entries = schema.va_alert_cameras
+    snapshot = schema.media.alias("snapshot")
+    reference = schema.media.alias("reference")
+    rows = conn.execute(
+        select(
+            entries,
+            snapshot.c.name.label("snapshot_name"),
+            snapshot.c.kind.label("snapshot_kind"),
+            reference.c.name.label("reference_name"),
+            reference.c.kind.label("reference_kind"),
+        )
+        .outerjoin(snapshot, snapshot.c.id == entries.c.snapshot_id)
+        .outerjoin(reference, reference.c.id == entries.c.reference_media_id)
+        .where(entries.c.alert_id == alert_id)
+        .order_by(entries.c.id)
+    ).all()
+
+    def url(kind: str | None, name: str | None) -> str | None:
+        return f"{base_url}/media/{kind}/{name}" if name else None
+
+    return {
+        "id": alert.id,
+        "license": alert.code,
+        "sent": bool(alert.sent),
+        "cameras": [
+            {
+                "serial": row.serial,
+                "name": row.name,
+                "status": row.status,
+                "anomalies": json.loads(row.anomalies),
+                "snapshot": url(row.snapshot_kind, row.snapshot_name),
+                "reference_image": url(row.reference_kind, row.reference_name),
+            }
+            for row in rows
+        ],
+        "created": iso_z(alert.created_us),
+    }
+
+
+def _emit(conn: Connection, job: duework.Job, _prepared) -> None:
+    from . import notify
+
+    alert_id = job.payload["alert_id"]
+    result = conn.execute(
+        update(schema.va_alerts)
+        .where(schema.va_alerts.c.id == alert_id, schema.va_alerts.c.emitted == False)  # noqa: E712
+        .values(emitted=True, created_us=job.due_us)
+    )
+    if result.rowcount == 1:
+        notify.alert_emitted(conn, alert_id, job.due_us)
+
+
+duework.register(EMIT, _emit)

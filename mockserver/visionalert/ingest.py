@@ -1,0 +1,286 @@
+"""create-log: which uploads are accepted, in the order the vendor's service checks them.
+
+auth → product (both at the edge) → per-account throttle → validation → per-camera window
+→ accept. Acceptance is one write transaction (``BEGIN IMMEDIATE``: writers of every
+worker process queue up), and the window is re-checked inside it, so concurrent uploads
+for one camera from any number of processes yield exactly one accepted upload per window.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select, update
+
+from ..core import schema
+from ..core.auth import Account
+from ..core.bodies import RequestBody
+from ..core.errors import REQUIRED, FieldErrors, Message, Throttled
+from ..core.images import ImageInfo, InvalidImage, inspect_image
+from . import processing
+from .runtime import seconds_to_us
+
+SNAPSHOT_KIND = "camera_snapshot"
+THROTTLE_SCOPE = "visionalert.create_log"
+SERIAL_MAX = 128
+TAG_MAX = 100
+BASE_URL_KEY = "visionalert.base_url"
+
+ACCEPTED = {"message": "Log created successfully."}
+TOO_SOON = "Camera already uploaded a log recently."
+NO_FILE = "No file was submitted."
+NOT_A_FILE = "The submitted data was not a file. Check the encoding type on the form."
+BLANK = "This field may not be blank."
+NULL_CHARACTER = "Null characters are not allowed."
+BAD_CHARACTERS = "May not contain '/' or control characters."
+
+
+@dataclass(frozen=True)
+class Upload:
+    serial: str
+    tag: str | None
+    content: bytes
+    image: ImageInfo
+
+
+def create_log(
+    world, account: Account, now_us: int, base_url: str, read_body: Callable[[], RequestBody]
+) -> dict:
+    """The create-log rule after auth and product. The body is read after the throttle,
+    as DRF throttles before parsing (so an oversized body still counts as a request)."""
+    throttle(world, account, now_us)
+    upload = validate(read_body(), world.config.pixel_limit)
+    accept(world, account, upload, now_us, base_url)
+    return ACCEPTED
+
+
+# -- per-account throttle (DRF SimpleRateThrottle on the emulator clock) -------------------
+
+
+def throttle_rate(rate_per_second: float) -> tuple[int, float]:
+    """(requests, per seconds) for a rate: 1 → 1 per 1 s, 0.5 → 1 per 2 s, 2.5 → 3 per 1.2 s."""
+    requests = max(1, round(rate_per_second))
+    return requests, requests / rate_per_second
+
+
+def throttle(world, account: Account, now_us: int) -> None:
+    """Record this request in the account's history, or raise 429 with DRF's wait."""
+    if account.rate_limit_per_second is None:
+        return
+    allowed, duration = throttle_rate(account.rate_limit_per_second)
+    duration_us = seconds_to_us(duration)
+    table = schema.throttles
+
+    def work(conn: Connection) -> None:
+        key = (table.c.account_id == account.id) & (table.c.scope == THROTTLE_SCOPE)
+        row = conn.execute(select(table.c.history).where(key)).first()
+        history = json.loads(row.history) if row else []
+        while history and history[-1] <= now_us - duration_us:
+            history.pop()
+        if len(history) >= allowed:
+            remaining = duration_us - (now_us - history[-1])
+            available = allowed - len(history) + 1
+            raise Throttled(max(remaining, 0) / 1_000_000 / max(available, 1))
+        history.insert(0, now_us)
+        text = json.dumps(history)
+        if row is None:
+            conn.execute(
+                table.insert().values(account_id=account.id, scope=THROTTLE_SCOPE, history=text)
+            )
+        else:
+            conn.execute(update(table).where(key).values(history=text))
+
+    world.store.transact(work)
+
+
+# -- validation -----------------------------------------------------------------------------
+
+
+def _text_field(body: RequestBody, name: str, max_length: int, required: bool) -> str | None:
+    """DRF CharField rules (trimmed; blank; length; null characters) plus path safety."""
+    value = body.text(name)
+    if value is None:
+        if required:
+            raise _FieldError(REQUIRED)
+        return None
+    value = value.strip()
+    if not value:
+        if required:
+            raise _FieldError(BLANK)
+        return None
+    if "\x00" in value:
+        raise _FieldError(NULL_CHARACTER)
+    if len(value) > max_length:
+        raise _FieldError(f"Ensure this field has no more than {max_length} characters.")
+    if "/" in value or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise _FieldError(BAD_CHARACTERS)
+    return value
+
+
+class _FieldError(Exception):
+    pass
+
+
+def validate(body: RequestBody, pixel_limit: int) -> Upload:
+    """Every field error at once, as DRF reports them; the image is decoded at reduced size."""
+    errors: dict[str, list[str]] = {}
+    values: dict[str, str | None] = {}
+    for name, limit, required in (("camera_id", SERIAL_MAX, True), ("tag", TAG_MAX, False)):
+        try:
+            values[name] = _text_field(body, name, limit, required)
+        except _FieldError as error:
+            errors[name] = [str(error)]
+    content = body.files.get("upload")
+    image = None
+    if content is None:
+        errors["upload"] = [NOT_A_FILE if body.fields.get("upload") else NO_FILE]
+    else:
+        try:
+            image = inspect_image(content, pixel_limit)
+        except InvalidImage as error:
+            errors["upload"] = [str(error)]
+    if errors:
+        raise FieldErrors(errors)
+    return Upload(values["camera_id"], values["tag"], content, image)
+
+
+# -- the per-camera window and acceptance ---------------------------------------------------
+
+
+def _too_soon(last_us: int | None, now_us: int, window_us: int) -> Message | None:
+    if last_us is None or window_us <= 0 or now_us - last_us >= window_us:
+        return None
+    wait = max(1, math.ceil((window_us - (now_us - last_us)) / 1_000_000))
+    return Message(TOO_SOON, 429, {"Retry-After": str(wait)})
+
+
+def _camera(conn: Connection, account_id: int, serial: str):
+    cam = schema.va_cameras.c
+    return conn.execute(
+        select(schema.va_cameras).where(cam.account_id == account_id, cam.serial == serial)
+    ).first()
+
+
+def accept(world, account: Account, upload: Upload, now_us: int, base_url: str) -> None:
+    window_us = seconds_to_us(world.settings()["camera_window"])
+    # Fast path: a camera inside its window is refused before any file is written.
+    known = world.store.query(lambda conn: _camera(conn, account.id, upload.serial))
+    if known is not None and (refusal := _too_soon(known.last_accepted_us, now_us, window_us)):
+        raise refusal
+    sha = world.media.write_file(upload.content)
+
+    def work(conn: Connection) -> None:
+        settings = world.settings(conn)
+        camera = _camera(conn, account.id, upload.serial)
+        if camera is not None:
+            refusal = _too_soon(
+                camera.last_accepted_us, now_us, seconds_to_us(settings["camera_window"])
+            )
+            if refusal:
+                raise refusal
+            _check_license_active(conn, camera.license_id, now_us)
+            camera_id = camera.id
+        else:
+            camera_id = register_camera(conn, account.id, upload.serial, now_us)
+        if upload.tag:
+            tag_camera(conn, account.id, camera_id, upload.tag, now_us)
+        media_id = world.media.add(
+            conn, sha, len(upload.content), upload.image.content_type, SNAPSHOT_KIND, now_us
+        )
+        upload_id = conn.execute(
+            schema.va_uploads.insert().values(
+                camera_id=camera_id, media_id=media_id, uploaded_us=now_us
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            update(schema.va_cameras)
+            .where(schema.va_cameras.c.id == camera_id)
+            .values(last_accepted_us=now_us)
+        )
+        processing.schedule_upload(conn, settings, upload_id, camera_id, upload.tag, now_us)
+        _remember_base_url(conn, base_url)
+
+    # A refusal inside the transaction (a racing upload won) leaves the bytes on disk:
+    # they are content-addressed and may already belong to another camera's upload.
+    world.store.transact(work)
+
+
+def _check_license_active(conn: Connection, license_id: int, now_us: int) -> None:
+    expiration = conn.execute(
+        select(schema.va_licenses.c.expiration_us).where(schema.va_licenses.c.id == license_id)
+    ).scalar_one()
+    if expiration <= now_us:
+        raise Message("The VisionAlert license of this camera has expired.", 403)
+
+
+def register_camera(conn: Connection, account_id: int, serial: str, now_us: int) -> int:
+    """A new serial joins the first non-expired license (lowest id) with a free slot."""
+    lic = schema.va_licenses.c
+    cam = schema.va_cameras.c
+    used = (
+        select(func.count())
+        .select_from(schema.va_cameras)
+        .where(cam.license_id == lic.id)
+        .scalar_subquery()
+    )
+    licenses = conn.execute(
+        select(lic.id, lic.size, lic.expiration_us, used.label("used"))
+        .where(lic.account_id == account_id)
+        .order_by(lic.id)
+    ).all()
+    active = [row for row in licenses if row.expiration_us > now_us]
+    chosen = next((row for row in active if row.used < row.size), None)
+    if chosen is None:
+        if not licenses:
+            raise Message("This account has no VisionAlert license.", 403)
+        if not active:
+            raise Message("Every VisionAlert license of this account has expired.", 403)
+        raise Message("No VisionAlert license of this account has a free camera slot.", 403)
+    return conn.execute(
+        schema.va_cameras.insert().values(
+            license_id=chosen.id,
+            account_id=account_id,
+            serial=serial,
+            name=serial,
+            created_us=now_us,
+            modified_us=now_us,
+        )
+    ).inserted_primary_key[0]
+
+
+def tag_camera(conn: Connection, account_id: int, camera_id: int, name: str, now_us: int) -> None:
+    """Create the tag if missing and add it to the camera; existing tags stay."""
+    tags = schema.va_tags.c
+    tag_id = conn.execute(
+        select(tags.id).where(tags.account_id == account_id, tags.name == name)
+    ).scalar()
+    if tag_id is None:
+        tag_id = conn.execute(
+            schema.va_tags.insert().values(account_id=account_id, name=name)
+        ).inserted_primary_key[0]
+    link = schema.va_camera_tags.c
+    linked = conn.execute(
+        select(link.camera_id).where(link.camera_id == camera_id, link.tag_id == tag_id)
+    ).first()
+    if linked is None:
+        conn.execute(schema.va_camera_tags.insert().values(camera_id=camera_id, tag_id=tag_id))
+        conn.execute(
+            update(schema.va_cameras)
+            .where(schema.va_cameras.c.id == camera_id)
+            .values(modified_us=now_us)
+        )
+
+
+def _remember_base_url(conn: Connection, base_url: str) -> None:
+    """The last upload's base URL: absolute URLs in webhooks when none is configured."""
+    meta = schema.meta.c
+    current = conn.execute(select(meta.value).where(meta.key == BASE_URL_KEY)).scalar()
+    if current == base_url:
+        return
+    if current is None:
+        conn.execute(schema.meta.insert().values(key=BASE_URL_KEY, value=base_url))
+    else:
+        conn.execute(update(schema.meta).where(meta.key == BASE_URL_KEY).values(value=base_url))

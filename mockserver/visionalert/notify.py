@@ -1,0 +1,158 @@
+"""Notifications of emitted alerts: a webhook POST in the background, and an e-mail outbox.
+
+The webhook is a ``background`` due-work kind: only the background tick runs it, never a
+request. Its *prepare* step sends the POST (no store transaction is open while waiting on
+the network); *apply* records the attempt and either marks the alert ``sent`` (first 2xx)
+or schedules the next attempt on the emulator clock (``webhook_backoff``, doubled each
+time, ``webhook_retries`` retries after the first attempt). The job lease makes each
+attempt run once, whatever the number of worker processes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import requests
+from sqlalchemy import Connection, select, update
+
+from ..core import duework, schema
+from .alerts import alert_body
+from .ingest import BASE_URL_KEY
+from .runtime import seconds_to_us, world
+
+WEBHOOK = "va.webhook"
+FALLBACK_BASE_URL = "http://127.0.0.1:8000"
+USER_AGENT = "mockserver-visionalert-webhook/1"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    target: str
+    ok: bool
+    status_code: int | None
+    error: str | None
+
+
+def base_url(conn: Connection) -> str:
+    """Configured public base URL, else the base URL of the last accepted upload."""
+    configured = world().config.public_base_url
+    if configured:
+        return configured.rstrip("/")
+    seen = conn.execute(
+        select(schema.meta.c.value).where(schema.meta.c.key == BASE_URL_KEY)
+    ).scalar()
+    return seen or FALLBACK_BASE_URL
+
+
+def _license_of(conn: Connection, alert_id: int):
+    alerts, licenses = schema.va_alerts.c, schema.va_licenses.c
+    return conn.execute(
+        select(licenses.webhook_url, licenses.notify_email, licenses.code)
+        .join(schema.va_alerts, alerts.license_id == licenses.id)
+        .where(alerts.id == alert_id)
+    ).first()
+
+
+def alert_emitted(conn: Connection, alert_id: int, now_us: int) -> None:
+    """Queue the webhook and write the e-mail (inside the emitting transaction)."""
+    license = _license_of(conn, alert_id)
+    if license is None:
+        return
+    if license.webhook_url:
+        duework.schedule(
+            conn, WEBHOOK, now_us, {"alert_id": alert_id, "attempt": 1}, key=f"{WEBHOOK}:{alert_id}"
+        )
+    if license.notify_email:
+        body = alert_body(conn, alert_id, base_url(conn))
+        body["sent"] = True
+        conn.execute(
+            schema.va_outbox.insert().values(
+                alert_id=alert_id,
+                to=license.notify_email,
+                subject=f"VisionAlert: {len(body['cameras'])} camera(s) need attention "
+                f"({license.code})",
+                body=json.dumps(body, indent=2),
+                at_us=now_us,
+            )
+        )
+        _record(conn, alert_id, "email", license.notify_email, 1, True, None, None, now_us)
+        _mark_sent(conn, alert_id)
+
+
+def _prepare(job: duework.Job) -> Attempt | None:
+    emulator = world()
+
+    def read(conn: Connection):
+        license = _license_of(conn, job.payload["alert_id"])
+        if license is None or not license.webhook_url:
+            return None
+        body = alert_body(conn, job.payload["alert_id"], base_url(conn))
+        body["sent"] = True  # what the alert reads once this delivery succeeds
+        return license.webhook_url, body
+
+    found = emulator.store.query(read)
+    if found is None:
+        return None
+    url, body = found
+    if not url.startswith(("http://", "https://")):
+        return Attempt(url, False, None, "Only http(s) webhook URLs are called.")
+    try:
+        reply = requests.post(
+            url,
+            json=body,
+            timeout=emulator.config.webhook_timeout,
+            allow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+        )
+    except requests.RequestException as error:
+        return Attempt(url, False, None, f"{type(error).__name__}: {error}"[:500])
+    ok = 200 <= reply.status_code < 300
+    return Attempt(url, ok, reply.status_code, None if ok else f"HTTP {reply.status_code}")
+
+
+def _apply(conn: Connection, job: duework.Job, attempt: Attempt | None) -> None:
+    if attempt is None:
+        return
+    alert_id, number = job.payload["alert_id"], job.payload["attempt"]
+    _record(
+        conn, alert_id, "webhook", attempt.target, number, attempt.ok,
+        attempt.status_code, attempt.error, job.due_us,
+    )  # fmt: skip
+    if attempt.ok:
+        _mark_sent(conn, alert_id)
+        return
+    settings = world().settings(conn)
+    if number <= int(settings["webhook_retries"]):
+        delay = float(settings["webhook_backoff"]) * 2 ** (number - 1)
+        duework.schedule(
+            conn,
+            WEBHOOK,
+            job.due_us + seconds_to_us(delay),
+            {"alert_id": alert_id, "attempt": number + 1},
+            key=f"{WEBHOOK}:{alert_id}",
+        )
+
+
+def _record(conn, alert_id, channel, target, attempt, ok, status_code, error, at_us) -> None:
+    conn.execute(
+        schema.va_deliveries.insert().values(
+            alert_id=alert_id,
+            channel=channel,
+            target=target,
+            attempt=attempt,
+            ok=ok,
+            status_code=status_code,
+            error=error,
+            at_us=at_us,
+        )
+    )
+
+
+def _mark_sent(conn: Connection, alert_id: int) -> None:
+    conn.execute(
+        update(schema.va_alerts).where(schema.va_alerts.c.id == alert_id).values(sent=True)
+    )
+
+
+duework.register(WEBHOOK, _apply, prepare=_prepare, background=True)

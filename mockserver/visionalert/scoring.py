@@ -1,0 +1,341 @@
+"""Anomaly scores from pixels: Blur, Obstruction, Glare and Position change, each in [0, 1].
+
+The image is decoded at reduced size (JPEG draft mode: the decoder skips most of the DCT
+work) and brought to ``ANALYSIS_WIDTH`` pixels wide, so every feature is measured relative
+to the frame whatever the camera's resolution, and a 1080p frame costs less than one
+full-size decode. ``analyse`` keeps a compact *signature* per image (a thumbnail and block
+statistics); ``compare`` scores an image against its camera's reference from the two
+signatures alone. The same bytes (and the same reference) always give the same scores.
+
+* Blur: natural images have a ~1/f² spectrum, so the ratio of fine-scale to coarse-scale
+  gradient energy is nearly content-independent and drops when the finest octave is
+  lost. Against a reference the ratio is compared with the reference's, over the blocks
+  that neither glare nor an obstruction changed; without one, an absolute bound applies.
+* Obstruction: the largest connected region of blocks that are flat (no texture once the
+  block's mean and slope are removed) and either were textured in the reference or
+  changed their brightness. Without a reference a large featureless region (night sky, a
+  blank wall) cannot be told from a cover, so only a nearly fully covered view scores high.
+* Glare: the share of the frame covered by blobs of saturated, near-white pixels.
+* Position change: phase correlation of edge maps against the reference (shift), with a
+  small rotation search (angle); regions hidden by glare or an obstruction are masked.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+ANALYSIS_WIDTH = 320
+SIGNATURE_WIDTH = 128
+BLOCK = 8  # analysis pixels per block side
+CONTENT_TYPES = ("Blur", "Obstruction", "Glare")
+POSITION = "Position change"
+ANOMALY_TYPES = (*CONTENT_TYPES, POSITION)
+
+# Tuned on natural photographs (fixtures/evaluate.py prints the confusion matrix).
+BLUR_ABSOLUTE_MID = 0.42  # fine/coarse energy ratio scoring 0.5 without a reference
+BLUR_RELATIVE_MID = 0.78  # the same ratio relative to the reference's, scoring 0.5
+FLAT_DETAIL = 2.2  # a block whose detail (std after removing mean and slope) is below: flat
+TEXTURED_DETAIL = 4.0  # a reference block with at least this much detail had texture
+CHANGED_MEAN = 25.0  # brightness change of a block that counts as "something else there"
+DARK = 110.0  # without a reference, only flat blocks darker than this count as obstruction
+UNREFERENCED_MID = 0.85  # without a reference: only a nearly fully covered view scores high
+SATURATED = 245  # gray level from which a pixel counts as blown out
+OBSTRUCTION_MID = 0.22  # obstructed share of the frame that scores 0.5
+GLARE_MID = 0.12  # saturated-blob share of the frame that scores 0.5
+SHIFT_FULL = 0.10  # shift (fraction of width) scoring 1.0; 0.05 scores 0.5
+ROTATION_FULL = 6.0  # degrees scoring 1.0; 3 degrees score 0.5
+WEAK_PEAK = 0.15  # a phase-correlation peak below this: no alignment found
+HIDDEN_SHARE = 0.2  # covered share from which a lost alignment is blamed on the cover
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Content scores of one image (as if it had no reference) and its signature."""
+
+    width: int
+    height: int
+    scores: dict[str, float]
+    signature: dict
+
+
+# -- decoding and block statistics ---------------------------------------------------------
+
+
+def decode_gray(content: bytes) -> tuple[np.ndarray, int, int]:
+    """Grayscale float32 array ``ANALYSIS_WIDTH`` wide; also the original width, height."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        image = Image.open(io.BytesIO(content))
+        width, height = image.size
+        target = (ANALYSIS_WIDTH, max(1, round(height * ANALYSIS_WIDTH / width)))
+        if image.format == "JPEG":
+            image.draft("L", target)
+        if image.mode in ("RGBA", "LA", "PA") or (
+            image.mode == "P" and "transparency" in image.info
+        ):
+            image = image.convert("RGBA").convert("RGB")
+        gray = image.convert("L")
+        if gray.size != target:
+            gray = gray.resize(target, Image.Resampling.BOX)
+    return np.asarray(gray, dtype=np.float32), width, height
+
+
+def _grid(a: np.ndarray, block: int) -> np.ndarray:
+    h, w = (a.shape[0] // block) * block, (a.shape[1] // block) * block
+    return a[:h, :w].reshape(h // block, block, w // block, block).transpose(0, 2, 1, 3)
+
+
+def _gradient_energy(gray: np.ndarray) -> np.ndarray:
+    energy = np.zeros_like(gray)
+    energy[:, :-1] += np.diff(gray, axis=1) ** 2
+    energy[:-1, :] += np.diff(gray, axis=0) ** 2
+    return energy
+
+
+def _half(gray: np.ndarray) -> np.ndarray:
+    h, w = (gray.shape[0] // 2) * 2, (gray.shape[1] // 2) * 2
+    g = gray[:h, :w]
+    return 0.25 * (g[0::2, 0::2] + g[1::2, 0::2] + g[0::2, 1::2] + g[1::2, 1::2])
+
+
+def _detail(blocks: np.ndarray) -> np.ndarray:
+    """Per block: std of the residual after removing the block's mean and linear slope."""
+    rows, cols = blocks.shape[:2]
+    flat = blocks.reshape(rows * cols, BLOCK * BLOCK)
+    ys, xs = np.mgrid[0:BLOCK, 0:BLOCK]
+    design = np.stack([np.ones(BLOCK * BLOCK), xs.ravel() - 3.5, ys.ravel() - 3.5], axis=1)
+    residual = flat - flat @ (design @ np.linalg.pinv(design)).T
+    return residual.std(axis=1).reshape(rows, cols)
+
+
+@dataclass
+class Blocks:
+    """Per-block statistics on a ``BLOCK``-pixel grid of the analysis image."""
+
+    mean: np.ndarray
+    peak: np.ndarray  # brightest pixel
+    detail: np.ndarray
+    fine: np.ndarray  # gradient energy at analysis scale
+    coarse: np.ndarray  # gradient energy at half scale (in its own pixels)
+
+    def to_json(self) -> dict:
+        pack = lambda a: base64.b64encode(a.astype(np.float16).tobytes()).decode("ascii")  # noqa: E731
+        return {
+            "rows": int(self.mean.shape[0]),
+            "cols": int(self.mean.shape[1]),
+            **{
+                name: pack(getattr(self, name))
+                for name in ("mean", "peak", "detail", "fine", "coarse")
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Blocks:
+        shape = (data["rows"], data["cols"])
+
+        def unpack(name: str) -> np.ndarray:
+            raw = np.frombuffer(base64.b64decode(data[name]), dtype=np.float16)
+            return raw.astype(np.float32).reshape(shape)
+
+        return cls(*(unpack(n) for n in ("mean", "peak", "detail", "fine", "coarse")))
+
+
+def block_stats(gray: np.ndarray) -> Blocks:
+    rows, cols = gray.shape[0] // BLOCK, gray.shape[1] // BLOCK
+    gray = gray[: rows * BLOCK, : cols * BLOCK]
+    blocks = _grid(gray, BLOCK)
+    fine = _grid(_gradient_energy(gray), BLOCK).mean(axis=(2, 3))
+    coarse = _grid(_gradient_energy(_half(gray)), BLOCK // 2).mean(axis=(2, 3))
+    return Blocks(
+        mean=blocks.mean(axis=(2, 3)),
+        peak=blocks.max(axis=(2, 3)),
+        detail=_detail(blocks),
+        fine=fine,
+        coarse=coarse[:rows, :cols],
+    )
+
+
+# -- the scores --------------------------------------------------------------------------
+
+
+def analyse(content: bytes) -> Analysis:
+    """Decode once at reduced size; content scores (no reference) and the signature."""
+    gray, width, height = decode_gray(content)
+    stats = block_stats(gray)
+    scores = {
+        "Blur": blur_score(stats),
+        "Obstruction": obstruction_score(stats),
+        "Glare": glare_score(gray),
+    }
+    signature = {"thumb": make_thumbnail(gray), "blocks": stats.to_json()}
+    return Analysis(width, height, scores, signature)
+
+
+def compare(signature: dict, reference: dict) -> dict[str, float]:
+    """Scores that use the camera's reference: Blur, Obstruction and Position change."""
+    current, ref = Blocks.from_json(signature["blocks"]), Blocks.from_json(reference["blocks"])
+    if current.mean.shape != ref.mean.shape:  # another aspect ratio: not the same view
+        return {POSITION: 1.0}
+    return {
+        "Blur": blur_score(current, ref),
+        "Obstruction": obstruction_score(current, ref),
+        POSITION: position_change(signature, reference, float(_covered(current, ref).mean())),
+    }
+
+
+def _ratio(stats: Blocks, use: np.ndarray) -> float:
+    coarse = float(stats.coarse[use].sum())
+    return float(stats.fine[use].sum()) / coarse if coarse > 1e-3 else 1.0
+
+
+def blur_score(stats: Blocks, reference: Blocks | None = None) -> float:
+    usable = stats.peak < 250
+    if reference is None:
+        if usable.sum() < 8:
+            return 0.0
+        ratio = max(_ratio(stats, usable), 1e-6)
+        return _logistic((math.log(BLUR_ABSOLUTE_MID) - math.log(ratio)) * 10.0)
+    same = usable & (reference.peak < 250) & (np.abs(stats.mean - reference.mean) < CHANGED_MEAN)
+    same &= reference.coarse > 10
+    if same.sum() < 8:
+        return 0.0  # too little of the reference's view left to judge sharpness
+    relative = _ratio(stats, same) / max(_ratio(reference, same), 1e-6)
+    return _logistic((BLUR_RELATIVE_MID - relative) * 15.0)
+
+
+def obstruction_score(stats: Blocks, reference: Blocks | None = None) -> float:
+    flat = (stats.detail < FLAT_DETAIL) & (stats.peak < SATURATED)
+    if reference is None:
+        # A night sky or a blank wall looks like a cover: only a nearly full one counts.
+        covered = flat & (stats.mean < DARK)
+        share = largest_component(covered) / covered.size
+        return _logistic((share - UNREFERENCED_MID) * 20.0)
+    lost_texture = reference.detail >= TEXTURED_DETAIL
+    changed = np.abs(stats.mean - reference.mean) >= CHANGED_MEAN
+    covered = flat & (lost_texture | changed)  # the same rule as _covered, minus glare
+    share = largest_component(covered) / covered.size
+    return _logistic((share - OBSTRUCTION_MID) * 20.0)
+
+
+def glare_share(gray: np.ndarray) -> float:
+    blown = (_grid(gray, BLOCK) >= SATURATED).mean(axis=(2, 3)) >= 0.5
+    # Specular highlights are not glare: only blobs of several blocks count.
+    return sum(size for size in components(blown) if size >= 6) / blown.size
+
+
+def glare_score(gray: np.ndarray) -> float:
+    return _logistic((glare_share(gray) - GLARE_MID) * 30.0)
+
+
+def components(mask: np.ndarray) -> list[int]:
+    """Sizes (in cells) of the 4-connected regions of True cells."""
+    rows, cols = mask.shape
+    seen = np.zeros_like(mask, dtype=bool)
+    sizes = []
+    for start in zip(*np.nonzero(mask), strict=True):
+        if seen[start]:
+            continue
+        seen[start] = True
+        stack, size = [start], 0
+        while stack:
+            r, c = stack.pop()
+            size += 1
+            for nr, nc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+                if 0 <= nr < rows and 0 <= nc < cols and mask[nr, nc] and not seen[nr, nc]:
+                    seen[nr, nc] = True
+                    stack.append((nr, nc))
+        sizes.append(size)
+    return sizes
+
+
+def largest_component(mask: np.ndarray) -> int:
+    return max(components(mask), default=0)
+
+
+# -- Position change ----------------------------------------------------------------------
+
+
+def make_thumbnail(gray: np.ndarray) -> dict:
+    height = max(1, round(gray.shape[0] * SIGNATURE_WIDTH / gray.shape[1]))
+    thumb = Image.fromarray(np.clip(gray, 0, 255).astype(np.uint8), "L").resize(
+        (SIGNATURE_WIDTH, height), Image.Resampling.BOX
+    )
+    return {"w": SIGNATURE_WIDTH, "h": height, "pixels": base64.b64encode(thumb.tobytes()).decode()}
+
+
+def _thumbnail(data: dict) -> Image.Image:
+    return Image.frombytes("L", (data["w"], data["h"]), base64.b64decode(data["pixels"]))
+
+
+def _covered(stats: Blocks, reference: Blocks) -> np.ndarray:
+    """Blocks where glare or an obstruction hides what the reference showed."""
+    flat = (stats.detail < FLAT_DETAIL) & (stats.peak < SATURATED)
+    lost = (reference.detail >= TEXTURED_DETAIL) | (
+        np.abs(stats.mean - reference.mean) >= CHANGED_MEAN
+    )
+    return (stats.peak >= SATURATED) | (flat & lost)
+
+
+def _edges(image: Image.Image) -> np.ndarray:
+    a = np.asarray(image, dtype=np.float32)
+    gx = np.zeros_like(a)
+    gy = np.zeros_like(a)
+    gx[:, 1:-1] = a[:, 2:] - a[:, :-2]
+    gy[1:-1, :] = a[2:, :] - a[:-2, :]
+    return np.hypot(gx, gy)
+
+
+def _phase_correlation(ref_fft: np.ndarray, moved: np.ndarray) -> tuple[float, int, int]:
+    spectrum = ref_fft * np.conj(np.fft.rfft2(moved))
+    spectrum /= np.abs(spectrum) + 1e-6
+    surface = np.fft.irfft2(spectrum, s=moved.shape)
+    index = int(np.argmax(surface))
+    dy, dx = divmod(index, surface.shape[1])
+    if dy > surface.shape[0] // 2:
+        dy -= surface.shape[0]
+    if dx > surface.shape[1] // 2:
+        dx -= surface.shape[1]
+    return float(surface.flat[index]), dx, dy
+
+
+def position_change(signature: dict, reference: dict, covered: float = 0.0) -> float:
+    """How far the view moved from the reference (shift and rotation), in [0, 1].
+
+    ``covered`` is the share of the frame hidden by glare or an obstruction. When no
+    alignment stands out (a weak correlation peak), the view either changed entirely
+    (scored 1.0) or is too hidden to tell (scored 0.0: Glare or Obstruction reports it).
+    """
+    current, ref = _thumbnail(signature["thumb"]), _thumbnail(reference["thumb"])
+    if current.size != ref.size:
+        current = current.resize(ref.size, Image.Resampling.BILINEAR)
+    w, h = ref.size
+    window = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
+    ref_edges = _edges(ref)
+    ref_fft = np.fft.rfft2((ref_edges - ref_edges.mean()) * window)
+
+    def best_at(angle: float) -> tuple[float, int, int]:
+        turned = current.rotate(angle, Image.Resampling.BILINEAR) if angle else current
+        edges = _edges(turned)
+        return _phase_correlation(ref_fft, (edges - edges.mean()) * window)
+
+    results = {a: best_at(a) for a in (-12.0, -8.0, -5.0, -3.0, 0.0, 3.0, 5.0, 8.0, 12.0)}
+    angle = max(results, key=lambda a: results[a][0])
+    for fine in (angle - 1.5, angle + 1.5):
+        results[fine] = best_at(fine)
+    angle = max(results, key=lambda a: results[a][0])
+    peak, dx, dy = results[angle]
+    if peak < WEAK_PEAK:
+        return 0.0 if covered >= HIDDEN_SHARE else 1.0
+    shift = math.hypot(dx, dy) / w
+    return round(max(min(shift / SHIFT_FULL, 1.0), min(abs(angle) / ROTATION_FULL, 1.0)), 4)
+
+
+def _logistic(x: float) -> float:
+    return round(1.0 / (1.0 + math.exp(-x)), 4)
