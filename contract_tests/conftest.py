@@ -1,8 +1,8 @@
 """Contract-suite options, the target fixture and the fidelity report.
 
-    pytest contract_tests                                  # the in-process emulator
-    pytest contract_tests --base-url URL --token TOKEN     # any live server, read-only
-    pytest contract_tests --base-url URL --token TOKEN --allow-writes
+pytest contract_tests                                  # the in-process emulator
+pytest contract_tests --base-url URL --token TOKEN     # any live server, read-only
+pytest contract_tests --base-url URL --token TOKEN --allow-writes
 """
 
 from __future__ import annotations
@@ -58,6 +58,12 @@ def pytest_addoption(parser) -> None:
         help="in-process only: start the emulator with this mutant on (repeatable)",
     )
     group.addoption(
+        "--contract-include",
+        dest="contract_include",
+        default=None,
+        help="only these operations (comma-separated operationIds) in the generated tests",
+    )
+    group.addoption(
         "--contract-report-dir",
         dest="contract_report_dir",
         default=None,
@@ -86,7 +92,7 @@ def contract_session():
 
 @pytest.fixture
 def contract_target(contract_session):
-    """The target, with a fresh world if an earlier test deleted data (in-process)."""
+    """The target, its world as built (in-process) whatever earlier tests changed."""
     contract_session.refresh()
     return contract_session
 

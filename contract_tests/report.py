@@ -133,12 +133,14 @@ class Recorder:
             ElementTree.SubElement(properties, "property", name=key, value=str(value))
         for op in sorted(self.operations.values(), key=lambda item: (item.spec, item.label)):
             case = ElementTree.SubElement(suite, "testcase", classname=op.spec, name=op.label)
-            ElementTree.SubElement(case, "system-out").text = (
-                f"cases={op.cases} passed={sum(op.passed.values())} failed={sum(op.failed.values())}"
-            )
+            ElementTree.SubElement(
+                case, "system-out"
+            ).text = f"cases={op.cases} passed={sum(op.passed.values())} failed={sum(op.failed.values())}"
             for name, count in sorted(op.failed.items()):
                 message = next((text for text in op.failures if text.startswith(name)), name)
-                ElementTree.SubElement(case, "failure", message=f"{name} failed {count}×").text = message
+                ElementTree.SubElement(
+                    case, "failure", message=f"{name} failed {count}×"
+                ).text = message
             if op.skipped and not op.cases:
                 ElementTree.SubElement(case, "skipped", message=op.skipped)
         return ElementTree.tostring(suite, encoding="utf-8", xml_declaration=True)
@@ -153,16 +155,34 @@ class Recorder:
         return markdown, junit
 
 
+def _shown(value: object) -> object:
+    """A request body as the report shows it: files as their size, not their bytes."""
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, dict):
+        return {key: _shown(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shown(item) for item in value]
+    return value
+
+
 def _describe(name: str, failure, case, response) -> str:
     """One failure, with what was sent and what came back (enough to route it)."""
-    try:
-        sent = case.as_curl_command(headers={"Authorization": "Token [token]"})
-    except Exception:  # a case that cannot be rendered still gets reported
-        sent = f"{case.method} {case.formatted_path} query={case.query!r} body={case.body!r}"[:400]
     body = response.text if isinstance(response.text, str) else ""
     message = " ".join(str(failure.message).split())
+    meta = case.meta
+    data = meta.phase.data if meta is not None else None
+    how = (
+        f"[{meta.phase.name.value} {meta.generation.mode.value}: {getattr(data, 'description', '')}] "
+        if meta is not None
+        else ""
+    )
+    sent = (
+        f"{how}{case.method} {case.formatted_path} query={case.query!r} "
+        f"media_type={case.media_type} body={_shown(case.body)!r}"
+    )
     return (
-        f"{name}: {failure.title} — {message[:400]} | sent: {sent[:500]} | "
+        f"{name}: {failure.title} — {message[:400]} | sent: {sent[:600]} | "
         f"got: {response.status_code} {body[:300]}"
     )
 

@@ -77,12 +77,25 @@ def steer(case, facts: Facts | None) -> None:
     if facts is None:
         return
     operation_id = case.operation.definition.raw.get("operationId", "")
+    if operation_id == "createCamera" and isinstance(case.body, dict):
+        one_notes_field(case.body)
     params = case.path_parameters
     if params is not None and _positive_at(case, ParameterLocation.PATH):
         if "license_id" in params and facts.license_id is not None:
-            choice = _pick(("license", params.get("license_id")), [facts.license_id])
+            licenses = [facts.license_id]
+            if operation_id == "listCameras" and facts.big_license_id is not None:
+                licenses.append(facts.big_license_id)  # more than 200 cameras: pages must clamp
+            choice = _pick(("license", params.get("license_id")), licenses)
             if choice is not None:
                 params["license_id"] = choice
+        size = str((case.query or {}).get("page_size", ""))
+        if (
+            operation_id == "listCameras"
+            and size.isdigit()
+            and int(size) > 50
+            and facts.big_license_id
+        ):
+            params["license_id"] = facts.big_license_id  # a big page asked: show whether it clamps
         if "serial" in params and params.get("license_id") == facts.license_id:
             serials = facts.owned_serials if operation_id == "deleteCamera" else facts.serials
             choice = _pick(("serial", params.get("serial")), list(serials[:8]))
@@ -94,7 +107,7 @@ def steer(case, facts: Facts | None) -> None:
                 case.query[name] = _plain(case.query[name], 64, blank_ok=True)
     body = case.body
     if isinstance(body, dict) and _positive_at(case, ParameterLocation.BODY):
-        _sanitize(operation_id, body)
+        _sanitize(operation_id, body, case.media_type or "")
         if operation_id == "logVehicle":
             _steer_log_vehicle(case, body, facts)
         elif operation_id == "createLog" and isinstance(body.get("camera_id"), str):
@@ -109,7 +122,11 @@ def steer(case, facts: Facts | None) -> None:
 TEXT_FIELDS = {
     "createLog": {"camera_id": 64, "tag": 64},
     "createCamera": {"code": 64, "name": 64, "notes": 200, "Notes": 200},
-    "createVehicle": {"license_plate": 16, "payment_status": 16, **{f"field{i}": 200 for i in range(1, 7)}},
+    "createVehicle": {
+        "license_plate": 16,
+        "payment_status": 16,
+        **{f"field{i}": 200 for i in range(1, 7)},
+    },
     "logVehicle": {"camera": 64},
 }
 BLANK_OK = {"notes", "Notes", "payment_status", *(f"field{i}" for i in range(1, 7))}
@@ -119,10 +136,26 @@ COORDINATES = {"latitude": 90.0, "longitude": 180.0}
 def _plain(value: str, limit: int, blank_ok: bool = False) -> str:
     text = "".join(ch for ch in value if (ch.isascii() and ch.isalnum()) or ch in " -_.:")
     text = text.strip()[:limit].strip()
-    return text if text or blank_ok else "cam-" + str(zlib.crc32(value.encode("utf-8", "replace")) % 1000)
+    return (
+        text
+        if text or blank_ok
+        else "cam-" + str(zlib.crc32(value.encode("utf-8", "replace")) % 1000)
+    )
 
 
-def _sanitize(operation_id: str, body: dict) -> None:
+def one_notes_field(body: dict) -> None:
+    """``notes`` and ``Notes`` are one field: send one, the invalid one if either is."""
+    if "notes" in body and "Notes" in body:
+        valid = lambda value: value is None or isinstance(value, str | int | float)  # noqa: E731
+        drop = "notes" if valid(body["notes"]) and not valid(body["Notes"]) else "Notes"
+        del body[drop]
+
+
+def _sanitize(operation_id: str, body: dict, media_type: str) -> None:
+    if not media_type.startswith("application/json"):
+        # a form cannot carry null: an optional field without a value is simply absent
+        for name in [name for name, value in body.items() if value is None]:
+            del body[name]
     for name, limit in TEXT_FIELDS.get(operation_id, {}).items():
         if isinstance(body.get(name), str):
             body[name] = _plain(body[name], limit, blank_ok=name in BLANK_OK)

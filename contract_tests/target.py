@@ -32,6 +32,7 @@ class Options:
     examples: int = 25
     server_timezone: str = "UTC"
     mutants: list[str] = field(default_factory=list)  # in-process only: start with these on
+    include: list[str] = field(default_factory=list)  # only these operationIds (generated tests)
 
     @property
     def live(self) -> bool:
@@ -61,8 +62,17 @@ def options_from(config) -> Options:
         allow_writes=bool(get("contract_allow_writes"))
         or _truthy(env.get("MOCKSERVER_CONTRACT_ALLOW_WRITES")),
         examples=int(examples),
-        server_timezone=get("contract_timezone") or env.get("MOCKSERVER_CONTRACT_TIMEZONE") or "UTC",
+        server_timezone=get("contract_timezone")
+        or env.get("MOCKSERVER_CONTRACT_TIMEZONE")
+        or "UTC",
         mutants=list(mutants),
+        include=[
+            name
+            for name in (
+                get("contract_include") or env.get("MOCKSERVER_CONTRACT_INCLUDE", "")
+            ).split(",")
+            if name
+        ],
     )
 
 
@@ -117,12 +127,37 @@ class Target:
         self.app = create_app(config)
         self.client = self.app.test_client()
         self.facts = world.build(self.client)
+        self._snapshot = self._copy_store()
+        self.dirty = False
+
+    def _copy_store(self):
+        """The whole store, copied into memory (SQLite's backup API)."""
+        import sqlite3
+
+        source = sqlite3.connect(self.app.extensions["mockserver"].store.path, timeout=30)
+        copy = sqlite3.connect(":memory:", check_same_thread=False)
+        try:
+            source.backup(copy)
+        finally:
+            source.close()
+        return copy
+
+    def restore(self) -> None:
+        """Back to the world as built (in-process): same rows, same clock."""
+        if self.options.live or self.app is None:
+            return
+        import sqlite3
+
+        destination = sqlite3.connect(self.app.extensions["mockserver"].store.path, timeout=30)
+        try:
+            self._snapshot.backup(destination)
+        finally:
+            destination.close()
         self.dirty = False
 
     def refresh(self) -> None:
-        """A fresh world before a test, when an earlier one deleted what it relies on."""
-        if self.dirty and not self.options.live:
-            self._build_in_process()
+        """Every test starts from the world as built (in-process; a copy back costs ms)."""
+        self.restore()
 
     def close(self) -> None:
         if self.app is not None:

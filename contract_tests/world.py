@@ -64,7 +64,11 @@ def contract_seed() -> dict:
                                     "tags": ["site-a", "floor-1"],
                                     "notes": "Installed 2026-01-15",
                                 },
-                                {"serial": "Q2GV-EFGH-5678", "name": "Parking Lot B", "tags": ["site-a"]},
+                                {
+                                    "serial": "Q2GV-EFGH-5678",
+                                    "name": "Parking Lot B",
+                                    "tags": ["site-a"],
+                                },
                                 {"serial": "C1", "name": "Front", "tags": ["site-b"], "notes": ""},
                             ],
                         },
@@ -84,8 +88,18 @@ def contract_seed() -> dict:
                             "parking_spaces": 100,
                             "absent_timer": 3,
                             "cameras": [
-                                {"code": "101", "name": "cam-101", "type": "ENTRANCE", "notes": "notes"},
-                                {"code": "102", "name": "cam-102", "type": "EXIT", "notes": "notes"},
+                                {
+                                    "code": "101",
+                                    "name": "cam-101",
+                                    "type": "ENTRANCE",
+                                    "notes": "notes",
+                                },
+                                {
+                                    "code": "102",
+                                    "name": "cam-102",
+                                    "type": "EXIT",
+                                    "notes": "notes",
+                                },
                                 {"code": "103", "name": "cam-103", "type": "SPOT"},
                             ],
                         },
@@ -125,15 +139,15 @@ def build(client) -> Facts:
     """Seed the emulator behind ``client`` (a Flask test client) and fill it with history."""
     reply = client.post("/_mock/reset?seed=none")
     assert reply.status_code == 200, reply.get_data(as_text=True)
+    client.post("/_mock/clock", json={"set": START})
     reply = client.post("/_mock/seed", json=contract_seed())
     assert reply.status_code == 201, reply.get_data(as_text=True)
     licenses = {
         lic["code"]: lic["id"] for account in reply.json["accounts"] for lic in account["licenses"]
     }
-    client.post("/_mock/clock", json={"set": START})
     frames = images.frames()
     # Two days of uploads: hourly-ish, across midnight, normal frames and an obstructed one.
-    for step in range(10):
+    for step in range(6):
         for index, serial in enumerate(("Q2GV-ABCD-1234", "Q2GV-EFGH-5678", "C1")):
             frame = images.obstructed_frame() if (step + index) % 4 == 3 else frames[step % 5]
             client.post(
@@ -142,7 +156,7 @@ def build(client) -> Facts:
                 headers=_auth(TOKEN),
                 content_type="multipart/form-data",
             )
-        client.post("/_mock/clock", json={"advance": 3 * 3600 + 17})
+        client.post("/_mock/clock", json={"advance": 5 * 3600 + 17})
     # Vehicles: an entrance then an exit, and a spot sighting.
     plate_log = [("101", "ABC1234", 0), ("102", "ABC1234", 2400), ("103", "XYZ987", 60)]
     for code, plate, advance in plate_log:

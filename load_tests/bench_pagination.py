@@ -94,7 +94,7 @@ def prepare(logs: int) -> Target:
         "status=anomaly": f"{base}?status=anomaly",
         "serial=CAM-0003": f"{base}?serial=CAM-0003",
         "tag=site-b": f"{base}?tag=site-b",
-        "start/end one day": f"{base}?start=2026-01-02&end=2026-01-02",
+        "start/end one day": f"{base}?start=2026-01-01&end=2026-01-01",  # first day: both
     }
     headers = {"Authorization": f"Token {seeded.token}"}
     return Target(logs, workdir, app, app.test_client(), headers, urls)
@@ -112,17 +112,18 @@ def interleaved(small: Target, large: Target, name: str, repeat: int) -> tuple[T
     return summary(times[0]), summary(times[1])
 
 
-def walk(target: Target, pages: int) -> Timing:
-    """Follow ``next`` from depth n/2, ``pages`` times; per-page timing."""
-    url = target.urls["page at depth n/2"]
-    samples = []
+def walk(small: Target, large: Target, pages: int) -> tuple[Timing, Timing]:
+    """Follow ``next`` from depth n/2 in both stores, alternating; per-page timing."""
+    urls = [small.urls["page at depth n/2"], large.urls["page at depth n/2"]]
+    times: dict[int, list[float]] = {0: [], 1: []}
     for _ in range(max(pages, 1)):
-        start = time.perf_counter()
-        reply = target.client.get(url, headers=target.headers)
-        samples.append((time.perf_counter() - start) * 1000)
-        assert reply.status_code == 200, reply.json
-        url = reply.json["next"].split("localhost", 1)[1]
-    return summary(samples)
+        for index, target in enumerate((small, large)):
+            start = time.perf_counter()
+            reply = target.client.get(urls[index], headers=target.headers)
+            times[index].append((time.perf_counter() - start) * 1000)
+            assert reply.status_code == 200, reply.json
+            urls[index] = reply.json["next"].split("localhost", 1)[1]
+    return summary(times[0]), summary(times[1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,12 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rows = {name: interleaved(small, large, name, args.repeat) for name in small.urls}
         walk_pages = min(args.walk, args.small // 100 - 1)
-        rows["walk of next links"] = (walk(small, walk_pages), walk(large, args.walk))
+        rows["walk of next links"] = walk(small, large, walk_pages)
     finally:
         small.close()
         large.close()
     print(f"\nlicense logs, page_size 50, {args.repeat} requests each, alternating stores")
-    print(f"(in-process app; walk: {args.walk} next links followed from depth n/2)")
+    print(f"(in-process app; walk: {walk_pages} next links followed from depth n/2)")
     print(f"{'':20} {f'{args.small:,} logs':>30}   {f'{args.large:,} logs':>30}   ratio")
     for name, (few, many) in rows.items():
         print(f"{name:20} {few!s:>30}   {many!s:>30}   {many.median_ms / few.median_ms:5.2f}")

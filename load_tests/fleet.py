@@ -16,7 +16,6 @@ import sys
 import time
 import uuid
 
-import gevent
 from locust import FastHttpUser, task
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -55,12 +54,14 @@ class CameraUser(FastHttpUser):
         self.due = time.monotonic() + self.rng.uniform(0, self.run.cadence)
 
     def wait_time(self) -> float:
+        # all waiting happens here, so a graceful stop (--stop-timeout) never cuts an upload
         return max(0.0, self.due - time.monotonic())
 
     @task
     def period(self) -> None:
         """One cadence period: upload a frame, or stay silent."""
-        gevent.sleep(max(0.0, self.due - time.monotonic()))
+        if time.monotonic() < self.due:
+            return  # the first call, before this camera's phase
         self.due += self.run.cadence
         if self.silent_left > 0:
             self.silent_left -= 1

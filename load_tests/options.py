@@ -202,7 +202,7 @@ def _prepare_run(environment, **_kwargs) -> None:
         if run.time_scale != 1.0:
             ctl.compress_time(run.time_scale, WINDOW_SLACK)
         elif ctl.clock().get("frozen"):
-            ctl.set_clock(real=True)
+            ctl.real_time()
     run.clock_offset = ctl.clock_offset()
 
 

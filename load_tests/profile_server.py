@@ -97,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             factory = functools.partial(bench._same, loadgen.get_request(url, headers))
             rate = None
         else:
-            control.set_clock(real=True)
-            control.set_settings(camera_window=5.0, offline_after=10 * 365 * 86400)
+            control.real_time()
+            control.update_settings(camera_window=5.0, offline_after=10 * 365 * 86400)
             url = f"{server.url}/v1/vision-alert/create-log/"
             factory = bench.UploadFactory(url, bench.TOKEN, int(args.rate * 8) + 1, 1920)
             rate = args.rate

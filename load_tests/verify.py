@@ -27,6 +27,7 @@ import requests
 class Ledger:
     uploads: Counter = field(default_factory=Counter)
     sightings: list[dict] = field(default_factory=list)
+    failures: Counter = field(default_factory=Counter)  # request name -> failed requests
 
 
 @dataclass
@@ -59,6 +60,7 @@ def read_ledgers(base: str) -> Ledger:
             part = json.load(handle)
         ledger.uploads.update(part.get("uploads", {}))
         ledger.sightings.extend(part.get("sightings", []))
+        ledger.failures.update(part.get("failures", {}))
     return ledger
 
 
@@ -155,11 +157,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--settle needs --emulator")
         from .control import Control
 
-        clock = Control(base_url).set_clock(advance=args.settle)
+        clock = Control(base_url).advance(args.settle)
         now = datetime.fromisoformat(clock["now"].replace("Z", "+00:00"))
-    report = verify(base_url, args.token, read_ledgers(args.ledger), now)
+    ledger = read_ledgers(args.ledger)
+    report = verify(base_url, args.token, ledger, now)
     print(report.summary())
-    return 0 if report.ok else 1
+    if ledger.failures:
+        print(f"failed requests during the run: {dict(ledger.failures)}")
+    return 0 if report.ok and not ledger.failures else 1
 
 
 if __name__ == "__main__":

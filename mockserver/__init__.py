@@ -27,6 +27,8 @@ def create_app(config: Config | None = None, *, background: bool = False) -> Fla
     from .control.routes import blueprint as control_blueprint
     from .control.scenarios import blueprint as scenarios_blueprint
     from .media_routes import blueprint as media_blueprint
+    from .mutants import blueprint as mutants_blueprint
+    from .mutants import install as install_mutants
     from .parkpow.routes import blueprint as parkpow_blueprint
     from .spec_routes import blueprint as spec_blueprint
     from .visionalert.routes import blueprint as visionalert_blueprint
@@ -36,11 +38,13 @@ def create_app(config: Config | None = None, *, background: bool = False) -> Fla
         app.register_blueprint(control_blueprint)
         app.register_blueprint(scenarios_blueprint)
         app.register_blueprint(spec_blueprint)
+        app.register_blueprint(mutants_blueprint)
         app.register_blueprint(control_plane_blueprint)
     app.register_blueprint(media_blueprint)
     app.register_blueprint(parkpow_blueprint)
     app.register_blueprint(visionalert_blueprint)
     app.register_blueprint(upload_blueprint)
+    install_mutants(app, emulator)
     app.wsgi_app = ControlMiddleware(app.wsgi_app, emulator)
 
     from .control.seeding import load_initial_seed

@@ -51,6 +51,12 @@ def main() -> None:
 @click.option("--upload-limit", type=int, default=None, help="Max request body, bytes.")
 @click.option("--control-token", default=None, help="Require 'Bearer TOKEN' on /_mock/.")
 @click.option("--no-control", is_flag=True, help="Remove the /_mock/ control plane.")
+@click.option(
+    "--mutant",
+    "mutants",
+    multiple=True,
+    help="Mutant mode: switch on a deliberate deviation (repeatable); see GET /_mock/mutants.",
+)
 def serve(
     host,
     port,
@@ -63,6 +69,7 @@ def serve(
     upload_limit,
     control_token,
     no_control,
+    mutants=(),
 ) -> None:
     """Start the emulator and run until interrupted (SIGINT/SIGTERM)."""
     if data_dir and ephemeral:
@@ -76,6 +83,7 @@ def serve(
         upload_limit=upload_limit,
         control_token=control_token,
         control_enabled=False if no_control else None,
+        mutants=_mutant_names(mutants),
     )
     os.makedirs(config.data_dir, exist_ok=True)
     try:
@@ -85,6 +93,18 @@ def serve(
     finally:
         if throwaway:
             shutil.rmtree(throwaway, ignore_errors=True)
+
+
+def _mutant_names(names: tuple[str, ...]) -> str | None:
+    """``--mutant`` values, checked against the known mutants (None: keep the environment's)."""
+    if not names:
+        return None
+    from .mutants import parse_names
+
+    try:
+        return ",".join(parse_names(list(names)))
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
 
 
 def _announce(config: Config, host: str, port: int, workers: int) -> None:

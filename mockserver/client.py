@@ -17,6 +17,7 @@ tests and the load tests all steer the emulator through it::
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -229,3 +230,58 @@ class MockServerClient:
         return self.call(
             "POST", f"/accounts/{token}/rate-limit", {"rate_limit_per_second": per_second}
         )
+
+    # -- VisionAlert scenario controls (/_mock/visionalert/...) ---------------------------
+
+    def _camera_path(self, license_id: int, serial: str) -> str:
+        return f"/visionalert/licenses/{license_id}/cameras/{quote(serial, safe='')}"
+
+    def camera_state(self, license_id: int, serial: str) -> dict:
+        """Everything about a camera the public API does not show (all scores included)."""
+        return self.call("GET", self._camera_path(license_id, serial))
+
+    def thresholds(self, license_id: int, serial: str) -> dict:
+        return self.call("GET", self._camera_path(license_id, serial) + "/thresholds")
+
+    def set_thresholds(self, license_id: int, serial: str, thresholds: dict) -> dict:
+        """Per anomaly type, e.g. ``{"Blur": 0.7}``; ``None`` goes back to the default."""
+        return self.call("POST", self._camera_path(license_id, serial) + "/thresholds", thresholds)
+
+    def force_scores(self, license_id: int, serial: str, scores: dict, count: int = 1) -> dict:
+        """The camera's next ``count`` analyses score ``scores`` (e.g. ``{"Blur": 0.9}``)."""
+        body = {"scores": scores, "count": count}
+        return self.call("POST", self._camera_path(license_id, serial) + "/forced-scores", body)
+
+    def fail_processing(self, license_id: int, serial: str, count: int = 1) -> dict:
+        """The camera's next ``count`` analyses fail (their logs go ``pending_retry``)."""
+        body = {"fail": True, "count": count}
+        return self.call("POST", self._camera_path(license_id, serial) + "/forced-scores", body)
+
+    def forced_scores(self, license_id: int, serial: str) -> dict:
+        return self.call("GET", self._camera_path(license_id, serial) + "/forced-scores")
+
+    def clear_forced_scores(self, license_id: int, serial: str) -> dict:
+        return self.call("DELETE", self._camera_path(license_id, serial) + "/forced-scores")
+
+    def resolve_review(self, log_id: int, status: str) -> dict:
+        """Resolve an ``under_review`` log to ``normal`` or ``anomaly``."""
+        return self.call("POST", f"/visionalert/logs/{log_id}/resolve", {"status": status})
+
+    def notifications(self, license_id: int) -> dict:
+        return self.call("GET", f"/visionalert/licenses/{license_id}/notifications")
+
+    def set_notifications(self, license_id: int, **channels: str | None) -> dict:
+        """``webhook_url=`` and/or ``notify_email=`` (``None`` removes one)."""
+        return self.call("POST", f"/visionalert/licenses/{license_id}/notifications", channels)
+
+    def alerts(self, license_id: int | None = None) -> Any:
+        """Every alert, pending ones included."""
+        return self.call("GET", "/visionalert/alerts", params={"license_id": license_id})
+
+    def deliveries(self, alert_id: int | None = None) -> Any:
+        """Every webhook/e-mail delivery attempt."""
+        return self.call("GET", "/visionalert/deliveries", params={"alert_id": alert_id})
+
+    def outbox(self) -> Any:
+        """The emulated e-mail outbox."""
+        return self.call("GET", "/visionalert/outbox")

@@ -205,3 +205,7 @@ def intercept(
     ``mockserver_intercept`` fixture of the pytest plugin.
     """
     return Interceptor(seed, hosts, background, **config)
+
+
+#: ``mockserver.intercept.current()``: the active interceptor (inside a decorated function)
+intercept.current = Interceptor.current  # type: ignore[attr-defined]

@@ -206,7 +206,9 @@ def _response_view(name: str, doc: dict, code: str, response: dict) -> dict:
 
 
 def _properties_view(name: str, schema: dict) -> list[dict]:
-    required = set(schema.get("required", []))
+    """The fields of an object schema, including those its ``allOf`` parts add inline."""
+    parts = [schema] + [part for part in schema.get("allOf", []) if isinstance(part, dict)]
+    required = {field for part in parts for field in part.get("required", [])}
     return [
         {
             "name": prop,
@@ -214,7 +216,8 @@ def _properties_view(name: str, schema: dict) -> list[dict]:
             "type": _type_text(name, sub),
             "description": _markdown(sub.get("description", "")) if isinstance(sub, dict) else "",
         }
-        for prop, sub in schema.get("properties", {}).items()
+        for part in parts
+        for prop, sub in part.get("properties", {}).items()
     ]
 
 

@@ -92,7 +92,7 @@ def test_backoff_passes_for_growing_waits(demo):
 def test_backoff_fails_for_immediate_retries(demo):
     fault(demo, 500, times=3)
     assert get_with_waits(demo, [0, 0, 0]) == 200
-    result = check(demo, "backoff_after_5xx", token="demo-token")
+    result = check(demo, "backoff_after_5xx", token="demo-token", min_seconds=0.3)
     assert result["passed"] is False and result["violations"] == 3
 
 

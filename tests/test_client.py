@@ -155,3 +155,31 @@ def test_rate_limit_control_steers_the_create_log_throttle(live, control):
     control.set_rate_limit("tok-a", 1)
     assert upload(live.url, "R6", image).status_code == 200
     assert upload(live.url, "R7", image).status_code == 429
+
+
+# -- VisionAlert scenario wrappers --------------------------------------------------------
+
+
+def test_scenario_wrappers_reach_their_endpoints():
+    import mockserver
+
+    with mockserver.intercept() as emulator:
+        control, serial = emulator.client, "Q2GV-ABCD-1234"
+        license_id = emulator.licenses["LIC-DEMO-1"]
+        assert control.camera_state(license_id, serial)["serial"] == serial
+        assert control.set_thresholds(license_id, serial, {"Blur": 0.7})["own"] == {"Blur": 0.7}
+        assert control.thresholds(license_id, serial)["thresholds"]["Blur"] == 0.7
+        control.force_scores(license_id, serial, {"Blur": 0.9}, count=2)
+        queue = control.fail_processing(license_id, serial)["queue"]
+        assert [(q["fail"], q["remaining"]) for q in queue] == [(False, 2), (True, 1)]
+        assert len(control.forced_scores(license_id, serial)["queue"]) == 2
+        assert control.clear_forced_scores(license_id, serial)["queue"] == []
+        hook = "http://127.0.0.1:9/hook"
+        assert control.set_notifications(license_id, webhook_url=hook)["webhook_url"] == hook
+        assert control.notifications(license_id)["webhook_url"] == hook
+        assert control.alerts(license_id) == {"alerts": []}
+        assert control.deliveries() == {"deliveries": []}
+        assert control.outbox() == {"messages": []}
+        with pytest.raises(ControlError) as caught:
+            control.resolve_review(999, "normal")
+        assert caught.value.status == 404

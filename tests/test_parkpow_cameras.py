@@ -111,6 +111,7 @@ def test_account_without_parkings_gets_a_default_lot(client):
         ({"code": "X", "name": "x", "latitude": "nan"},
          {"latitude": ["A valid number is required."]}),
         ({"code": ["X"], "name": "x"}, {"code": ["Not a valid string."]}),
+        ({"code": "X", "name": "x", "notes": "", "Notes": {}}, {"Notes": ["Not a valid string."]}),
         ({"code": "X" * 256, "name": "x"},
          {"code": ["Ensure this field has no more than 255 characters."]}),
     ],

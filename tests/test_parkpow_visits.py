@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 
 import pytest
 
@@ -14,8 +16,10 @@ from .parkpow_support import (
     START_NAIVE,
     advance,
     b64_jpeg,
+    jpeg,
     log_json,
     log_multipart,
+    result,
     seed,
     visits,
 )
@@ -193,6 +197,13 @@ def test_newer_result_format_and_single_result_object(pp):
     assert predictions["ONE1"] == {"plate": "one1", "score": 0.5}
 
 
+def test_prediction_details_are_kept_as_sent(pp):
+    odd = {"plate": "odd1", "box": [None, None], "score": "0.719034", "dscore": None}
+    log_json(pp, "101", [odd])
+    (visit,) = visits(pp)
+    assert visit["start_prediction"] == {"box": [None, None], "plate": "odd1", "score": "0.719034"}
+
+
 # --- visit-list periods ------------------------------------------------------------------
 
 
@@ -306,3 +317,30 @@ def test_tenancy(client):
     assert visits(client, token=OTHER)[0]["end_date"] == "None"
     reply = client.get("/api/v1/visit-list/", headers=auth("nobody"))
     assert reply.status_code == 401
+
+
+def test_only_images_that_start_or_end_a_visit_are_kept(app, client):
+    seed(client)
+    root = app.extensions["mockserver"].media.root
+
+    def files() -> int:
+        return sum(len(names) for _, _, names in os.walk(root))
+
+    def send(camera: str, shade: int):
+        body = {
+            "camera": camera,
+            "image": base64.b64encode(jpeg(shade=shade)).decode(),
+            "results": [result("KEEP1")],
+        }
+        assert client.post("/api/v1/log-vehicle/", json=body, headers=HEADERS).json == "OK"
+
+    send("101", 10)  # opens: kept
+    for shade in range(20, 60, 10):  # keep-alive reads with new images: not kept
+        send("101", shade)
+    assert files() == 1
+    send("102", 90)  # closes: kept
+    send("102", 100)  # nothing open: not kept
+    assert files() == 2
+    (visit,) = visits(client)
+    for url in (visit["start_img"], visit["end_img"]):
+        assert client.get(url.replace("http://localhost", "")).status_code == 200

@@ -124,10 +124,8 @@ def test_webhook_retried_after_500_then_sent(ticking):
         assert entry["serial"] == "A" and entry["status"] == "Anomaly"
         assert entry["anomalies"] == {"Blur": 0.9}
         assert entry["snapshot"].startswith("http://localhost/media/camera_snapshot/")
-    advance(client, 3600)  # the camera also goes offline: a second alert, delivered too
-    time.sleep(1)
-    print(_deliveries(client), client.get("/_mock/visionalert/alerts").json)
-    _wait_for(lambda: len(_deliveries(client)) == 3)
+    advance(client, 3600)  # the camera also goes offline: a second alert (receiver gone)
+    _wait_for(lambda: len(_deliveries(client)) >= 3)
     time.sleep(0.3)
     assert len(_deliveries(client, alert["id"])) == 2  # the first alert: delivered once
 

@@ -3,7 +3,7 @@
 Recording must not slow requests down, so each worker process buffers its entries and a
 background thread writes them in batches (within ~50 ms of the request; one transaction
 per batch, which also trims the ring to ``journal_size`` rows). Readers first write their
-own process's buffer, then wait (at most a second) until every other worker has written
+own process's buffer, then wait (at most two seconds) until every other worker has written
 what it had recorded before the read; workers publish those counts in shared memory
 (``sharedmem.py``). A sequential client therefore always reads its own requests.
 
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 BODY_EXCERPT = 2048  # bytes of a request body kept in the journal
 FLUSH_DELAY = 0.05  # seconds a batch may gather before it is written
-SYNC_TIMEOUT = 1.0  # longest a reader waits for other workers' buffers
+SYNC_TIMEOUT = 2.0  # longest a reader waits for other workers' buffers
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 

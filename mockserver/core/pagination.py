@@ -189,8 +189,8 @@ def fetch_page(
         ordered = _merged(query, created, row_id, cursor, size, partitions)
     else:
         ordered = _keyset(query, created, row_id, cursor, size + 1)
-    if cursor.offset:
-        ordered = ordered.offset(cursor.offset)
+        if cursor.offset:
+            ordered = ordered.offset(cursor.offset)
     fetched = conn.execute(ordered).all()
     rows = fetched[:size]
     following = _position(fetched[-1]) if len(fetched) > size else None
@@ -242,19 +242,27 @@ def _merged(
     size: int,
     partitions: Sequence[ColumnElement],
 ) -> Select:
-    """One keyset scan per partition (each long enough for the page), merged in order."""
+    """One keyset scan per partition, merged in order; then the page's full rows by id.
+
+    The scans read only (created, id) — each partition's index covers them — and at most
+    one page (plus the cursor's offset) each.
+    """
     per_partition = cursor.offset + size + 1
+    keys = query.with_only_columns(created.label("created_us"), row_id.label("id"))
     arms = [
-        select(_keyset(query.where(part), created, row_id, cursor, per_partition).subquery())
+        select(_keyset(keys.where(part), created, row_id, cursor, per_partition).subquery())
         for part in partitions
     ]
     merged = union_all(*arms).subquery()
     direction = (lambda c: c.asc()) if cursor.reverse else (lambda c: c.desc())
-    return (
-        select(merged)
+    page_ids = (
+        select(merged.c.id)
         .order_by(direction(merged.c.created_us), direction(merged.c.id))
         .limit(size + 1)
+        .offset(cursor.offset)
     )
+    order = (created.asc(), row_id.asc()) if cursor.reverse else (created.desc(), row_id.desc())
+    return query.where(row_id.in_(page_ids)).order_by(*order)
 
 
 def _position(row: Any) -> Position:

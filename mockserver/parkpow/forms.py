@@ -89,6 +89,10 @@ def camera_type(value: object) -> str:
     raise Invalid(f'"{shown}" is not a valid choice.')
 
 
+def _notes(value: object) -> str | None:
+    return None if value is None else text_value(value, NOTES_MAX, allow_blank=True)
+
+
 def camera_input(body: RequestBody) -> CameraInput:
     errors: dict[str, list[str]] = {}
     values: dict[str, object] = {}
@@ -108,9 +112,9 @@ def camera_input(body: RequestBody) -> CameraInput:
     check("name", lambda v: text_value(v, NAME_MAX), required=True)
     check("type", camera_type)
     notes_key = "notes" if "notes" in body.fields else "Notes" if "Notes" in body.fields else None
-    if notes_key:
-        check("notes", lambda v: None if v is None else text_value(v, NOTES_MAX, allow_blank=True),
-              source=notes_key)  # fmt: skip
+    for key in ("Notes", "notes"):  # both spellings checked; ``notes`` wins when both come
+        if key in body.fields:
+            check("notes", _notes, source=key)
     check("longitude", lambda v: float_value(v, -180.0, 180.0))
     check("latitude", lambda v: float_value(v, -90.0, 90.0))
     check("parking", lambda v: text_value(v, NAME_MAX))

@@ -50,8 +50,11 @@ def _insert_parking(conn: Connection, account_id: int, name: str) -> int:
 
 
 def find_camera(conn: Connection, account_id: int, code: str) -> Row | None:
+    """The camera with its lot's ``absent_timer`` (what a sighting needs, in one query)."""
     return conn.execute(
-        select(schema.pp_cameras).where(C.account_id == account_id, C.code == code)
+        select(schema.pp_cameras, P.absent_timer)
+        .join(schema.pp_parkings, P.id == C.parking_id)
+        .where(C.account_id == account_id, C.code == code)
     ).first()
 
 

@@ -32,23 +32,28 @@ VC = VISITS.c
 
 
 def log_vehicle(world, account_id: int, log: VehicleLog, now_us: int) -> int:
-    """Apply every sighting of one log-vehicle request; returns how many visits changed."""
-    sha = world.media.write_file(log.image)  # content-addressed: harmless if unused
+    """Apply every sighting of one log-vehicle request; returns how many visits changed.
+
+    The image is kept only when a visit starts or ends with it. Its file is written before
+    the write transaction (no disk sync while holding the store's write lock) when a read
+    shows it will be needed; the rare request that races another and needs it after all
+    writes it inside.
+    """
+    files: list[str] = []
+    if world.store.query(lambda conn: _image_needed(conn, account_id, log)):
+        files.append(world.media.write_file(log.image))
     at_us = log.time_us if log.time_us is not None else now_us
 
     def work(conn: Connection) -> int:
         camera = service.find_camera(conn, account_id, log.camera)
         if camera is None:
             camera = service.register_spot_camera(conn, account_id, log.camera)
-        timer = conn.execute(
-            select(schema.pp_parkings.c.absent_timer).where(
-                schema.pp_parkings.c.id == camera.parking_id
-            )
-        ).scalar_one()
+        timer = camera.absent_timer
         media_id: list[int] = []
 
         def image_id() -> int:
             if not media_id:
+                sha = files[0] if files else world.media.write_file(log.image)
                 media_id.append(
                     world.media.add(
                         conn, sha, len(log.image), log.image_info.content_type, MEDIA_KIND, now_us
@@ -93,6 +98,20 @@ def log_vehicle(world, account_id: int, log: VehicleLog, now_us: int) -> int:
         return changed
 
     return world.store.transact(work)
+
+
+def _image_needed(conn: Connection, account_id: int, log: VehicleLog) -> bool:
+    """Will any sighting open or close a visit (and so keep the image)?"""
+    if not log.sightings:
+        return False
+    camera = service.find_camera(conn, account_id, log.camera)
+    if camera is None:
+        return True  # a new SPOT camera: its first sighting opens a visit
+    for sighting in log.sightings:
+        is_open = _open_visit(conn, account_id, camera.parking_id, sighting.plate) is not None
+        if is_open == (camera.type == "EXIT"):
+            return True
+    return False
 
 
 def _open_visit(conn: Connection, account_id: int, parking_id: int, plate: str) -> Row | None:

@@ -23,6 +23,7 @@ signatures alone. The same bytes (and the same reference) always give the same s
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import math
 import warnings
@@ -51,6 +52,7 @@ OBSTRUCTION_MID = 0.22  # obstructed share of the frame that scores 0.5
 GLARE_MID = 0.12  # saturated-blob share of the frame that scores 0.5
 SHIFT_FULL = 0.10  # shift (fraction of width) scoring 1.0; 0.05 scores 0.5
 ROTATION_FULL = 6.0  # degrees scoring 1.0; 3 degrees score 0.5
+UNTURNED_PEAK = 0.5  # a peak this strong without turning: no rotation search needed
 WEAK_PEAK = 0.15  # a phase-correlation peak below this: no alignment found
 HIDDEN_SHARE = 0.2  # covered share from which a lost alignment is blamed on the cover
 
@@ -88,8 +90,9 @@ def decode_gray(content: bytes) -> tuple[np.ndarray, int, int]:
 
 
 def _grid(a: np.ndarray, block: int) -> np.ndarray:
+    """View as (rows, block, cols, block): reduce over axes (1, 3) for per-block values."""
     h, w = (a.shape[0] // block) * block, (a.shape[1] // block) * block
-    return a[:h, :w].reshape(h // block, block, w // block, block).transpose(0, 2, 1, 3)
+    return a[:h, :w].reshape(h // block, block, w // block, block)
 
 
 def _gradient_energy(gray: np.ndarray) -> np.ndarray:
@@ -105,14 +108,24 @@ def _half(gray: np.ndarray) -> np.ndarray:
     return 0.25 * (g[0::2, 0::2] + g[1::2, 0::2] + g[0::2, 1::2] + g[1::2, 1::2])
 
 
+_OFFSETS = np.arange(BLOCK, dtype=np.float32) - (BLOCK - 1) / 2
+_SPREAD = float((_OFFSETS**2).sum() * BLOCK)  # sum of squared offsets over one block
+
+
 def _detail(blocks: np.ndarray) -> np.ndarray:
-    """Per block: std of the residual after removing the block's mean and linear slope."""
-    rows, cols = blocks.shape[:2]
-    flat = blocks.reshape(rows * cols, BLOCK * BLOCK)
-    ys, xs = np.mgrid[0:BLOCK, 0:BLOCK]
-    design = np.stack([np.ones(BLOCK * BLOCK), xs.ravel() - 3.5, ys.ravel() - 3.5], axis=1)
-    residual = flat - flat @ (design @ np.linalg.pinv(design)).T
-    return residual.std(axis=1).reshape(rows, cols)
+    """Per block: std of the residual after removing the block's mean and linear slope.
+
+    Centred x and y offsets are orthogonal to each other and to the mean, so the fitted
+    plane's share of the variance is a closed form: no least-squares solve per block.
+    """
+    n = BLOCK * BLOCK
+    mean = blocks.mean(axis=(1, 3), keepdims=True)
+    centred = blocks - mean
+    along_x = (centred * _OFFSETS[None, None, None, :]).sum(axis=(1, 3))
+    along_y = (centred * _OFFSETS[None, :, None, None]).sum(axis=(1, 3))
+    variance = (centred * centred).sum(axis=(1, 3)) / n
+    explained = (along_x**2 + along_y**2) / (_SPREAD * n)
+    return np.sqrt(np.maximum(variance - explained, 0.0))
 
 
 @dataclass
@@ -151,11 +164,11 @@ def block_stats(gray: np.ndarray) -> Blocks:
     rows, cols = gray.shape[0] // BLOCK, gray.shape[1] // BLOCK
     gray = gray[: rows * BLOCK, : cols * BLOCK]
     blocks = _grid(gray, BLOCK)
-    fine = _grid(_gradient_energy(gray), BLOCK).mean(axis=(2, 3))
-    coarse = _grid(_gradient_energy(_half(gray)), BLOCK // 2).mean(axis=(2, 3))
+    fine = _grid(_gradient_energy(gray), BLOCK).mean(axis=(1, 3))
+    coarse = _grid(_gradient_energy(_half(gray)), BLOCK // 2).mean(axis=(1, 3))
     return Blocks(
-        mean=blocks.mean(axis=(2, 3)),
-        peak=blocks.max(axis=(2, 3)),
+        mean=blocks.mean(axis=(1, 3)),
+        peak=blocks.max(axis=(1, 3)),
         detail=_detail(blocks),
         fine=fine,
         coarse=coarse[:rows, :cols],
@@ -215,17 +228,19 @@ def obstruction_score(stats: Blocks, reference: Blocks | None = None) -> float:
     if reference is None:
         # A night sky or a blank wall looks like a cover: only a nearly full one counts.
         covered = flat & (stats.mean < DARK)
-        share = largest_component(covered) / covered.size
+        needed = int((UNREFERENCED_MID - 0.15) * covered.size)
+        share = largest_component(covered, needed) / covered.size
         return _logistic((share - UNREFERENCED_MID) * 20.0)
     lost_texture = reference.detail >= TEXTURED_DETAIL
     changed = np.abs(stats.mean - reference.mean) >= CHANGED_MEAN
     covered = flat & (lost_texture | changed)  # the same rule as _covered, minus glare
-    share = largest_component(covered) / covered.size
+    needed = int((OBSTRUCTION_MID - 0.12) * covered.size)
+    share = largest_component(covered, needed) / covered.size
     return _logistic((share - OBSTRUCTION_MID) * 20.0)
 
 
 def glare_share(gray: np.ndarray) -> float:
-    blown = (_grid(gray, BLOCK) >= SATURATED).mean(axis=(2, 3)) >= 0.5
+    blown = (_grid(gray, BLOCK) >= SATURATED).mean(axis=(1, 3)) >= 0.5
     # Specular highlights are not glare: only blobs of several blocks count.
     return sum(size for size in components(blown) if size >= 6) / blown.size
 
@@ -235,27 +250,32 @@ def glare_score(gray: np.ndarray) -> float:
 
 
 def components(mask: np.ndarray) -> list[int]:
-    """Sizes (in cells) of the 4-connected regions of True cells."""
+    """Sizes (in cells) of the 4-connected regions of True cells (label propagation)."""
+    if not mask.any():
+        return []
     rows, cols = mask.shape
-    seen = np.zeros_like(mask, dtype=bool)
-    sizes = []
-    for start in zip(*np.nonzero(mask), strict=True):
-        if seen[start]:
-            continue
-        seen[start] = True
-        stack, size = [start], 0
-        while stack:
-            r, c = stack.pop()
-            size += 1
-            for nr, nc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
-                if 0 <= nr < rows and 0 <= nc < cols and mask[nr, nc] and not seen[nr, nc]:
-                    seen[nr, nc] = True
-                    stack.append((nr, nc))
-        sizes.append(size)
-    return sizes
+    big = rows * cols + 1
+    labels = np.where(mask, np.arange(rows * cols).reshape(rows, cols), big)
+    padded = np.full((rows + 2, cols + 2), big, dtype=labels.dtype)
+    for _ in range(rows * cols):
+        padded[1:-1, 1:-1] = labels
+        updated = np.minimum(
+            np.minimum(padded[:-2, 1:-1], padded[2:, 1:-1]),
+            np.minimum(padded[1:-1, :-2], padded[1:-1, 2:]),
+        )
+        updated = np.where(mask, np.minimum(updated, labels), big)
+        if np.array_equal(updated, labels):
+            break
+        labels = updated
+    return np.unique(labels[mask], return_counts=True)[1].tolist()
 
 
-def largest_component(mask: np.ndarray) -> int:
+def largest_component(mask: np.ndarray, needed: int = 0) -> int:
+    """Size of the largest region; when all True cells together are fewer than ``needed``
+    their count is returned instead (an upper bound, exact where it matters)."""
+    total = int(mask.sum())
+    if total < needed:
+        return total
     return max(components(mask), default=0)
 
 
@@ -284,12 +304,12 @@ def _covered(stats: Blocks, reference: Blocks) -> np.ndarray:
 
 
 def _edges(image: Image.Image) -> np.ndarray:
+    """Edge strength (L1 gradient), mean removed, ready for correlation."""
     a = np.asarray(image, dtype=np.float32)
-    gx = np.zeros_like(a)
-    gy = np.zeros_like(a)
-    gx[:, 1:-1] = a[:, 2:] - a[:, :-2]
-    gy[1:-1, :] = a[2:, :] - a[:-2, :]
-    return np.hypot(gx, gy)
+    edges = np.zeros_like(a)
+    edges[:, 1:-1] += np.abs(a[:, 2:] - a[:, :-2])
+    edges[1:-1, :] += np.abs(a[2:, :] - a[:-2, :])
+    return edges - edges.mean()
 
 
 def _phase_correlation(ref_fft: np.ndarray, moved: np.ndarray) -> tuple[float, int, int]:
@@ -305,35 +325,56 @@ def _phase_correlation(ref_fft: np.ndarray, moved: np.ndarray) -> tuple[float, i
     return float(surface.flat[index]), dx, dy
 
 
+@functools.lru_cache(maxsize=256)
+def _reference_spectrum(pixels: str, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """Window and edge spectrum of a reference thumbnail (a camera's reference is reused
+    for every upload until it changes, so it is transformed once per process)."""
+    window = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
+    reference = _thumbnail({"w": w, "h": h, "pixels": pixels})
+    return window, np.fft.rfft2(_edges(reference) * window)
+
+
+class _Aligner:
+    """Phase correlation of edge maps against one reference thumbnail."""
+
+    def __init__(self, reference: dict, current: Image.Image) -> None:
+        self.window, self.reference_fft = _reference_spectrum(
+            reference["pixels"], reference["w"], reference["h"]
+        )
+        self.current = current
+
+    def at(self, angle: float) -> tuple[float, int, int]:
+        turned = self.current.rotate(angle, Image.Resampling.BILINEAR) if angle else self.current
+        return _phase_correlation(self.reference_fft, _edges(turned) * self.window)
+
+
 def position_change(signature: dict, reference: dict, covered: float = 0.0) -> float:
     """How far the view moved from the reference (shift and rotation), in [0, 1].
 
-    ``covered`` is the share of the frame hidden by glare or an obstruction. When no
-    alignment stands out (a weak correlation peak), the view either changed entirely
-    (scored 1.0) or is too hidden to tell (scored 0.0: Glare or Obstruction reports it).
+    A strong peak without turning the image settles it (the common case, one
+    correlation); otherwise the angle is searched coarse-to-fine (5°, 2.5°, 1.25° steps).
+    ``covered`` is the share of the frame hidden by glare or an obstruction: when no
+    alignment stands out (a weak peak) the view either changed entirely (1.0) or is too
+    hidden to tell (0.0: Glare or Obstruction reports it).
     """
-    current, ref = _thumbnail(signature["thumb"]), _thumbnail(reference["thumb"])
-    if current.size != ref.size:
-        current = current.resize(ref.size, Image.Resampling.BILINEAR)
-    w, h = ref.size
-    window = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
-    ref_edges = _edges(ref)
-    ref_fft = np.fft.rfft2((ref_edges - ref_edges.mean()) * window)
-
-    def best_at(angle: float) -> tuple[float, int, int]:
-        turned = current.rotate(angle, Image.Resampling.BILINEAR) if angle else current
-        edges = _edges(turned)
-        return _phase_correlation(ref_fft, (edges - edges.mean()) * window)
-
-    results = {a: best_at(a) for a in (-12.0, -8.0, -5.0, -3.0, 0.0, 3.0, 5.0, 8.0, 12.0)}
-    angle = max(results, key=lambda a: results[a][0])
-    for fine in (angle - 1.5, angle + 1.5):
-        results[fine] = best_at(fine)
-    angle = max(results, key=lambda a: results[a][0])
-    peak, dx, dy = results[angle]
+    current, ref = _thumbnail(signature["thumb"]), reference["thumb"]
+    if current.size != (ref["w"], ref["h"]):
+        current = current.resize((ref["w"], ref["h"]), Image.Resampling.BILINEAR)
+    aligner = _Aligner(ref, current)
+    tried = {0.0: aligner.at(0.0)}
+    if tried[0.0][0] < UNTURNED_PEAK:
+        for angle in (-10.0, -5.0, 5.0, 10.0):
+            tried[angle] = aligner.at(angle)
+        for step in (2.5, 1.25):
+            best = max(tried, key=lambda a: tried[a][0])
+            for angle in (best - step, best + step):
+                if angle not in tried:
+                    tried[angle] = aligner.at(angle)
+    angle = max(tried, key=lambda a: tried[a][0])
+    peak, dx, dy = tried[angle]
     if peak < WEAK_PEAK:
         return 0.0 if covered >= HIDDEN_SHARE else 1.0
-    shift = math.hypot(dx, dy) / w
+    shift = math.hypot(dx, dy) / ref["w"]
     return round(max(min(shift / SHIFT_FULL, 1.0), min(abs(angle) / ROTATION_FULL, 1.0)), 4)
 
 

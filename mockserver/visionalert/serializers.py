@@ -17,7 +17,7 @@ def media_url(base: str, kind: str | None, name: str | None) -> str | None:
 
 def anomalies(text: str | None) -> dict:
     """Stored JSON of above-threshold scores; anything unreadable shows as ``{}``."""
-    if not text:
+    if not text or text == "{}":
         return {}
     try:
         value = json.loads(text)

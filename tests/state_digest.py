@@ -1,0 +1,95 @@
+"""A digest of the emulator's state, read straight from its store file and media folder.
+
+It needs no control-plane call (so it works on a server started with ``--no-control``
+and never disturbs what it measures): it opens ``<data dir>/store.sqlite3`` read-only
+with ``sqlite3`` and lists ``<data dir>/media``. Every table takes part except:
+
+* ``throttles`` — the per-account create-log throttle history is DRF rate-limit
+  accounting: DRF records every request that passes the throttle, including ones the
+  view then rejects as invalid, so a refused upload legitimately appends to it;
+* ``journal`` — the request journal records every request, refused ones included (that
+  is its purpose);
+* ``jobs.lease_until`` and ``jobs.attempts`` — a job's wall-clock claim and its retry
+  counter are bookkeeping of whichever worker is running it, not state; the job itself
+  (kind, key, due time, payload) does take part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+
+EXCLUDED_TABLES = {"throttles", "journal"}
+EXCLUDED_COLUMNS = {"jobs": {"lease_until", "attempts"}}
+
+
+def connect(data_dir: str) -> sqlite3.Connection:
+    """A read-only connection to a data directory's store (WAL readers never block)."""
+    path = os.path.join(data_dir, "store.sqlite3")
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+
+
+def table_rows(data_dir: str) -> dict[str, list[tuple]]:
+    """Every digested table, rows sorted, in a stable order."""
+    with connect(data_dir) as conn:
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+                " ORDER BY name"
+            )
+        ]
+        rows: dict[str, list[tuple]] = {}
+        for name in names:
+            if name in EXCLUDED_TABLES:
+                continue
+            skip = EXCLUDED_COLUMNS.get(name, set())
+            columns = [
+                info[1]
+                for info in conn.execute(f'PRAGMA table_info("{name}")')
+                if info[1] not in skip
+            ]
+            listed = ", ".join(f'"{column}"' for column in columns)
+            rows[name] = sorted(
+                conn.execute(f'SELECT {listed} FROM "{name}"').fetchall(), key=repr
+            )
+    conn.close()
+    return rows
+
+
+def media_files(data_dir: str) -> list[str]:
+    """The content hashes of every file in the media folder."""
+    root = os.path.join(data_dir, "media")
+    found = []
+    for folder, _dirs, files in os.walk(root):
+        found.extend(name for name in files if not name.startswith("tmp"))
+        del folder
+    return sorted(found)
+
+
+def state_digest(data_dir: str) -> str:
+    """One hash over the digested tables and the media files on disk."""
+    hasher = hashlib.sha256()
+    for name, rows in table_rows(data_dir).items():
+        hasher.update(name.encode())
+        for row in rows:
+            hasher.update(repr(row).encode())
+    for name in media_files(data_dir):
+        hasher.update(b"file:" + name.encode())
+    return hasher.hexdigest()
+
+
+def state_diff(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> dict:
+    """Which tables changed and how (for an assertion message)."""
+    changed = {}
+    for name in sorted(set(before) | set(after)):
+        old, new = set(before.get(name, [])), set(after.get(name, []))
+        if old != new:
+            changed[name] = {"gone": sorted(old - new, key=repr)[:5], "new": sorted(new - old, key=repr)[:5]}
+    return changed
+
+
+def data_dir_of(app) -> str:
+    """The data directory of an in-process app built by ``create_app``."""
+    return app.extensions["mockserver"].config.data_dir
