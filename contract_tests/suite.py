@@ -47,16 +47,22 @@ def _load(name: str):
 
 
 def hypothesis_settings():
-    """Bounded by ``--contract-examples``; reproducible in-process, random against a live server."""
+    """Bounded by ``--contract-examples``; the bounded in-process run is reproducible, deep
+    runs (more than 100 examples) and live runs explore at random."""
     options = target_module.CURRENT
     return settings(
         max_examples=options.examples,
         deadline=None,
         database=None,
-        derandomize=not options.live,
+        derandomize=reproducible(),
         suppress_health_check=list(HealthCheck),
         print_blob=True,
     )
+
+
+def reproducible() -> bool:
+    options = target_module.CURRENT
+    return not options.live and options.examples <= 100
 
 
 def run_case(case, target, spec: str) -> None:

@@ -164,6 +164,22 @@ class Target:
             self.app.extensions["mockserver"].close()
             self.app = None
 
+    def own_camera(self) -> str:
+        """A camera this suite registers itself (create-log with a fresh serial), safe to delete."""
+        import secrets
+
+        from . import images
+
+        serial = f"contract-{secrets.token_hex(4)}"
+        self.http(
+            "POST",
+            "/v1/vision-alert/create-log/",
+            data={"camera_id": serial},
+            files={"upload": ("frame.jpg", images.frames()[0], "image/jpeg")},
+        )
+        self.facts.owned_serials.append(serial)
+        return serial
+
     # -- sending ------------------------------------------------------------------------
 
     @property

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.core.parameters import ParameterLocation
 
 from . import checks, steering
-from .suite import load, not_applicable
+from .suite import load, not_applicable, reproducible
 
 SPECS = ("visionalert", "parkpow")
 
@@ -34,9 +34,12 @@ def test_stateful(spec, contract_target):
             target.restore()  # every scenario starts from the same world (in-process)
 
         def before_call(self, case):
-            if case.operation.method.upper() == "DELETE":
-                target.dirty = True
             steering.steer(case, target.facts)
+            if case.operation.method.upper() == "DELETE" and target.options.live:
+                # against a live server, delete only cameras this suite created
+                serial = (case.path_parameters or {}).get("serial")
+                if serial not in target.facts.owned_serials:
+                    case.path_parameters["serial"] = target.own_camera()
 
         def get_call_kwargs(self, case):
             kwargs = dict(target.call_kwargs())
@@ -62,7 +65,7 @@ def test_stateful(spec, contract_target):
             stateful_step_count=6,
             deadline=None,
             database=None,
-            derandomize=not options.live,
+            derandomize=reproducible(),
             suppress_health_check=list(HealthCheck),
         )
     )

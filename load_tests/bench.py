@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import psutil
@@ -34,7 +35,7 @@ from . import loadgen
 from .bodies import multipart
 from .control import Control
 from .images import load_scenes, unique_bytes
-from .verify import upload_logs
+from .verify import Ledger, verify
 
 TOKEN = "bench-token"
 
@@ -256,12 +257,11 @@ def row_uploads(args) -> Row:
         )
         log("row 4: settling the clock and counting logs")
         control.advance(3600)
-        session = requests.Session()
-        session.headers["Authorization"] = f"Token {TOKEN}"
-        logged = upload_logs(session, server.url)
+        ledger = Ledger(uploads=Counter(result.accepted))
+        report = verify(server.url, TOKEN, ledger, patience=60.0)
     accepted = result.accepted
-    lost = sum(max(0, n - logged.get(s, 0)) for s, n in accepted.items())
-    duplicated = sum(max(0, logged.get(s, 0) - n) for s, n in accepted.items())
+    lost = sum(report.lost_uploads.values())
+    duplicated = sum(report.duplicated_uploads.values())
     ok_replies = sum(n for code, n in result.statuses.items() if 200 <= code < 300)
     sustained = ok_replies / result.seconds if result.seconds else 0.0
     p99 = result.percentile(0.99)
@@ -271,6 +271,8 @@ def row_uploads(args) -> Row:
         f" ({codes}; {result.errors} conn errors)"
     )
     verdict = f"{sum(accepted.values())} accepted, {lost} lost, {duplicated} duplicated"
+    if report.late_uploads:
+        verdict += f", {report.late_uploads} late (not yet visible when the advance returned)"
     met = (
         sustained >= args.upload_rate * 0.99
         and p99 < 500

@@ -16,6 +16,7 @@ import argparse
 import glob
 import json
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,7 @@ class Report:
     duplicated_uploads: dict[str, int]  # serial -> logged minus accepted (> 0)
     sightings: int
     missing_sightings: list[dict]
+    late_uploads: int = 0  # logs missing at the first count that appeared while waiting
 
     @property
     def ok(self) -> bool:
@@ -47,7 +49,8 @@ class Report:
         return (
             f"uploads accepted {self.accepted_uploads}, logs {self.upload_logs}, "
             f"lost {sum(self.lost_uploads.values())}, "
-            f"duplicated {sum(self.duplicated_uploads.values())}; "
+            f"duplicated {sum(self.duplicated_uploads.values())}, "
+            f"late {self.late_uploads}; "
             f"sightings {self.sightings}, not in a visit {len(self.missing_sightings)}"
         )
 
@@ -109,13 +112,20 @@ def missing_sightings(sightings: list[dict], visit_list: list[dict]) -> list[dic
     return missing
 
 
-def verify(base_url: str, token: str, ledger: Ledger, now: datetime | None = None) -> Report:
+def verify(
+    base_url: str, token: str, ledger: Ledger, now: datetime | None = None, patience: float = 0.0
+) -> Report:
+    """Compare the ledger with what the read APIs show. With ``patience``, logs missing at
+    the first count are waited for (re-counted every 2 s) and reported as *late*, not lost:
+    an analysis still running in another worker when the clock was advanced."""
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
-    logged = upload_logs(session, base_url) if ledger.uploads else Counter()
-    serials = set(ledger.uploads) | {s for s in logged if s in ledger.uploads}
-    lost = {s: ledger.uploads[s] - logged[s] for s in serials if ledger.uploads[s] > logged[s]}
-    extra = {s: logged[s] - ledger.uploads[s] for s in serials if logged[s] > ledger.uploads[s]}
+    lost, extra, logged = _compare_uploads(session, base_url, ledger)
+    first_lost = sum(lost.values())
+    deadline = time.monotonic() + patience
+    while lost and time.monotonic() < deadline:
+        time.sleep(2.0)
+        lost, extra, logged = _compare_uploads(session, base_url, ledger)
     missing: list[dict] = []
     if ledger.sightings:
         visit_list = visits(session, base_url, now or datetime.now(UTC))
@@ -127,7 +137,17 @@ def verify(base_url: str, token: str, ledger: Ledger, now: datetime | None = Non
         duplicated_uploads=extra,
         sightings=len(ledger.sightings),
         missing_sightings=missing,
+        late_uploads=first_lost - sum(lost.values()),
     )
+
+
+def _compare_uploads(session: requests.Session, base_url: str, ledger: Ledger):
+    """(lost per serial, duplicated per serial, logs per serial)."""
+    logged = upload_logs(session, base_url) if ledger.uploads else Counter()
+    accepted = ledger.uploads
+    lost = {s: n - logged[s] for s, n in accepted.items() if n > logged[s]}
+    extra = {s: logged[s] - n for s, n in accepted.items() if logged[s] > n}
+    return lost, extra, logged
 
 
 def _get(session: requests.Session, url: str):
@@ -149,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="emulator only: advance the clock this many seconds first (completes analysis)",
     )
+    parser.add_argument(
+        "--patience", type=float, default=30.0, help="seconds to wait for late logs"
+    )
     args = parser.parse_args(argv)
     base_url = args.host.rstrip("/")
     now = None
@@ -160,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         clock = Control(base_url).advance(args.settle)
         now = datetime.fromisoformat(clock["now"].replace("Z", "+00:00"))
     ledger = read_ledgers(args.ledger)
-    report = verify(base_url, args.token, ledger, now)
+    report = verify(base_url, args.token, ledger, now, patience=args.patience)
     print(report.summary())
     if ledger.failures:
         print(f"failed requests during the run: {dict(ledger.failures)}")

@@ -115,6 +115,7 @@ def _announce(config: Config, host: str, port: int, workers: int) -> None:
 
     world = Emulator(config)
     try:
+        world.recover()  # no worker runs yet: a crashed run's leases and stray files go
         load_initial_seed(world)
         rows = world.store.query(
             lambda conn: conn.execute(

@@ -89,6 +89,13 @@ class Emulator:
 
     # -- lifecycle ----------------------------------------------------------------------
 
+    def recover(self) -> dict[str, int]:
+        """Start-up after a crash: release the dead workers' job claims and remove media
+        files no row names. Run once by the server before any worker starts."""
+        leases = self.store.transact(self.duework.release_leases)
+        files = self.store.query(self.media.sweep_orphans)
+        return {"leases": leases, "files": len(files)}
+
     def wipe(self) -> None:
         """Empty state: every row and every media file."""
         self.store.transact(self.store.clear)

@@ -251,7 +251,10 @@ def get_mutants():
 def set_mutants():
     from flask import current_app
 
-    body = request.get_json(silent=True, force=True)
+    try:
+        body = request.get_json(silent=True, force=True)
+    except RecursionError:  # nested too deep to read: not a list of names either
+        body = None
     names = body.get("active") if isinstance(body, dict) else None
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         raise FieldErrors({"active": ["A list of mutant names."]})

@@ -46,20 +46,32 @@ def _io(content: bytes):
     return io.BytesIO(content)
 
 
-CASES = bad_inputs.build(license_id=1, other_license=2)
+#: known bugs in files other helpers are still editing (reported in notes/bugs_for_lead.md)
+XFAIL = {
+    ("requests", "since=%C2%B2"): "journal filter: str.isdigit() takes '²', int() does not: 500",
+    ("requests", "status=%C2%B2%C2%B2%C2%B2"): "journal filter: '²²²' passes isdigit(): 500",
+}
+CASES = [
+    pytest.param(case, id=case.id, marks=pytest.mark.xfail(strict=True, reason=XFAIL[key]))
+    if (key := (case.endpoint, case.name)) in XFAIL
+    else pytest.param(case, id=case.id)
+    for case in bad_inputs.build(license_id=1, other_license=2)
+]
 
 
 def test_corpus_is_large_and_covers_every_endpoint():
-    endpoints = {case.endpoint for case in CASES}
-    assert len(CASES) >= 600, len(CASES)
+    cases = [param.values[0] for param in CASES]
+    endpoints = {case.endpoint for case in cases}
+    assert len(cases) >= 600, len(cases)
     assert len(endpoints) >= 35, sorted(endpoints)
-    print(f"bad-input corpus: {len(CASES)} cases over {len(endpoints)} endpoints")
+    print(f"bad-input corpus: {len(cases)} cases over {len(endpoints)} endpoints")
 
 
 def test_every_route_is_in_the_corpus(corpus_app):
     """A route the corpus does not reach is a route nobody fed bad input to."""
     covered = set()
-    for case in CASES:
+    for param in CASES:
+        case = param.values[0]
         adapter = corpus_app.url_map.bind("localhost")
         try:
             endpoint, _ = adapter.match(case.path.split("?")[0], method=case.method)
@@ -80,7 +92,7 @@ def test_every_route_is_in_the_corpus(corpus_app):
     assert not missing, sorted(missing)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+@pytest.mark.parametrize("case", CASES)
 def test_bad_input(corpus_app, case):
     client = corpus_app.test_client()
     data_dir = data_dir_of(corpus_app)

@@ -88,6 +88,6 @@ def test_smoke_load_loses_no_writes(tmp_path):
 
         clock = control.advance(3600)  # every accepted upload is analysed by now
         now = datetime.fromisoformat(clock["now"].replace("Z", "+00:00"))
-        report = verify(server.url, TOKEN, written, now)
+        report = verify(server.url, TOKEN, written, now, patience=20)
         assert report.ok, report.summary()
         assert report.upload_logs == uploads

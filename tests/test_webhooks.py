@@ -204,3 +204,40 @@ def test_notification_settings_through_the_control_plane(client):
     assert client.get("/_mock/visionalert/licenses/999/notifications").status_code == 404
     _raise_alert(client, lic)
     assert _public_alerts(client, lic)[0]["sent"] is True
+
+
+def test_injected_webhook_faults_then_real_delivery(ticking):
+    """A webhook fault stands in for the receiver: 503 once, a dropped connection once."""
+    client = ticking
+    client.post("/_mock/settings", json={"webhook_backoff": 10})
+    for action in ({"type": "status", "status": 503}, "drop"):
+        reply = client.post(
+            "/_mock/faults",
+            json={"match": {"target": "webhook", "path": "/hook"}, "times": 1, "action": action},
+        )
+        assert reply.status_code == 201, reply.json
+    with Receiver([]) as receiver:
+        (lic,) = seed(client, licenses=_license(webhook_url=receiver.url))
+        _raise_alert(client, lic)
+        (first,) = _wait_for(lambda: _deliveries(client))
+        assert (first["ok"], first["status_code"]) == (False, 503)
+        advance(client, 10)
+        second = _wait_for(lambda: len(_deliveries(client)) == 2 and _deliveries(client)[0])
+        assert second["ok"] is False and "dropped" in second["error"]
+        assert receiver.received == []  # neither attempt reached the receiver
+        advance(client, 20)
+        third = _wait_for(lambda: len(_deliveries(client)) == 3 and _deliveries(client)[0])
+        assert (third["ok"], third["status_code"]) == (True, 200)
+        assert len(receiver.received) == 1
+        assert _public_alerts(client, lic)[0]["sent"] is True
+
+
+def test_webhook_fault_forms_are_validated(client):
+    bad = [
+        {"match": {"target": "webhook"}, "action": "truncate"},
+        {"match": {"target": "webhook", "method": "GET"}, "action": "drop"},
+        {"match": {"target": "elsewhere"}, "action": "drop"},
+    ]
+    for body in bad:
+        assert client.post("/_mock/faults", json=body).status_code == 400, body
+    assert client.get("/_mock/faults").json["faults"] == []

@@ -19,6 +19,7 @@ import random
 import re
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, select
 
@@ -27,6 +28,9 @@ from ..core.errors import FieldErrors, NotFound
 from ..core.timefmt import iso_z
 
 ACTIONS = ("status", "latency", "drop", "truncate", "malformed")
+#: what a fault hits: API requests, or the emulator's own webhook deliveries
+TARGETS = ("request", "webhook")
+WEBHOOK_ACTIONS = ("status", "latency", "drop")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MAX_LATENCY_MS = 60_000
 
@@ -51,6 +55,8 @@ def parse_spec(body: object) -> dict:
     if unknown:
         raise FieldErrors({key: ["Unknown field."] for key in sorted(unknown)})
     spec = {"match": _match(body.get("match", {})), "action": _action(body.get("action"))}
+    if spec["match"].get("target") == "webhook" and spec["action"]["type"] not in WEBHOOK_ACTIONS:
+        raise FieldErrors({"action.type": [f"A webhook fault is one of {list(WEBHOOK_ACTIONS)}."]})
     times = body.get("times")
     if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
         raise FieldErrors({"times": ["A whole number >= 1, or null for no limit."]})
@@ -72,7 +78,7 @@ def parse_spec(body: object) -> dict:
 def _match(match: object) -> dict:
     if not isinstance(match, dict):
         raise FieldErrors({"match": ["Expected an object."]})
-    unknown = set(match) - {"path", "path_regex", "method", "token"}
+    unknown = set(match) - {"path", "path_regex", "method", "token", "target"}
     if unknown:
         raise FieldErrors({f"match.{key}": ["Unknown field."] for key in sorted(unknown)})
     result: dict = {}
@@ -107,6 +113,13 @@ def _match(match: object) -> dict:
         if not isinstance(token, str) or not token:
             raise FieldErrors({"match.token": ["An API token (string)."]})
         result["token"] = token
+    target = match.get("target", "request")
+    if target not in TARGETS:
+        raise FieldErrors({"match.target": [f"One of {list(TARGETS)}."]})
+    if target == "webhook":
+        if "method" in result or "token" in result:
+            raise FieldErrors({"match": ["A webhook fault matches the receiver URL's path only."]})
+        result["target"] = target
     return result
 
 
@@ -231,8 +244,11 @@ class Fault:
     path: re.Pattern | None
     methods: frozenset[str] | None
     token: str | None
+    target: str = "request"
 
-    def matches(self, method: str, path: str, token: str | None) -> bool:
+    def matches(self, method: str, path: str, token: str | None, target: str = "request") -> bool:
+        if self.target != target:
+            return False
         if self.methods is not None and method not in self.methods:
             return False
         if self.token is not None and token != self.token:
@@ -251,7 +267,9 @@ def compile_fault(fault_id: int, spec: dict) -> Fault:
     else:
         pattern = None
     methods = frozenset(match["method"]) if "method" in match else None
-    return Fault(fault_id, spec, pattern, methods, match.get("token"))
+    return Fault(
+        fault_id, spec, pattern, methods, match.get("token"), match.get("target", "request")
+    )
 
 
 def active_faults(conn: Connection) -> list[Fault]:
@@ -292,3 +310,14 @@ def claim(conn: Connection, fault: Fault) -> Hit | None:
         return None
     exhausted = row.remaining is not None and row.remaining - 1 <= 0
     return Hit(fault.id, fault.spec["action"], rng, exhausted)
+
+
+def webhook_hit(store, url: str) -> Hit | None:
+    """The fault, if any, that hits a webhook delivery to ``url`` (consuming its budget)."""
+    path = urlsplit(url).path or "/"
+    for fault in store.query(active_faults):
+        if fault.matches("POST", path, None, target="webhook"):
+            hit = store.transact(lambda conn, fault=fault: claim(conn, fault))
+            if hit is not None:
+                return hit
+    return None

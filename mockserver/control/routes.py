@@ -7,6 +7,7 @@ scenarios); the forms here are fixed by the product contract.
 from __future__ import annotations
 
 import hmac
+import math
 
 from flask import Blueprint, request
 
@@ -120,7 +121,7 @@ def post_clock():
 def _advance(world, seconds: float) -> None:
     """Move the clock, then run what fell due; each job sees its own due time as "now"."""
     target = world.store.transact(lambda conn: world.clock.advance(conn, seconds))
-    world.duework.run_due(target)
+    world.duework.settle(target)  # also waits for due jobs another worker is running
 
 
 @blueprint.get("/settings")
@@ -135,7 +136,12 @@ def post_settings():
     if unknown:
         raise FieldErrors({key: ["Unknown setting."] for key in unknown})
     for key, value in body.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < 0
+        ):
             raise FieldErrors({key: ["A number >= 0."]})
     world = emulator()
     world.store.transact(lambda conn: world.set_settings(conn, body))

@@ -159,6 +159,11 @@ def _va_camera(conn, account_id, license_id, spec, where, now_us) -> None:
     if not isinstance(spec, dict):
         raise FieldErrors({where: ["Expected an object."]})
     serial = _text(spec, "serial", where, required=True)
+    if len(serial) > 128 or "/" in serial or any(ord(ch) < 32 or ord(ch) == 127 for ch in serial):
+        # the rule create-log applies: a serial is a URL path segment of the read API
+        raise FieldErrors(
+            {f"{where}.serial": ["At most 128 characters; no '/' or control characters."]}
+        )
     name = _text(spec, "name", where) or serial
     notes = _text(spec, "notes", where) or ""
     tags = spec.get("tags", [])

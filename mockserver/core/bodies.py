@@ -46,7 +46,7 @@ def read_body(request: Request) -> RequestBody:
     if raw.strip()[:1] in (b"{", b"["):
         try:
             value = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # nesting too deep: bad input
             if content_type == "application/json":
                 raise ApiError({"detail": "JSON parse error - invalid JSON body."}, 400) from None
         else:

@@ -17,6 +17,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -148,6 +149,35 @@ class DueWork:
             return done
         finally:
             self._local.running = False
+
+    def settle(self, until_us: int, timeout: float = LEASE_SECONDS) -> int:
+        """Run the request-path work due by ``until_us`` and wait for what other workers
+        hold, so that afterwards every such job has been applied (a clock advance answers
+        only then, whichever process claimed the work)."""
+        done = self.run_due(until_us)
+        deadline = wall_seconds() + timeout
+        jobs = schema.jobs.c
+        waiting = (
+            select(jobs.id)
+            .where(jobs.due_us <= until_us, jobs.kind.in_(self._kinds(False)))
+            .limit(1)
+        )
+        while wall_seconds() < deadline:
+            if self.store.query(lambda conn: conn.execute(waiting).first()) is None:
+                break
+            time.sleep(0.005)
+            done += self.run_due(until_us)  # a lease that lapsed (crashed holder) is ours
+        return done
+
+    @staticmethod
+    def release_leases(conn: Connection) -> int:
+        """Forget every claim: at start-up no worker runs yet, so a lease can only be a
+        crashed process's; its work is due again at once instead of after the lease."""
+        return conn.execute(
+            update(schema.jobs).where(schema.jobs.c.lease_until.is_not(None)).values(
+                lease_until=None
+            )
+        ).rowcount
 
     def _claim(self, conn: Connection, until_us: int, background: bool):
         kinds = self._kinds(background)

@@ -42,7 +42,12 @@ class MediaStore:
         return os.path.join(self.root, sha256[:2], sha256)
 
     def write_file(self, content: bytes) -> str:
-        """Put the bytes on disk (durably, atomically) and return their hash."""
+        """Put the bytes on disk atomically and return their hash.
+
+        Written before the row that names them commits, so an acknowledged upload's file
+        always exists. Like the store (WAL, ``synchronous=NORMAL``) this survives a killed
+        process, not a power cut: no fsync per upload.
+        """
         sha = hashlib.sha256(content).hexdigest()
         target = self.path(sha)
         if not os.path.exists(target):
@@ -50,8 +55,6 @@ class MediaStore:
             fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
             os.replace(tmp, target)
         return sha
 
@@ -104,3 +107,18 @@ class MediaStore:
         if name is None:
             return None
         return f"{base}/media/{kind}/{name}"
+
+    def sweep_orphans(self, conn: Connection) -> list[str]:
+        """Remove files no media row names (bytes written for an upload that was refused
+        in a race or never committed because the process died). Only safe while no other
+        process writes: the server runs it once at start-up, before its workers."""
+        named = set(conn.execute(select(schema.media.c.sha256).distinct()).scalars())
+        removed = []
+        for folder, _dirs, files in os.walk(self.root):
+            for name in files:
+                if name in named:
+                    continue
+                os.remove(os.path.join(folder, name))
+                removed.append(name)
+        return removed
+

@@ -7,6 +7,7 @@ import logging
 
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import IntegerConverter
 
 from .errors import ApiError
 
@@ -19,6 +20,32 @@ HTTP_TEXTS = {
     413: "Request body is larger than the upload limit.",
     415: "Unsupported media type in request.",
 }
+
+
+class StoreInteger(IntegerConverter):
+    """``<int:...>`` path parts that fit a store id (SQLite's 64-bit integer); a larger
+    number matches no route (404) instead of overflowing the query."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+class ExactBodyLimit:
+    """A body of exactly the upload limit is accepted, whatever the WSGI server.
+
+    Servers that set ``wsgi.input_terminated`` (granian does) make Werkzeug read through a
+    "max" stream that refuses a body which reaches the limit exactly. When the client sent
+    a ``Content-Length`` Werkzeug checks that length against the limit instead (413 only
+    above it), so the flag is dropped for such requests; chunked bodies keep it.
+    """
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        if environ.get("CONTENT_LENGTH", "").strip().isdigit():
+            environ.pop("wsgi.input_terminated", None)
+        return self.wsgi_app(environ, start_response)
 
 
 def emulator():
@@ -37,6 +64,8 @@ def install_edges(app: Flask) -> None:
     """Paths with and without trailing slash, JSON for every error, due work on requests."""
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False
+    app.url_map.converters["int"] = StoreInteger
+    app.wsgi_app = ExactBodyLimit(app.wsgi_app)
 
     @app.before_request
     def _catch_up() -> None:

@@ -25,6 +25,7 @@ BLANK = "This field may not be blank."
 NOT_NULL = "This field may not be null."
 NOT_STRING = "Not a valid string."
 NOT_NUMBER = "A valid number is required."
+NULL_CHARACTER = "Null characters are not allowed."
 
 
 class Invalid(ValueError):
@@ -55,6 +56,8 @@ def text_value(value: object, max_length: int, *, allow_blank: bool = False) -> 
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise Invalid(NOT_STRING)
     text = str(value).strip()
+    if "\x00" in text:  # DRF's ProhibitNullCharactersValidator, on every CharField
+        raise Invalid(NULL_CHARACTER)
     if not text and not allow_blank:
         raise Invalid(BLANK)
     if len(text) > max_length:

@@ -11,11 +11,13 @@ attempt run once, whatever the number of worker processes.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 
 import requests
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
+from ..control import faults
 from ..core import duework, schema
 from .alerts import alert_body
 from .ingest import BASE_URL_KEY
@@ -24,6 +26,7 @@ from .runtime import seconds_to_us, world
 WEBHOOK = "va.webhook"
 FALLBACK_BASE_URL = "http://127.0.0.1:8000"
 USER_AGENT = "mockserver-visionalert-webhook/1"
+QUEUE_FULL = "Webhook queue full: delivery dropped (MOCKSERVER_WEBHOOK_QUEUE)."
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,14 @@ def alert_emitted(conn: Connection, alert_id: int, now_us: int) -> None:
     if license is None:
         return
     if license.webhook_url:
-        duework.schedule(
-            conn, WEBHOOK, now_us, {"alert_id": alert_id, "attempt": 1}, key=f"{WEBHOOK}:{alert_id}"
-        )
+        if queue_full(conn):
+            _record(conn, alert_id, "webhook", license.webhook_url, 1, False, None, QUEUE_FULL,
+                    now_us)  # fmt: skip
+        else:
+            duework.schedule(
+                conn, WEBHOOK, now_us, {"alert_id": alert_id, "attempt": 1},
+                key=f"{WEBHOOK}:{alert_id}",
+            )  # fmt: skip
     if license.notify_email:
         body = alert_body(conn, alert_id, base_url(conn))
         body["sent"] = True
@@ -97,6 +105,17 @@ def _prepare(job: duework.Job) -> Attempt | None:
     url, body = found
     if not url.startswith(("http://", "https://")):
         return Attempt(url, False, None, "Only http(s) webhook URLs are called.")
+    hit = faults.webhook_hit(emulator.store, url)
+    if hit is not None:
+        action = hit.action
+        if action["type"] == "status":
+            status = action["status"]
+            ok = 200 <= status < 300
+            return Attempt(url, ok, status, None if ok else f"HTTP {status} (injected fault)")
+        if action["type"] == "drop":
+            return Attempt(url, False, None, "ConnectionError: dropped (injected fault)")
+        low, high = action["ms"]
+        time.sleep(hit.rng.uniform(low, high) / 1000)  # latency: then the real delivery
     try:
         reply = requests.post(
             url,
@@ -124,6 +143,10 @@ def _apply(conn: Connection, job: duework.Job, attempt: Attempt | None) -> None:
         return
     settings = world().settings(conn)
     if number <= int(settings["webhook_retries"]):
+        if queue_full(conn):  # this attempt's own job is already gone: others fill it
+            _record(conn, alert_id, "webhook", attempt.target, number + 1, False, None,
+                    QUEUE_FULL, job.due_us)  # fmt: skip
+            return
         delay = float(settings["webhook_backoff"]) * 2 ** (number - 1)
         duework.schedule(
             conn,
@@ -132,6 +155,15 @@ def _apply(conn: Connection, job: duework.Job, attempt: Attempt | None) -> None:
             {"alert_id": alert_id, "attempt": number + 1},
             key=f"{WEBHOOK}:{alert_id}",
         )
+
+
+def queue_full(conn: Connection) -> bool:
+    """At most ``webhook_queue`` deliveries (first attempts and retries) wait at a time,
+    store-wide: a receiver that is down cannot make the queue grow without bound."""
+    waiting = conn.execute(
+        select(func.count()).select_from(schema.jobs).where(schema.jobs.c.kind == WEBHOOK)
+    ).scalar_one()
+    return waiting >= world().config.webhook_queue
 
 
 def _record(conn, alert_id, channel, target, attempt, ok, status_code, error, at_us) -> None:

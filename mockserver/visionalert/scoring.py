@@ -89,12 +89,6 @@ def decode_gray(content: bytes) -> tuple[np.ndarray, int, int]:
     return np.asarray(gray, dtype=np.float32), width, height
 
 
-def _grid(a: np.ndarray, block: int) -> np.ndarray:
-    """View as (rows, block, cols, block): reduce over axes (1, 3) for per-block values."""
-    h, w = (a.shape[0] // block) * block, (a.shape[1] // block) * block
-    return a[:h, :w].reshape(h // block, block, w // block, block)
-
-
 def _gradient_energy(gray: np.ndarray) -> np.ndarray:
     energy = np.zeros_like(gray)
     energy[:, :-1] += np.diff(gray, axis=1) ** 2
@@ -112,18 +106,25 @@ _OFFSETS = np.arange(BLOCK, dtype=np.float32) - (BLOCK - 1) / 2
 _SPREAD = float((_OFFSETS**2).sum() * BLOCK)  # sum of squared offsets over one block
 
 
-def _detail(blocks: np.ndarray) -> np.ndarray:
+def _block_sum(a: np.ndarray, block: int) -> np.ndarray:
+    """Per-block sums: whole rows added first (contiguous, fast), then runs within them."""
+    h, w = a.shape
+    rows = a.reshape(h // block, block, w).sum(axis=1)
+    return rows.reshape(h // block, w // block, block).sum(axis=2)
+
+
+def _detail(gray: np.ndarray, total: np.ndarray) -> np.ndarray:
     """Per block: std of the residual after removing the block's mean and linear slope.
 
     Centred x and y offsets are orthogonal to each other and to the mean, so the fitted
-    plane's share of the variance is a closed form: no least-squares solve per block.
+    plane's share of the variance is a closed form from four block sums (Σv, Σv², Σxv,
+    Σyv): no least-squares solve per block.
     """
     n = BLOCK * BLOCK
-    mean = blocks.mean(axis=(1, 3), keepdims=True)
-    centred = blocks - mean
-    along_x = (centred * _OFFSETS[None, None, None, :]).sum(axis=(1, 3))
-    along_y = (centred * _OFFSETS[None, :, None, None]).sum(axis=(1, 3))
-    variance = (centred * centred).sum(axis=(1, 3)) / n
+    h, w = gray.shape
+    along_x = _block_sum(gray * np.tile(_OFFSETS, w // BLOCK)[None, :], BLOCK)
+    along_y = _block_sum(gray * np.tile(_OFFSETS, h // BLOCK)[:, None], BLOCK)
+    variance = _block_sum(gray * gray, BLOCK) / n - (total / n) ** 2
     explained = (along_x**2 + along_y**2) / (_SPREAD * n)
     return np.sqrt(np.maximum(variance - explained, 0.0))
 
@@ -133,7 +134,7 @@ class Blocks:
     """Per-block statistics on a ``BLOCK``-pixel grid of the analysis image."""
 
     mean: np.ndarray
-    peak: np.ndarray  # brightest pixel
+    saturated: np.ndarray  # pixels at or above SATURATED
     detail: np.ndarray
     fine: np.ndarray  # gradient energy at analysis scale
     coarse: np.ndarray  # gradient energy at half scale (in its own pixels)
@@ -145,7 +146,7 @@ class Blocks:
             "cols": int(self.mean.shape[1]),
             **{
                 name: pack(getattr(self, name))
-                for name in ("mean", "peak", "detail", "fine", "coarse")
+                for name in ("mean", "saturated", "detail", "fine", "coarse")
             },
         }
 
@@ -157,21 +158,20 @@ class Blocks:
             raw = np.frombuffer(base64.b64decode(data[name]), dtype=np.float16)
             return raw.astype(np.float32).reshape(shape)
 
-        return cls(*(unpack(n) for n in ("mean", "peak", "detail", "fine", "coarse")))
+        return cls(*(unpack(n) for n in ("mean", "saturated", "detail", "fine", "coarse")))
 
 
 def block_stats(gray: np.ndarray) -> Blocks:
     rows, cols = gray.shape[0] // BLOCK, gray.shape[1] // BLOCK
-    gray = gray[: rows * BLOCK, : cols * BLOCK]
-    blocks = _grid(gray, BLOCK)
-    fine = _grid(_gradient_energy(gray), BLOCK).mean(axis=(1, 3))
-    coarse = _grid(_gradient_energy(_half(gray)), BLOCK // 2).mean(axis=(1, 3))
+    gray = np.ascontiguousarray(gray[: rows * BLOCK, : cols * BLOCK])
+    total = _block_sum(gray, BLOCK)
+    half = BLOCK // 2
     return Blocks(
-        mean=blocks.mean(axis=(1, 3)),
-        peak=blocks.max(axis=(1, 3)),
-        detail=_detail(blocks),
-        fine=fine,
-        coarse=coarse[:rows, :cols],
+        mean=total / (BLOCK * BLOCK),
+        saturated=_block_sum((gray >= SATURATED).astype(np.float32), BLOCK),
+        detail=_detail(gray, total),
+        fine=_block_sum(_gradient_energy(gray), BLOCK) / (BLOCK * BLOCK),
+        coarse=_block_sum(_gradient_energy(_half(gray)), half) / (half * half),
     )
 
 
@@ -185,7 +185,7 @@ def analyse(content: bytes) -> Analysis:
     scores = {
         "Blur": blur_score(stats),
         "Obstruction": obstruction_score(stats),
-        "Glare": glare_score(gray),
+        "Glare": glare_score(stats),
     }
     signature = {"thumb": make_thumbnail(gray), "blocks": stats.to_json()}
     return Analysis(width, height, scores, signature)
@@ -209,13 +209,15 @@ def _ratio(stats: Blocks, use: np.ndarray) -> float:
 
 
 def blur_score(stats: Blocks, reference: Blocks | None = None) -> float:
-    usable = stats.peak < 250
+    usable = stats.saturated == 0
     if reference is None:
         if usable.sum() < 8:
             return 0.0
         ratio = max(_ratio(stats, usable), 1e-6)
         return _logistic((math.log(BLUR_ABSOLUTE_MID) - math.log(ratio)) * 10.0)
-    same = usable & (reference.peak < 250) & (np.abs(stats.mean - reference.mean) < CHANGED_MEAN)
+    same = (
+        usable & (reference.saturated == 0) & (np.abs(stats.mean - reference.mean) < CHANGED_MEAN)
+    )
     same &= reference.coarse > 10
     if same.sum() < 8:
         return 0.0  # too little of the reference's view left to judge sharpness
@@ -224,7 +226,7 @@ def blur_score(stats: Blocks, reference: Blocks | None = None) -> float:
 
 
 def obstruction_score(stats: Blocks, reference: Blocks | None = None) -> float:
-    flat = (stats.detail < FLAT_DETAIL) & (stats.peak < SATURATED)
+    flat = (stats.detail < FLAT_DETAIL) & (stats.saturated == 0)
     if reference is None:
         # A night sky or a blank wall looks like a cover: only a nearly full one counts.
         covered = flat & (stats.mean < DARK)
@@ -239,14 +241,14 @@ def obstruction_score(stats: Blocks, reference: Blocks | None = None) -> float:
     return _logistic((share - OBSTRUCTION_MID) * 20.0)
 
 
-def glare_share(gray: np.ndarray) -> float:
-    blown = (_grid(gray, BLOCK) >= SATURATED).mean(axis=(1, 3)) >= 0.5
+def glare_share(stats: Blocks) -> float:
+    blown = stats.saturated >= 0.5 * BLOCK * BLOCK
     # Specular highlights are not glare: only blobs of several blocks count.
     return sum(size for size in components(blown) if size >= 6) / blown.size
 
 
-def glare_score(gray: np.ndarray) -> float:
-    return _logistic((glare_share(gray) - GLARE_MID) * 30.0)
+def glare_score(stats: Blocks) -> float:
+    return _logistic((glare_share(stats) - GLARE_MID) * 30.0)
 
 
 def components(mask: np.ndarray) -> list[int]:
@@ -296,11 +298,11 @@ def _thumbnail(data: dict) -> Image.Image:
 
 def _covered(stats: Blocks, reference: Blocks) -> np.ndarray:
     """Blocks where glare or an obstruction hides what the reference showed."""
-    flat = (stats.detail < FLAT_DETAIL) & (stats.peak < SATURATED)
+    flat = (stats.detail < FLAT_DETAIL) & (stats.saturated == 0)
     lost = (reference.detail >= TEXTURED_DETAIL) | (
         np.abs(stats.mean - reference.mean) >= CHANGED_MEAN
     )
-    return (stats.peak >= SATURATED) | (flat & lost)
+    return (stats.saturated > 0) | (flat & lost)
 
 
 def _edges(image: Image.Image) -> np.ndarray:
