@@ -164,6 +164,14 @@ def _sanitize(operation_id: str, body: dict, media_type: str) -> None:
             value = body.get(name)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 body[name] = max(-bound, min(bound, value))
+    moment = body.get("time") if operation_id == "logVehicle" else None
+    if isinstance(moment, int | float) and not isinstance(moment, bool):
+        seconds = max(0, min(4_102_444_800, moment))  # seconds since the epoch, before 2100
+        if media_type.startswith("application/json"):
+            body["time"] = seconds
+        else:  # a form field is text: the documented format
+            instant = datetime.fromtimestamp(seconds, UTC)
+            body["time"] = instant.strftime("%Y-%m-%d %H:%M:%S.%f+0000")
     if operation_id == "logVehicle" and isinstance(body.get("results"), list):
         for item in body["results"]:
             if isinstance(item, dict) and isinstance(item.get("plate"), str):

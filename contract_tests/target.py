@@ -33,6 +33,7 @@ class Options:
     server_timezone: str = "UTC"
     mutants: list[str] = field(default_factory=list)  # in-process only: start with these on
     include: list[str] = field(default_factory=list)  # only these operationIds (generated tests)
+    world_cache: str | None = None  # in-process: a directory to keep / reuse the built world
 
     @property
     def live(self) -> bool:
@@ -66,6 +67,7 @@ def options_from(config) -> Options:
         or env.get("MOCKSERVER_CONTRACT_TIMEZONE")
         or "UTC",
         mutants=list(mutants),
+        world_cache=env.get("MOCKSERVER_CONTRACT_WORLD_CACHE") or None,
         include=[
             name
             for name in (
@@ -119,16 +121,55 @@ class Target:
         return self
 
     def _build_in_process(self) -> None:
+        """A fresh emulator with the suite's world; reused from ``world_cache`` when given."""
+        import dataclasses
+        import json
+        import shutil
+        import tempfile
+
         from mockserver import Config, create_app
 
-        if self.app is not None:
-            self.app.extensions["mockserver"].close()
-        config = Config(seed="none", tick_seconds=0, mutants=",".join(self.options.mutants))
+        cache = self.options.world_cache
+        cached = bool(cache) and os.path.exists(os.path.join(cache, "facts.json"))
+        self._data_dir = tempfile.mkdtemp(prefix="mockserver-contract-")
+        if cached:
+            shutil.copytree(os.path.join(cache, "data"), self._data_dir, dirs_exist_ok=True)
+        config = Config(
+            data_dir=self._data_dir,
+            seed="none",
+            tick_seconds=0,
+            mutants=",".join(self.options.mutants),
+        )
         self.app = create_app(config)
         self.client = self.app.test_client()
-        self.facts = world.build(self.client)
+        if cached:
+            with open(os.path.join(cache, "facts.json"), encoding="utf-8") as handle:
+                self.facts = Facts(**json.load(handle))
+        else:
+            self.facts = world.build(self.client)
         self._snapshot = self._copy_store()
+        if cache and not cached:
+            self._save_world(cache, dataclasses.asdict(self.facts))
         self.dirty = False
+
+    def _save_world(self, cache: str, facts: dict) -> None:
+        """Keep the built world (store, media, facts) for later sessions (``world_cache``)."""
+        import json
+        import shutil
+        import sqlite3
+
+        data = os.path.join(cache, "data")
+        os.makedirs(data, exist_ok=True)
+        target = sqlite3.connect(os.path.join(data, "store.sqlite3"))
+        try:
+            self._snapshot.backup(target)
+        finally:
+            target.close()
+        media = self.app.extensions["mockserver"].store.media_dir
+        if os.path.isdir(media):
+            shutil.copytree(media, os.path.join(data, "media"), dirs_exist_ok=True)
+        with open(os.path.join(cache, "facts.json"), "w", encoding="utf-8") as handle:
+            json.dump(facts, handle)
 
     def _copy_store(self):
         """The whole store, copied into memory (SQLite's backup API)."""
@@ -163,6 +204,9 @@ class Target:
         if self.app is not None:
             self.app.extensions["mockserver"].close()
             self.app = None
+            import shutil
+
+            shutil.rmtree(self._data_dir, ignore_errors=True)
 
     def own_camera(self) -> str:
         """A camera this suite registers itself (create-log with a fresh serial), safe to delete."""

@@ -145,7 +145,7 @@ class MutantMiddleware:
                 (
                     name,
                     str(int(value) * 1000)
-                    if name.lower() == "retry-after" and value.isdigit()
+                    if name.lower() == "retry-after" and value.isascii() and value.isdigit()
                     else value,
                 )
                 for name, value in headers
@@ -165,7 +165,7 @@ class MutantMiddleware:
 
     def _merge_pages(self, environ, query: dict, body: bytes) -> bytes:
         raw = query.get("page_size", "")
-        if not raw.isdigit() or int(raw) <= MAX_PAGE:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) <= MAX_PAGE:
             return body
         wanted = int(raw)
         page = _json(body)

@@ -346,8 +346,15 @@ def build(license_id: int, other_license: int | None = None) -> list[Case]:
     cases += path_cases("reference GET", "GET", va + "/{license}/cameras/{serial}/reference/")
     cases += path_cases("reference POST", "POST", va + "/{license}/cameras/{serial}/reference/")
     if other_license is not None:
-        cases.append(Case("delete camera", "another account's license", "DELETE",
-                          f"{va}/{other_license}/cameras/{SERIAL}/", expect=frozenset({403, 404})))
+        cases.append(
+            Case(
+                "delete camera",
+                "another account's license",
+                "DELETE",
+                f"{va}/{other_license}/cameras/{SERIAL}/",
+                expect=frozenset({403, 404}),
+            )
+        )
     # -- ParkPow
     pp = "/api/v1"
     cases += json_body_cases("create-camera", "POST", f"{pp}/create-camera/",
@@ -505,16 +512,28 @@ def control_cases(license_id: int) -> list[Case]:
                           expect=frozenset({404})))  # fmt: skip
         cases.append(Case("fault", f"DELETE id {value}", "DELETE", f"{ctl}/faults/{value}",
                           expect=frozenset({404, 405})))  # fmt: skip
-    for query in ("status=abc", "status=999x", "since=-1", "since=abc", "limit=0",
-                  "limit=abc", "since=%C2%B2", "limit=%D9%A3", "status=%C2%B2%C2%B2%C2%B2"):
+    for query in (
+        "status=abc",
+        "status=999x",
+        "since=-1",
+        "since=abc",
+        "limit=0",
+        "limit=abc",
+        "since=%C2%B2",
+        "limit=%D9%A3",
+        "status=%C2%B2%C2%B2%C2%B2",
+    ):
         cases.append(Case("requests", query, "GET", f"{ctl}/requests", query=query,
                           expect=frozenset({400})))  # fmt: skip
     cases.append(Case("assertions", "unknown name", "GET", f"{ctl}/assertions/nope",
                       expect=frozenset({404})))  # fmt: skip
     for query in ("min_checked=abc", "tolerance=-1", "min_seconds=NaN", "growth=x",
                   "min_checked=%C2%B2"):  # fmt: skip
-        name = "backoff_after_5xx" if "growth" in query or "min_seconds" in query else (
-            "retry_after_honoured")
+        name = (
+            "backoff_after_5xx"
+            if "growth" in query or "min_seconds" in query
+            else ("retry_after_honoured")
+        )
         cases.append(Case("assertions", query, "GET", f"{ctl}/assertions/{name}", query=query,
                           expect=frozenset({400})))  # fmt: skip
     rate = f"{ctl}/accounts/{TOKEN}/rate-limit"

@@ -51,9 +51,7 @@ def table_rows(data_dir: str) -> dict[str, list[tuple]]:
                 if info[1] not in skip
             ]
             listed = ", ".join(f'"{column}"' for column in columns)
-            rows[name] = sorted(
-                conn.execute(f'SELECT {listed} FROM "{name}"').fetchall(), key=repr
-            )
+            rows[name] = sorted(conn.execute(f'SELECT {listed} FROM "{name}"').fetchall(), key=repr)
     conn.close()
     return rows
 
@@ -86,7 +84,10 @@ def state_diff(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) ->
     for name in sorted(set(before) | set(after)):
         old, new = set(before.get(name, [])), set(after.get(name, []))
         if old != new:
-            changed[name] = {"gone": sorted(old - new, key=repr)[:5], "new": sorted(new - old, key=repr)[:5]}
+            changed[name] = {
+                "gone": sorted(old - new, key=repr)[:5],
+                "new": sorted(new - old, key=repr)[:5],
+            }
     return changed
 
 

@@ -121,3 +121,60 @@ def test_bad_input(corpus_app, case):
     after = table_rows(data_dir)
     assert before == after, state_diff(before, after)
     assert media_files(data_dir) == files_before
+
+
+def test_corpus_against_a_live_server(tmp_path):
+    """The same corpus through a real ``mockserver serve`` (granian, two workers): the WSGI
+    server's own decoding of paths, queries and bodies is part of what is tested."""
+    import requests
+
+    from mockserver.testing import LiveServer
+
+    data_dir = str(tmp_path / "store")
+    env = {"MOCKSERVER_UPLOAD_LIMIT": str(bad_inputs.UPLOAD_LIMIT)}
+    with LiveServer(workers=2, seed="none", data_dir=data_dir, env=env) as live:
+        session = requests.Session()
+        reply = session.post(f"{live.url}/_mock/seed", json=bad_inputs.seed())
+        assert reply.status_code == 201, reply.text
+        session.post(f"{live.url}/_mock/clock", json={"set": bad_inputs.START})
+        reply = session.post(
+            f"{live.url}/v1/vision-alert/create-log/",
+            headers=bad_inputs.api_headers(),
+            data={"camera_id": bad_inputs.SERIAL},
+            files={"upload": ("a.jpg", bad_inputs.jpeg(), "image/jpeg")},
+        )
+        assert reply.status_code == 200, reply.text
+        session.post(f"{live.url}/_mock/clock", json={"advance": 60})
+        failures = []
+        at_start = table_rows(data_dir), media_files(data_dir)
+        for param in CASES:
+            case = param.values[0]
+            if param.marks:
+                continue  # known, reported bug (xfail in the in-process run)
+            # reads are checked by the digest of the whole run; writes one by one
+            before = (table_rows(data_dir), media_files(data_dir)) if case.method != "GET" else None
+            headers = {} if case.path.startswith("/_mock") else bad_inputs.api_headers()
+            if case.content_type:
+                headers["Content-Type"] = case.content_type
+            url = live.url + case.path + (f"?{case.query}" if case.query else "")
+            try:
+                reply = session.request(case.method, url, data=case.body, headers=headers)
+            except requests.RequestException as error:
+                failures.append((case.id, f"connection: {error}"))
+                session = requests.Session()
+                continue
+            problem = None
+            if reply.status_code not in case.expect:
+                problem = f"status {reply.status_code}: {reply.text[:200]}"
+            elif reply.status_code != 204 and "application/json" not in reply.headers.get(
+                "Content-Type", ""
+            ):
+                problem = f"not JSON: {reply.headers.get('Content-Type')}"
+            elif before and (table_rows(data_dir), media_files(data_dir)) != before:
+                problem = f"state changed: {state_diff(before[0], table_rows(data_dir))}"
+            if problem:
+                failures.append((case.id, problem))
+        assert session.get(f"{live.url}/_mock/health").json() == {"status": "ok"}
+        at_end = table_rows(data_dir), media_files(data_dir)
+    assert not failures, failures[:20]
+    assert at_end == at_start, state_diff(at_start[0], at_end[0])

@@ -120,7 +120,7 @@ def test_one_camera_one_instant_exactly_one_accepted_per_window(world):
         image = jpeg(window)
         results = _parallel(
             list(range(per_window)),
-            lambda session, _i: _upload(url, "ONE-CAM", image)(session, _i),
+            _upload(url, "ONE-CAM", image),
         )
         codes = Counter(status for _serial, status, _body in results)
         statuses.update(codes)

@@ -86,7 +86,9 @@ def test_upload_limit_edge_multipart(make_app):
     assert one_under.get("/v1/vision-alert/1/cameras/", headers=auth(TOKEN)).json["results"][0][
         "serial"
     ] == "CAM-0"  # fmt: skip
-    assert len(one_under.get("/v1/vision-alert/1/cameras/", headers=auth(TOKEN)).json["results"]) == 1
+    assert (
+        len(one_under.get("/v1/vision-alert/1/cameras/", headers=auth(TOKEN)).json["results"]) == 1
+    )
 
 
 def test_upload_limit_edge_json(make_app):

@@ -179,3 +179,46 @@ def test_docs_page_lists_every_operation_offline(client):
 def test_specs_are_not_served_without_the_control_plane(make_app):
     client = make_app(control_enabled=False).test_client()
     assert client.get("/_mock/openapi/visionalert.yaml").status_code == 404
+
+
+CONTROL_CALLS = [
+    ("health", {}),
+    ("getClock", {}),
+    ("setClock", {"body": {"advance": 60}, "media_type": "application/json"}),
+    ("getSettings", {}),
+    ("listFaults", {}),
+    ("listRequests", {"query": {"limit": 5}}),
+    ("listAssertions", {}),
+    ("getMutants", {}),
+    ("setMutants", {"body": {"active": []}, "media_type": "application/json"}),
+    ("listOutbox", {}),
+    ("reset", {"query": {"seed": "demo"}}),
+]
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "parts"), CONTROL_CALLS, ids=[c[0] for c in CONTROL_CALLS]
+)
+def test_control_plane_answers_as_its_spec_says(make_app, operation_id, parts):
+    import schemathesis
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    app = make_app(seed="demo")
+    schema = schemathesis.openapi.from_path(SPECS / "control.yaml")
+    case = schema.find_operation_by_id(operation_id).Case(**parts)
+    response = case.call(app=app)
+    assert response.status_code < 300, response.text
+    case.validate_response(
+        response,
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
+    )

@@ -224,7 +224,7 @@ def parse_filter(args) -> JournalFilter:
     """Read the filters from query parameters (``args``: a mapping of strings)."""
     status = args.get("status")
     if status is not None and not (
-        (status.isdigit() and len(status) == 3)
+        (status.isascii() and status.isdigit() and len(status) == 3)
         or (len(status) == 3 and status[0] in "12345" and status[1:].lower() == "xx")
     ):
         raise FieldErrors({"status": ["A status code (e.g. 429) or a class (e.g. 5xx)."]})
@@ -244,7 +244,7 @@ def parse_filter(args) -> JournalFilter:
 def _integer(raw: str | None, name: str, minimum: int) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or int(raw) < minimum:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum:
         raise FieldErrors({name: [f"A whole number >= {minimum}."]})
     return int(raw)
 

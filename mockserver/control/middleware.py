@@ -399,7 +399,7 @@ class _Recording:
 def _small(headers: list[tuple[str, str]]) -> bool:
     for name, value in headers:
         if name.lower() == "content-length":
-            return value.isdigit() and int(value) <= SMALL_REPLY
+            return value.isascii() and value.isdigit() and int(value) <= SMALL_REPLY
     return False
 
 

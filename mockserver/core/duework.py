@@ -174,9 +174,9 @@ class DueWork:
         """Forget every claim: at start-up no worker runs yet, so a lease can only be a
         crashed process's; its work is due again at once instead of after the lease."""
         return conn.execute(
-            update(schema.jobs).where(schema.jobs.c.lease_until.is_not(None)).values(
-                lease_until=None
-            )
+            update(schema.jobs)
+            .where(schema.jobs.c.lease_until.is_not(None))
+            .values(lease_until=None)
         ).rowcount
 
     def _claim(self, conn: Connection, until_us: int, background: bool):

@@ -121,4 +121,3 @@ class MediaStore:
                 os.remove(os.path.join(folder, name))
                 removed.append(name)
         return removed
-

@@ -43,7 +43,8 @@ class ExactBodyLimit:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ, start_response):
-        if environ.get("CONTENT_LENGTH", "").strip().isdigit():
+        length = environ.get("CONTENT_LENGTH", "").strip()
+        if length.isascii() and length.isdigit():
             environ.pop("wsgi.input_terminated", None)
         return self.wsgi_app(environ, start_response)
 

@@ -74,7 +74,8 @@ def vehicle_echo(row: Row, sent: VehicleInput) -> dict:
 
 def _number_if_whole(value: str | None):
     """The seed echoes ``payment_status`` 0 as a number, form-encoded or not."""
-    if value is not None and value.strip().lstrip("-").isdigit() and len(value) < 19:
+    digits = value.strip().lstrip("-") if value is not None else ""
+    if digits.isascii() and digits.isdigit() and len(value) < 19:
         return int(value)
     return value
 
