@@ -93,7 +93,7 @@ def not_applicable(case) -> list:
     For multipart bodies built from registered media types, Schemathesis sometimes labels a
     valid body negative (coverage: "Multipart body with custom encoding"; fuzzing:
     "Positive test case", extra form fields a server ignores); ``negative_data_rejection``
-    would demand a 4xx for a valid upload.
+    would demand a 4xx for a valid upload. Likewise for a form field given an object.
     """
     from schemathesis.specs.openapi.checks import negative_data_rejection
 
@@ -102,7 +102,30 @@ def not_applicable(case) -> list:
         description = getattr(meta.phase.data, "description", "") or ""
         if description in ("Multipart body with custom encoding", "Positive test case"):
             return [negative_data_rejection]
+        if _nested_form_value(case) or (_is_form(case) and "violates `type`" in description):
+            # in a form every scalar is text: a "wrong type" number or boolean arrives as a
+            # perfectly valid string, and an object cannot be sent at all
+            return [negative_data_rejection]
     return []
+
+
+def _is_form(case) -> bool:
+    media_type = case.media_type or ""
+    return media_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+
+
+def _nested_form_value(case) -> bool:
+    """A form field holding an object: a form cannot carry it, so what is sent is not what
+    was generated (the object's keys go out as fields of their own)."""
+    if not _is_form(case):
+        return False
+    if not isinstance(case.body, dict):
+        return False
+    return any(
+        isinstance(value, dict)
+        or (isinstance(value, list) and any(isinstance(v, dict | list) for v in value))
+        for value in case.body.values()
+    )
 
 
 def send(target, spec: str, operation_id: str, *, token: str | None | bool = None, **parts):

@@ -23,7 +23,9 @@ import time
 
 from mockserver.testing import LiveServer
 
-from . import bench, loadgen
+from . import bench_common as bench
+from . import loadgen
+from .bench_uploads import UploadFactory
 from .control import Control
 
 
@@ -75,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=111.0, help="uploads/s (uploads workload)")
     parser.add_argument("--workers", type=int, default=bench.default_workers())
     parser.add_argument("--top", type=int, default=40)
-    parser.add_argument("--focus", default=None, help="only stacks through this text")
+    parser.add_argument(
+        "--focus",
+        default="granian/wsgi.py",
+        help="only stacks through this text (default: request threads; '' for all)",
+    )
     parser.add_argument("--rate-hz", type=int, default=250, help="py-spy samples per second")
     parser.add_argument(
         "--all-threads",
@@ -100,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             control.real_time()
             control.update_settings(camera_window=5.0, offline_after=10 * 365 * 86400)
             url = f"{server.url}/v1/vision-alert/create-log/"
-            factory = bench.UploadFactory(url, bench.TOKEN, int(args.rate * 8) + 1, 1920)
-            rate = args.rate
+            factory = UploadFactory(url, bench.TOKEN, int(args.rate * 8) + 1, 1920)
+            rate = args.rate or None
         recorder = subprocess.Popen(
             [
                 spy,
@@ -134,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         recorder.wait(timeout=60)
     print(f"{args.workload}: {bench.fmt_rate(result)}; statuses {result.statuses}")
-    print(summarise(raw, args.top, args.focus))
+    print(summarise(raw, args.top, args.focus or None))
     return 0
 
 

@@ -24,7 +24,8 @@ class Config:
     tick_seconds: float = 1.0  # background tick that runs due work while the clock runs
     journal_size: int = 2000  # request journal ring size (rows)
     webhook_timeout: float = 5.0  # seconds per webhook attempt
-    webhook_queue: int = 1000  # max webhook deliveries waiting (store-wide), retries included
+    webhook_queue: int = 1000
+    read_cache: bool = True  # reuse a read reply while the store is unchanged (per thread)  # max webhook deliveries waiting (store-wide), retries included
     # Emulator-defined VisionAlert rules (defaults; changeable at run time via /_mock/settings)
     processing_delay: float = 5.0
     camera_window: float = 900.0

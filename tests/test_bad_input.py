@@ -46,11 +46,9 @@ def _io(content: bytes):
     return io.BytesIO(content)
 
 
-#: known bugs in files other helpers are still editing (reported in notes/bugs_for_lead.md)
-XFAIL = {
-    ("requests", "since=%C2%B2"): "journal filter: str.isdigit() takes '²', int() does not: 500",
-    ("requests", "status=%C2%B2%C2%B2%C2%B2"): "journal filter: '²²²' passes isdigit(): 500",
-}
+#: known bugs in files other helpers are still editing (reported in notes/bugs_for_lead.md);
+#: each case listed here runs as a strict xfail until its fix lands
+XFAIL: dict[tuple[str, str], str] = {}
 CASES = [
     pytest.param(case, id=case.id, marks=pytest.mark.xfail(strict=True, reason=XFAIL[key]))
     if (key := (case.endpoint, case.name)) in XFAIL

@@ -230,3 +230,67 @@ def test_sigkill_mid_load_loses_no_acknowledged_write(tmp_path):
         f"0 missing, 0 orphans"
     )
     assert os.path.isdir(data_dir)
+
+
+def test_work_a_killed_worker_had_claimed_runs_after_restart(tmp_path):
+    """A webhook delivery hangs (its job claimed by the dying worker's tick) when the
+    server is killed: after the restart it is delivered at once, not after the lease ran
+    out; a media file no row names (a write killed before its commit) is swept."""
+    from .test_control_hardening import HangingReceiver, jpeg
+    from .test_control_hardening import seed as hook_seed
+
+    data_dir = str(tmp_path / "store")
+    receiver = HangingReceiver()
+    env = {"MOCKSERVER_WEBHOOK_TIMEOUT": "60", "MOCKSERVER_TICK_SECONDS": "0.2"}
+    try:
+        first = LiveServer(workers=2, seed="none", data_dir=data_dir, env=env).start()
+        try:
+            session = requests.Session()
+            reply = session.post(f"{first.url}/_mock/seed", json=hook_seed(webhook=receiver.url))
+            license_id = reply.json()["accounts"][0]["licenses"][0]["id"]
+            session.post(f"{first.url}/_mock/clock", json={"set": START})
+            camera = f"/_mock/visionalert/licenses/{license_id}/cameras/CAM-H"
+            session.post(f"{first.url}{camera}/forced-scores", json={"scores": {"Blur": 0.95}})
+            reply = session.post(
+                f"{first.url}/v1/vision-alert/create-log/",
+                headers={"Authorization": "Token tok-hard"},
+                data={"camera_id": "CAM-H"},
+                files={"upload": ("a.jpg", jpeg(7), "image/jpeg")},
+            )
+            assert reply.status_code == 200
+            session.post(f"{first.url}/_mock/clock", json={"advance": 1000})
+            assert receiver.arrived.wait(20), "the webhook never reached the receiver"
+            first.kill()  # the delivery is in flight: its job is claimed by a dead worker
+        finally:
+            first.stop()
+        with sqlite3.connect(f"file:{data_dir}/store.sqlite3?mode=ro", uri=True) as conn:
+            leased = conn.execute(
+                "SELECT count(*) FROM jobs WHERE kind = 'va.webhook' AND lease_until IS NOT NULL"
+            ).fetchone()[0]
+        conn.close()
+        assert leased == 1
+        stray = os.path.join(data_dir, "media", "ff", "ff" + "0" * 62)
+        os.makedirs(os.path.dirname(stray), exist_ok=True)
+        with open(stray, "wb") as handle:
+            handle.write(b"bytes of a request that died before its commit")
+        receiver.arrived.clear()
+        receiver.release.set()  # from now on the receiver answers 200 at once
+        with LiveServer(workers=2, seed="none", data_dir=data_dir, env=env) as second:
+            assert not os.path.exists(stray)
+            assert receiver.arrived.wait(20), "the claimed delivery did not run after restart"
+            deadline, delivered = time.monotonic() + 20, []
+            while not delivered and time.monotonic() < deadline:
+                found = requests.get(f"{second.url}/_mock/visionalert/deliveries").json()
+                found = found.get("deliveries", found) if isinstance(found, dict) else found
+                delivered = [d for d in found if d["channel"] == "webhook" and d["ok"]]
+                time.sleep(0.05)
+            assert delivered
+            alerts = requests.get(
+                f"{second.url}/v1/vision-alert/{license_id}/alerts/",
+                headers={"Authorization": "Token tok-hard"},
+            ).json()["results"]
+            assert [alert["sent"] for alert in alerts] == [True]
+        missing, orphans = _media_agree(data_dir)
+        assert not missing and not orphans
+    finally:
+        receiver.close()

@@ -91,3 +91,18 @@ def test_smoke_load_loses_no_writes(tmp_path):
         report = verify(server.url, TOKEN, written, now, patience=20)
         assert report.ok, report.summary()
         assert report.upload_logs == uploads
+
+
+def test_checker_finds_a_sighting_without_its_visit():
+    from load_tests.verify import missing_sightings
+
+    visit = {
+        "vehicle": {"license_plate": "ABC1234", "status": "Unknown"},
+        "start_cam": {"code": "G0-IN"},
+        "end_cam": "None",
+    }
+    entrance = {"plate": "abc1234", "camera": "G0-IN", "kind": "entrance", "time": None}
+    exit_ = {"plate": "ABC1234", "camera": "G0-OUT", "kind": "exit", "time": None}
+    assert missing_sightings([entrance], [visit]) == []
+    assert missing_sightings([entrance, entrance], [visit]) == [entrance]  # one visit, two entries
+    assert missing_sightings([entrance, exit_], [visit]) == [exit_]  # the visit was never closed

@@ -23,7 +23,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, literal_column, or_, select, update
 
 from . import schema
 from .clock import ClockState, state_from_row, wall_seconds
@@ -96,6 +96,9 @@ _CLOCK_AND_NEXT_DUE = select(
     select(_CLOCK.frozen_us).where(_CLOCK.id == 1).scalar_subquery().label("frozen_us"),
     select(_CLOCK.offset_us).where(_CLOCK.id == 1).scalar_subquery().label("offset_us"),
     _NEXT_DUE.label("next_due"),
+    # changes whenever another connection (any thread, any process) committed: the
+    # version that read caches of this thread's connection are valid for
+    literal_column("(SELECT data_version FROM pragma_data_version())").label("version"),
 )
 
 
@@ -104,12 +107,24 @@ class DueWork:
 
     def catch_up(self) -> ClockState:
         """Read the clock and run the request-path work due by then: one query when idle."""
+        return self.catch_up_versioned()[0]
+
+    def catch_up_versioned(self) -> tuple[ClockState, tuple | None]:
+        """``catch_up``, plus the store's data version as this thread's reader sees it
+        (None when due work just ran: what this request reads is then new)."""
         params = {"kinds": self._kinds(False), "wall": wall_seconds()}
-        row = self.store.query(lambda conn: conn.execute(_CLOCK_AND_NEXT_DUE, params).first())
+        connection, row = self.store.query(
+            lambda conn: (
+                conn.info.get("serial"),
+                conn.execute(_CLOCK_AND_NEXT_DUE, params).first(),
+            )
+        )
         state = state_from_row(row)
         if row is not None and row.next_due is not None and row.next_due <= state.now_us:
             self.run_due(state.now_us)
-        return state
+            return state, None
+        # data_version counts per connection: the connection's serial makes it unique
+        return state, (connection, row.version) if connection is not None else None
 
     def __init__(self, store, world=None) -> None:
         self.store = store

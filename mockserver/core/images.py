@@ -34,7 +34,12 @@ class ImageInfo:
     height: int
 
 
-def inspect_image(content: bytes, pixel_limit: int) -> ImageInfo:
+def inspect_image(content: bytes, pixel_limit: int, decode: bool = True) -> ImageInfo:
+    """Check the header (format, size, pixel limit); with ``decode``, the whole stream too.
+
+    Callers that decode the image anyway (to analyse it) pass ``decode=False`` and treat a
+    failure of their own decode as :data:`INVALID_IMAGE`: one decode per upload, not two.
+    """
     if not content:
         raise InvalidImage(EMPTY_FILE)
     try:
@@ -52,6 +57,8 @@ def inspect_image(content: bytes, pixel_limit: int) -> ImageInfo:
             content_type = CONTENT_TYPES.get(image.format or "")
             if content_type is None:
                 raise InvalidImage(INVALID_IMAGE)
+            if not decode:
+                return ImageInfo(content_type, width, height)
             if image.format == "JPEG":
                 image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
             image.load()

@@ -1,12 +1,19 @@
 """The store: SQLite through SQLAlchemy Core, shared by every worker process.
 
-One file (``store.sqlite3``) in the data directory, WAL mode, foreign keys on. Writers take
-the lock up front (``BEGIN IMMEDIATE``) so two processes never deadlock upgrading a read
-lock; a busy database is waited for and retried here, never surfaced to a client.
+One file (``store.sqlite3``) in the data directory, WAL mode, foreign keys on. Writers queue
+on a lock file (``flock``) before ``BEGIN IMMEDIATE``: the kernel hands the lock over the
+moment it is free, where SQLite's own busy handler would sleep and poll, and two processes
+never deadlock upgrading a read lock. A busy database is still retried here, never surfaced
+to a client. Readers never wait (WAL).
+
+Never open a write unit of work inside another one in the same thread: it would wait for
+itself.
 """
 
 from __future__ import annotations
 
+import fcntl
+import itertools
 import os
 import random
 import sqlite3
@@ -26,6 +33,8 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 15_000
 RETRIES = 20
+
+_CONNECTION_SERIALS = itertools.count(1)
 
 #: version -> list of SQL statements that bring a store from version-1 to version
 MIGRATIONS: dict[int, list[str]] = {
@@ -56,6 +65,8 @@ class Store:
         event.listen(self.engine, "connect", _on_connect)
         event.listen(self.engine, "begin", _on_begin)
         self._local = threading.local()
+        self._writer_mutex = threading.RLock()
+        self._lock_fd = os.open(os.path.join(data_dir, "store.writelock"), os.O_RDWR | os.O_CREAT)
         self._held: list[Connection] = []
         self._held_lock = threading.Lock()
         self._migrate()
@@ -69,16 +80,25 @@ class Store:
             with conn.begin():
                 yield conn
 
-    @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """An exclusive write transaction. Prefer ``transact`` where a retry is harmless."""
-        with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
-            with conn.begin():
-                yield conn
-
     def transact(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction, retrying it while the database is busy."""
-        return self._run(work, "writer", "IMMEDIATE")
+        with self.writer_lock():
+            return self._run(work, "writer", "IMMEDIATE")
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """The turn to write: one thread of one process at a time, handed over in order."""
+        with self._writer_mutex:
+            depth = getattr(self._local, "lock_depth", 0)
+            if depth == 0:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._local.lock_depth = depth + 1
+            try:
+                yield
+            finally:
+                self._local.lock_depth = depth
+                if depth == 0:
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def query(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` for reading; each statement sees the latest committed state.
@@ -111,6 +131,7 @@ class Store:
         conn = getattr(self._local, role, None)
         if conn is None or conn.closed:
             conn = self.engine.connect().execution_options(sqlite_begin=begin)
+            conn.info["serial"] = next(_CONNECTION_SERIALS)  # unique in this process
             setattr(self._local, role, conn)
             with self._held_lock:
                 self._held.append(conn)
@@ -165,6 +186,9 @@ class Store:
             except Exception:  # a connection owned by another thread may be mid-use
                 pass
         self.engine.dispose()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
 
 def _on_connect(dbapi_connection: sqlite3.Connection, _record) -> None:

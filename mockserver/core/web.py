@@ -72,7 +72,8 @@ def install_edges(app: Flask) -> None:
     def _catch_up() -> None:
         # Due work first, so a reply always reflects every job whose time has come.
         if not request.path.startswith("/_mock/health"):
-            g.now_us = emulator().catch_up()
+            state, g.store_version = emulator().duework.catch_up_versioned()
+            g.now_us = state.now_us
 
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError):
@@ -105,9 +106,14 @@ def current_account(product: str | None = None, product_message: str | None = No
     from .auth import authenticate, require_product
 
     if "account" not in g:
+        from .readcache import cached_value
+
         world = emulator()
         header = request.headers.get("Authorization")
-        g.account = world.store.query(lambda conn: authenticate(conn, header))
+        g.account = cached_value(
+            ("account", header),
+            lambda: world.store.query(lambda conn: authenticate(conn, header)),
+        )
     if product is not None:
         require_product(g.account, product, product_message)
     return g.account

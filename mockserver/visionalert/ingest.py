@@ -19,8 +19,8 @@ from ..core import schema
 from ..core.auth import Account
 from ..core.bodies import RequestBody
 from ..core.errors import REQUIRED, FieldErrors, Message, Throttled
-from ..core.images import ImageInfo, InvalidImage, inspect_image
-from . import processing
+from ..core.images import INVALID_IMAGE, ImageInfo, InvalidImage, inspect_image
+from . import processing, scoring
 from .runtime import seconds_to_us
 
 SNAPSHOT_KIND = "camera_snapshot"
@@ -44,6 +44,7 @@ class Upload:
     tag: str | None
     content: bytes
     image: ImageInfo
+    analysis: scoring.Analysis
 
 
 def create_log(
@@ -125,7 +126,12 @@ class _FieldError(Exception):
 
 
 def validate(body: RequestBody, pixel_limit: int) -> Upload:
-    """Every field error at once, as DRF reports them; the image is decoded at reduced size."""
+    """Every field error at once, as DRF reports them.
+
+    The image is decoded once, at reduced size, by its analysis: a file that does not
+    decode (not an image, truncated) is invalid, and processing later finds the analysis
+    cached instead of decoding the stored file again.
+    """
     errors: dict[str, list[str]] = {}
     values: dict[str, str | None] = {}
     for name, limit, required in (("camera_id", SERIAL_MAX, True), ("tag", TAG_MAX, False)):
@@ -134,17 +140,20 @@ def validate(body: RequestBody, pixel_limit: int) -> Upload:
         except _FieldError as error:
             errors[name] = [str(error)]
     content = body.files.get("upload")
-    image = None
+    image = analysis = None
     if content is None:
         errors["upload"] = [NOT_A_FILE if body.fields.get("upload") else NO_FILE]
     else:
         try:
-            image = inspect_image(content, pixel_limit)
+            image = inspect_image(content, pixel_limit, decode=False)
+            analysis = scoring.analyse(content)
         except InvalidImage as error:
             errors["upload"] = [str(error)]
+        except Exception:  # Pillow and NumPy raise many kinds for a broken stream
+            errors["upload"] = [INVALID_IMAGE]
     if errors:
         raise FieldErrors(errors)
-    return Upload(values["camera_id"], values["tag"], content, image)
+    return Upload(values["camera_id"], values["tag"], content, image, analysis)
 
 
 # -- the per-camera window and acceptance ---------------------------------------------------
@@ -200,6 +209,7 @@ def accept(world, account: Account, upload: Upload, now_us: int, base_url: str) 
             .where(schema.va_cameras.c.id == camera_id)
             .values(last_accepted_us=now_us)
         )
+        processing.remember(conn, sha, upload.analysis)
         processing.schedule_upload(conn, settings, upload_id, camera_id, upload.tag, now_us)
         _remember_base_url(conn, base_url)
 

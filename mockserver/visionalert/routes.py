@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import quote
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 
-from ..core import pagination
+from ..core import pagination, readcache
 from ..core.bodies import read_body
 from ..core.errors import ApiError
 from ..core.urls import base_url
@@ -56,10 +56,16 @@ def _paged(result: tuple[pagination.Page, list[dict]]) -> Response:
     return json_response(pagination.envelope(page, _request_url(), results))
 
 
+def _remembered(produce: Callable[[], Response]) -> Response:
+    """A list reply, reused while nothing in the store changed (``core.readcache``)."""
+    world = emulator()
+    return readcache.remembered((g.account.id, _base()), produce, world.config.read_cache)
+
+
 @blueprint.get("/licenses/")
 def list_licenses():
     account = current_account(PRODUCT)
-    return json_response(service.list_licenses(account))
+    return _remembered(lambda: json_response(service.list_licenses(account)))
 
 
 @blueprint.get("/<license_id>/cameras/")
@@ -69,7 +75,7 @@ def list_cameras(license_id: str):
         lambda: (filters.camera_filters(_param), pagination.page_request(_param)),
         lambda: service.check_license(account, license_id),
     )
-    return _paged(service.list_cameras(account, license_id, wanted, page))
+    return _remembered(lambda: _paged(service.list_cameras(account, license_id, wanted, page)))
 
 
 @blueprint.get("/<license_id>/cameras/<serial>/logs/")
@@ -80,7 +86,9 @@ def list_camera_logs(license_id: str, serial: str):
         lambda: (filters.log_filters(_param, tz, by_camera=True), pagination.page_request(_param)),
         lambda: service.check_camera(account, license_id, serial),
     )
-    return _paged(service.list_camera_logs(account, license_id, serial, wanted, page, _base()))
+    return _remembered(
+        lambda: _paged(service.list_camera_logs(account, license_id, serial, wanted, page, _base()))
+    )
 
 
 @blueprint.get("/<license_id>/logs/")
@@ -91,7 +99,9 @@ def list_license_logs(license_id: str):
         lambda: (filters.log_filters(_param, tz), pagination.page_request(_param)),
         lambda: service.check_license(account, license_id),
     )
-    return _paged(service.list_license_logs(account, license_id, wanted, page, _base()))
+    return _remembered(
+        lambda: _paged(service.list_license_logs(account, license_id, wanted, page, _base()))
+    )
 
 
 @blueprint.get("/<license_id>/alerts/")
@@ -102,7 +112,9 @@ def list_alerts(license_id: str):
         lambda: (filters.alert_filters(_param, tz), pagination.page_request(_param)),
         lambda: service.check_license(account, license_id),
     )
-    return _paged(service.list_alerts(account, license_id, wanted, page, _base()))
+    return _remembered(
+        lambda: _paged(service.list_alerts(account, license_id, wanted, page, _base()))
+    )
 
 
 @blueprint.delete("/<license_id>/cameras/<serial>/")
