@@ -21,9 +21,9 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, delete, literal_column, or_, select, update
+from sqlalchemy import Connection, and_, delete, or_, select, update
 
 from . import schema
 from .clock import ClockState, state_from_row, wall_seconds
@@ -81,25 +81,28 @@ def cancel(conn: Connection, key: str) -> None:
     conn.execute(delete(schema.jobs).where(schema.jobs.c.key == key))
 
 
-_NEXT_DUE = (
-    select(schema.jobs.c.due_us)
-    .where(
-        schema.jobs.c.kind.in_(bindparam("kinds", expanding=True)),
-        or_(schema.jobs.c.lease_until.is_(None), schema.jobs.c.lease_until < bindparam("wall")),
+class _ClockRow(NamedTuple):
+    frozen_us: int | None
+    offset_us: int | None
+    next_due: int | None
+    version: int
+
+
+def _catch_up_sql(kind_count: int) -> str:
+    """The clock, the next claimable job's due time, and the store's data version, in one
+    statement: one ``?`` per request-path job kind, then the wall time (for leases).
+
+    Every request runs it, so it goes straight to the driver (no statement to build); the
+    ``data_version`` changes whenever another connection committed (``core.readcache``).
+    """
+    kinds = ", ".join("?" * kind_count) if kind_count else "NULL"
+    return (
+        "SELECT (SELECT frozen_us FROM clock WHERE id = 1),"
+        " (SELECT offset_us FROM clock WHERE id = 1),"
+        f" (SELECT due_us FROM jobs WHERE kind IN ({kinds})"
+        " AND (lease_until IS NULL OR lease_until < ?) ORDER BY due_us LIMIT 1),"
+        " (SELECT data_version FROM pragma_data_version())"
     )
-    .order_by(schema.jobs.c.due_us)
-    .limit(1)
-    .scalar_subquery()
-)
-_CLOCK = schema.clock.c
-_CLOCK_AND_NEXT_DUE = select(
-    select(_CLOCK.frozen_us).where(_CLOCK.id == 1).scalar_subquery().label("frozen_us"),
-    select(_CLOCK.offset_us).where(_CLOCK.id == 1).scalar_subquery().label("offset_us"),
-    _NEXT_DUE.label("next_due"),
-    # changes whenever another connection (any thread, any process) committed: the
-    # version that read caches of this thread's connection are valid for
-    literal_column("(SELECT data_version FROM pragma_data_version())").label("version"),
-)
 
 
 class DueWork:
@@ -112,13 +115,17 @@ class DueWork:
     def catch_up_versioned(self) -> tuple[ClockState, tuple | None]:
         """``catch_up``, plus the store's data version as this thread's reader sees it
         (None when due work just ran: what this request reads is then new)."""
-        params = {"kinds": self._kinds(False), "wall": wall_seconds()}
-        connection, row = self.store.query(
-            lambda conn: (
-                conn.info.get("serial"),
-                conn.execute(_CLOCK_AND_NEXT_DUE, params).first(),
-            )
-        )
+        kinds = tuple(self._kinds(False))
+        sql = self._catch_up_sql.get(kinds)
+        if sql is None:
+            sql = self._catch_up_sql[kinds] = _catch_up_sql(len(kinds))
+
+        def read(conn: Connection):
+            # every request runs this: straight to the driver, compiled once per kind set
+            cursor = conn.connection.driver_connection.execute(sql, (*kinds, wall_seconds()))
+            return conn.info.get("serial"), _ClockRow(*cursor.fetchone())
+
+        connection, row = self.store.query(read)
         state = state_from_row(row)
         if row is not None and row.next_due is not None and row.next_due <= state.now_us:
             self.run_due(state.now_us)
@@ -127,6 +134,7 @@ class DueWork:
         return state, (connection, row.version) if connection is not None else None
 
     def __init__(self, store, world=None) -> None:
+        self._catch_up_sql: dict[tuple, str] = {}
         self.store = store
         self.world = world  # the owning emulator, for handlers (settings, media, config)
         self._local = threading.local()
