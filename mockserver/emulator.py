@@ -29,6 +29,8 @@ class Emulator:
             self._tmpdir = tempfile.mkdtemp(prefix="mockserver-")
             config.data_dir = self._tmpdir
         self.store = Store(config.data_dir)
+        # the request journal lives beside the world, in its own file (see core/schema.py)
+        self.journal_store = Store(config.data_dir, "journal", schema.journal_metadata)
         self.clock = Clock(self.store)
         self.media = MediaStore(self.store.media_dir)
         self.duework = DueWork(self.store, world=self)
@@ -99,6 +101,7 @@ class Emulator:
     def wipe(self) -> None:
         """Empty state: every row and every media file."""
         self.store.transact(self.store.clear)
+        self.journal_store.transact(self.journal_store.clear)
         shutil.rmtree(self.media.root, ignore_errors=True)
 
     def close(self) -> None:
@@ -109,5 +112,6 @@ class Emulator:
         for part in self.background:
             part.close()
         self.store.dispose()
+        self.journal_store.dispose()
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)

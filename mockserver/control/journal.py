@@ -145,14 +145,14 @@ class Journal:
                 upto = self._recorded
             if batch:
                 try:
-                    self.store.transact(lambda conn: self._write(conn, batch))
+                    state = self.clock.state()  # the world's clock, in the world's store
+                    self.store.transact(lambda conn: self._write(conn, batch, state))
                 except Exception:  # a journal must never take the server down
                     log.exception("request journal: %d entries lost", len(batch))
             if self._slot is not None and self._pid == os.getpid():
                 self.shared.set_flushed(self._slot, upto)
 
-    def _write(self, conn: Connection, batch: list[Entry]) -> None:
-        state = self.clock.state(conn)
+    def _write(self, conn: Connection, batch: list[Entry], state) -> None:
         offset = None if state.frozen else state.now_us - wall_us()
         rows = [
             (

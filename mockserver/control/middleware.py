@@ -88,7 +88,7 @@ class ControlPlane:
     def __init__(self, world) -> None:
         config = world.config
         self.shared = open_shared(config.data_dir)
-        self.journal = Journal(world.store, world.clock, config.journal_size, self.shared)
+        self.journal = Journal(world.journal_store, world.clock, config.journal_size, self.shared)
         self.faults = FaultBook(world.store, self.shared)
 
     def close(self) -> None:

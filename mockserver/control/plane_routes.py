@@ -62,7 +62,7 @@ def clear_faults():
 def list_requests():
     wanted = journal.parse_filter(request.args)
     _plane().journal.sync()
-    rows = emulator().store.query(lambda conn: journal.entries(conn, wanted))
+    rows = emulator().journal_store.query(lambda conn: journal.entries(conn, wanted))
     last = rows[-1]["id"] if rows else wanted.since
     return json_response({"count": len(rows), "next_since": last, "requests": rows})
 
@@ -70,7 +70,7 @@ def list_requests():
 @blueprint.delete("/requests")
 def clear_requests():
     _plane().journal.sync()
-    return json_response({"deleted": emulator().store.transact(journal.clear)})
+    return json_response({"deleted": emulator().journal_store.transact(journal.clear)})
 
 
 # -- client-behaviour assertions ----------------------------------------------------------
@@ -96,7 +96,9 @@ def run_assertion(name: str):
     token = request.args.get("token") or None
     path = request.args.get("path") or None
     _plane().journal.sync()
-    rows = emulator().store.query(lambda conn: journal.rows_for_assertions(conn, token, path))
+    rows = emulator().journal_store.query(
+        lambda conn: journal.rows_for_assertions(conn, token, path)
+    )
     return json_response(assertions.ASSERTIONS[name](rows, **parameters))
 
 

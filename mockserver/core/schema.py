@@ -22,7 +22,7 @@ from sqlalchemy import (
     text,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -342,9 +342,15 @@ faults = Table(
     Column("seen", Integer, nullable=False, server_default=text("0")),  # matching requests
 )
 
+# --- The request journal: diagnostics, not world state --------------------------------------
+# Kept in its own file (``journal.sqlite3``): its steady writes neither queue behind the
+# world's writers nor change the world's data version (which read caches key on).
+
+journal_metadata = MetaData()
+
 journal = Table(
     "journal",
-    metadata,
+    journal_metadata,
     Column("id", Integer, primary_key=True),
     Column("at_us", Integer, nullable=False),
     Column("method", String, nullable=False),

@@ -44,17 +44,20 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE journal ADD COLUMN retry_after FLOAT",
         "ALTER TABLE journal ADD COLUMN next_url TEXT",
     ],
+    3: ["DROP TABLE IF EXISTS journal"],  # moved to journal.sqlite3
 }
 
 
 class Store:
     """Owns the engine of one data directory; hands out read and write transactions."""
 
-    def __init__(self, data_dir: str) -> None:
+    def __init__(self, data_dir: str, name: str = "store", metadata=None) -> None:
+        """``name``/``metadata``: another database file beside the world's (the journal)."""
         self.data_dir = data_dir
+        self.metadata = metadata if metadata is not None else schema.metadata
         self.media_dir = os.path.join(data_dir, "media")
         os.makedirs(self.media_dir, exist_ok=True)
-        self.path = os.path.join(data_dir, "store.sqlite3")
+        self.path = os.path.join(data_dir, f"{name}.sqlite3")
         self.engine: Engine = create_engine(
             f"sqlite:///{self.path}",
             poolclass=QueuePool,
@@ -66,7 +69,7 @@ class Store:
         event.listen(self.engine, "begin", _on_begin)
         self._local = threading.local()
         self._writer_mutex = threading.RLock()
-        self._lock_fd = os.open(os.path.join(data_dir, "store.writelock"), os.O_RDWR | os.O_CREAT)
+        self._lock_fd = os.open(os.path.join(data_dir, f"{name}.writelock"), os.O_RDWR | os.O_CREAT)
         self._held: list[Connection] = []
         self._held_lock = threading.Lock()
         self._migrate()
@@ -147,7 +150,9 @@ class Store:
 
     def _migrate(self) -> None:
         def work(conn: Connection) -> None:
-            schema.metadata.create_all(conn)
+            self.metadata.create_all(conn)
+            if self.metadata is not schema.metadata:
+                return  # a side database: created as it is, never migrated
             row = conn.execute(
                 select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
             ).first()
@@ -173,7 +178,7 @@ class Store:
 
     def clear(self, conn: Connection) -> None:
         """Delete every row (the schema stays); media files are removed by the caller."""
-        for table in reversed(schema.metadata.sorted_tables):
+        for table in reversed(self.metadata.sorted_tables):
             if table.name != "meta":
                 conn.execute(table.delete())
 
