@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import threading
 
+from flask import has_request_context
 from sqlalchemy import Connection, select
 
 from .config import RUNTIME_SETTINGS, Config
@@ -77,6 +78,10 @@ class Emulator:
 
     def settings(self, conn: Connection | None = None) -> dict[str, float]:
         if conn is None:
+            if has_request_context():  # read once per store version, not once per call
+                from .core.readcache import cached_value
+
+                return dict(cached_value(("settings",), lambda: self.store.query(self.settings)))
             return self.store.query(self.settings)
         values = {name: getattr(self.config, name) for name in RUNTIME_SETTINGS}
         for row in conn.execute(select(schema.settings)):

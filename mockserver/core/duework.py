@@ -23,7 +23,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, delete, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import schema
 from .clock import ClockState, state_from_row, wall_seconds
@@ -72,9 +73,32 @@ def schedule(
 ) -> None:
     """Add a job; with a ``key``, replace the pending job of that key (its due time moves)."""
     body = json.dumps(payload or {}, separators=(",", ":"))
-    if key is not None:
-        conn.execute(delete(schema.jobs).where(schema.jobs.c.key == key))
-    conn.execute(schema.jobs.insert().values(kind=kind, key=key, due_us=due_us, payload=body))
+    values = {"kind": kind, "key": key, "due_us": due_us, "payload": body}
+    conn.execute(_INSERT if key is None else _UPSERT, values)
+
+
+def _job_insert():
+    return sqlite_insert(schema.jobs).values(
+        kind=bindparam("kind"),
+        key=bindparam("key"),
+        due_us=bindparam("due_us"),
+        payload=bindparam("payload"),
+    )
+
+
+_INSERT = _job_insert()
+#: one statement replaces a key's job: new due time and payload, any claim on it dropped
+#: (a runner holding the old claim then finds its lease gone and leaves the job alone)
+_UPSERT = _job_insert().on_conflict_do_update(
+    index_elements=[schema.jobs.c.key],
+    set_={
+        "kind": _job_insert().excluded.kind,
+        "due_us": _job_insert().excluded.due_us,
+        "payload": _job_insert().excluded.payload,
+        "lease_until": None,
+        "attempts": 0,
+    },
+)
 
 
 def cancel(conn: Connection, key: str) -> None:

@@ -82,16 +82,18 @@ def analysis_of(emulator, sha: str) -> scoring.Analysis:
 
 
 def remember(conn: Connection, sha: str, analysis: scoring.Analysis) -> None:
-    if cached_analysis(conn, sha) is None:
-        conn.execute(
-            schema.image_analysis.insert().values(
-                sha256=sha,
-                width=analysis.width,
-                height=analysis.height,
-                scores=json.dumps(analysis.scores),
-                signature=json.dumps(analysis.signature),
-            )
+    """Keep an analysis for its content (the first one stays: same bytes, same scores)."""
+    conn.execute(
+        schema.image_analysis.insert()
+        .prefix_with("OR IGNORE")
+        .values(
+            sha256=sha,
+            width=analysis.width,
+            height=analysis.height,
+            scores=json.dumps(analysis.scores),
+            signature=json.dumps(analysis.signature),
         )
+    )
 
 
 def _reference_sha(conn: Connection, camera_id: int) -> tuple[int | None, str | None]:
