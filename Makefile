@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.run-stamp
 TEST_STAMP := $(VENV)/.test-stamp
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 URL ?=
 TOKEN ?=
 ALLOW_WRITES ?=
@@ -41,6 +42,23 @@ format: install-test
 
 test: install-test lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The contract suite against a live server: exit 0 iff every check passes; no writes
+# unless ALLOW_WRITES=1.  make contract URL=http://127.0.0.1:8000 TOKEN=demo-token
+contract: install-test
+	@test -n "$(URL)" || (echo "usage: make contract URL=<base url> TOKEN=<token> [ALLOW_WRITES=1]" && exit 2)
+	$(PY) -m pytest contract_tests -p no:cacheprovider --base-url "$(URL)" --token "$(TOKEN)" \
+		$(if $(filter 1 true yes,$(ALLOW_WRITES)),--allow-writes,)
+
+# Thousands of generated cases against the in-process emulator (or URL=... TOKEN=...).
+contract-deep: install-test
+	$(PY) -m pytest contract_tests --contract-examples 1000 \
+		$(if $(URL),--base-url "$(URL)" --token "$(TOKEN)",) \
+		$(if $(filter 1 true yes,$(ALLOW_WRITES)),--allow-writes,)
+
+# The performance table (every row measured in this run, on this machine).
+bench: install-test
+	$(PY) -m load_tests.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) mockserver-data build *.egg-info reports

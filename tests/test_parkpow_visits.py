@@ -344,3 +344,28 @@ def test_only_images_that_start_or_end_a_visit_are_kept(app, client):
     (visit,) = visits(client)
     for url in (visit["start_img"], visit["end_img"]):
         assert client.get(url.replace("http://localhost", "")).status_code == 200
+
+
+def test_back_dated_entrance_then_exit_makes_one_closed_visit(client):
+    """A bridge replaying a camera's buffer: sightings hours older than the clock."""
+    seed(client, absent_timer=3)
+    assert log_json(client, "101", ["BKD001"], time="2026-04-10 10:00:00.000000+0000").json == "OK"
+    assert log_json(client, "102", ["BKD001"], time="2026-04-10 10:01:00.000000+0000").json == "OK"
+    (visit,) = visits(client, start="2026-04-10", end="2026-04-10")
+    assert visit["end_cam"]["code"] == "102"
+    assert (visit["start_date"], visit["end_date"]) == (
+        "2026-04-10T10:00:00.000000",
+        "2026-04-10T10:01:00.000000",
+    )
+    assert visit["duration"] == 1.0
+
+
+def test_back_dated_entrance_alone_closes_after_the_timer_of_emulator_time(client):
+    seed(client, absent_timer=3)
+    log_json(client, "101", ["BKD002"], time="2026-04-10 10:00:00.000000+0000")
+    advance(client, 179)
+    (visit,) = visits(client, start="2026-04-10", end="2026-04-10")
+    assert visit["end_date"] == "None"  # still open: the timer runs from its arrival
+    advance(client, 1)
+    (visit,) = visits(client, start="2026-04-10", end="2026-04-10")
+    assert visit["end_date"] == "2026-04-10T10:00:00.000000"  # closed at its last sighting

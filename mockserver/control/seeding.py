@@ -58,6 +58,7 @@ def load_initial_seed(world) -> dict | None:
 
 
 def apply_seed(conn: Connection, seed: object, now_us: int) -> dict:
+    now_us -= now_us % 1_000_000  # stored as replies show it: whole seconds
     accounts = _list(seed, "accounts", required=True) if isinstance(seed, dict) else None
     if accounts is None:
         raise FieldErrors({"accounts": ["This field is required."]})

@@ -43,21 +43,21 @@ def read_body(request: Request) -> RequestBody:
     if content_type.startswith("multipart/"):
         return _form(request)
     raw = request.get_data(cache=True)
-    if raw.strip()[:1] in (b"{", b"["):
+    declared_json = content_type == "application/json"
+    if raw.strip()[:1] in (b"{", b"[") or (declared_json and raw.strip()):
         try:
             value = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError):  # nesting too deep: bad input
-            if content_type == "application/json":
+            if declared_json:
                 raise ApiError({"detail": "JSON parse error - invalid JSON body."}, 400) from None
         else:
             if not isinstance(value, dict):
+                kind = type(value).__name__  # DRF's wording: "... but got list." / "str."
                 raise ApiError(
-                    {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]},
+                    {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]},
                     400,
                 )
             return RequestBody(fields=value, is_json=True)
-    elif content_type == "application/json" and raw.strip():
-        raise ApiError({"detail": "JSON parse error - invalid JSON body."}, 400)
     return _form(request)
 
 

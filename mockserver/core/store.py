@@ -68,6 +68,8 @@ class Store:
         event.listen(self.engine, "connect", _on_connect)
         event.listen(self.engine, "begin", _on_begin)
         self._local = threading.local()
+        #: called after each committed write of this process (e.g. to drop a read version)
+        self.write_listeners: list[Callable[[], None]] = []
         self._writer_mutex = threading.RLock()
         self._lock_fd = os.open(os.path.join(data_dir, f"{name}.writelock"), os.O_RDWR | os.O_CREAT)
         self._held: list[Connection] = []
@@ -86,7 +88,10 @@ class Store:
     def transact(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction, retrying it while the database is busy."""
         with self.writer_lock():
-            return self._run(work, "writer", "IMMEDIATE")
+            result = self._run(work, "writer", "IMMEDIATE")
+        for listener in self.write_listeners:
+            listener()
+        return result
 
     @contextmanager
     def writer_lock(self) -> Iterator[None]:

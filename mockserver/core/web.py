@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
@@ -67,6 +67,13 @@ def install_edges(app: Flask) -> None:
     app.url_map.merge_slashes = False
     app.url_map.converters["int"] = StoreInteger
     app.wsgi_app = ExactBodyLimit(app.wsgi_app)
+
+    def _forget_version() -> None:
+        # this request wrote: what it reads from now on is newer than its start version
+        if has_request_context():
+            g.store_version = None
+
+    app.extensions["mockserver"].store.write_listeners.append(_forget_version)
 
     @app.before_request
     def _catch_up() -> None:

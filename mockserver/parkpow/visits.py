@@ -87,13 +87,13 @@ def log_vehicle(world, account_id: int, log: VehicleLog, now_us: int) -> int:
                         start_prediction=prediction,
                     )
                 ).inserted_primary_key[0]
-                _schedule_absence(conn, visit_id, at_us, timer)
+                _schedule_absence(conn, visit_id, at_us, timer, now_us)
             else:
                 last_seen = max(visit.last_seen_us, at_us)
                 conn.execute(
                     VISITS.update().where(VC.id == visit.id).values(last_seen_us=last_seen)
                 )
-                _schedule_absence(conn, visit.id, last_seen, timer)
+                _schedule_absence(conn, visit.id, last_seen, timer, now_us)
             changed += 1
         return changed
 
@@ -145,14 +145,21 @@ def _absence_key(visit_id: int) -> str:
     return f"{ABSENT_KIND}:{visit_id}"
 
 
-def _schedule_absence(conn: Connection, visit_id: int, last_seen_us: int, timer: int) -> None:
-    """(Re)arm the visit's absence job; a timer of 0 minutes never closes visits."""
+def _schedule_absence(
+    conn: Connection, visit_id: int, last_seen_us: int, timer: int, received_us: int = 0
+) -> None:
+    """(Re)arm the visit's absence job; a timer of 0 minutes never closes visits.
+
+    The timer runs from the later of the sighting's own ``time`` and when it arrived: a
+    back-dated sighting (a client replaying a camera's buffer) keeps its visit open for
+    ``absent_timer`` minutes of emulator time, so the exit that follows still closes it.
+    """
     if timer <= 0:
         return
     duework.schedule(
         conn,
         ABSENT_KIND,
-        last_seen_us + timer * MINUTE_US,
+        max(last_seen_us, received_us) + timer * MINUTE_US,
         {"visit": visit_id},
         key=_absence_key(visit_id),
     )

@@ -54,8 +54,15 @@ def create_log(
     as DRF throttles before parsing (so an oversized body still counts as a request)."""
     throttle(world, account, now_us)
     upload = validate(read_body(), world.config.pixel_limit)
-    accept(world, account, upload, now_us, base_url)
+    accept(world, account, upload, whole_second(now_us), base_url)
     return ACCEPTED
+
+
+def whole_second(instant_us: int) -> int:
+    """What VisionAlert stores: whole seconds, as its replies show them
+    (``2026-04-10T14:30:00Z``), so a reply's ``created`` used as an exact ``end`` filter
+    includes that row. The throttle keeps the precise time."""
+    return instant_us - instant_us % 1_000_000
 
 
 # -- per-account throttle (DRF SimpleRateThrottle on the emulator clock) -------------------

@@ -16,6 +16,7 @@ from ..core.errors import FieldErrors
 from ..core.images import InvalidImage, inspect_image
 from ..core.web import emulator, now_us
 from . import references, serializers
+from .ingest import whole_second
 from .service import camera_for, license_for
 
 NO_FILE = "No file was submitted."
@@ -133,7 +134,7 @@ def set_reference_image(
 
     def work(conn: Connection) -> None:
         camera = camera_for(conn, license_for(conn, account, license_id), serial)
-        at_us = now_us()
+        at_us = whole_second(now_us())
         media_id = world.media.add(conn, sha, len(upload), info.content_type, REFERENCE_KIND, at_us)
         references.set_reference(conn, camera.id, media_id, at_us)
 
