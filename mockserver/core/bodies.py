@@ -46,7 +46,7 @@ def read_body(request: Request) -> RequestBody:
     declared_json = content_type == "application/json"
     if raw.strip()[:1] in (b"{", b"[") or (declared_json and raw.strip()):
         try:
-            value = json.loads(raw)
+            value = json.loads(raw.decode("utf-8"))  # as DRF's JSONParser: UTF-8 only
         except (ValueError, UnicodeDecodeError, RecursionError):  # nesting too deep: bad input
             if declared_json:
                 raise ApiError({"detail": "JSON parse error - invalid JSON body."}, 400) from None
