@@ -3,6 +3,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY mockserver ./mockserver
+# mockserver/data/specs links to the one copy of the OpenAPI documents
+COPY specs ./specs
 RUN pip install --no-cache-dir . && useradd --create-home --uid 10001 mock \
     && mkdir -p /data && chown mock /data
 USER mock
