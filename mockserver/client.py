@@ -22,6 +22,29 @@ from urllib.parse import quote
 import requests
 
 
+class SeededAccounts:
+    """Reading a seed reply (``self.seeded``: ``{"accounts": [{"token", "licenses"}]}``)."""
+
+    seeded: dict
+
+    @property
+    def tokens(self) -> list[str]:
+        return [account["token"] for account in self.seeded.get("accounts", [])]
+
+    @property
+    def token(self) -> str | None:
+        return self.tokens[0] if self.tokens else None
+
+    @property
+    def licenses(self) -> dict[str, int]:
+        """License code -> id, for every seeded account."""
+        return {
+            lic["code"]: lic["id"]
+            for account in self.seeded.get("accounts", [])
+            for lic in account.get("licenses", [])
+        }
+
+
 class ControlError(Exception):
     """A control call answered with an error status."""
 

@@ -27,13 +27,15 @@ import re
 from contextlib import ContextDecorator
 from urllib.parse import urlsplit
 
+from .client import SeededAccounts
+
 VENDOR_HOSTS = ("app.parkpow.com", "api.platerecognizer.com", "app.platerecognizer.com")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 _active: list[Interceptor] = []
 
 
-class Interceptor(ContextDecorator):
+class Interceptor(SeededAccounts, ContextDecorator):
     """One in-process emulator and the ``responses`` mock that routes the vendor hosts."""
 
     def __init__(
@@ -67,23 +69,6 @@ class Interceptor(ContextDecorator):
     @property
     def emulator(self):
         return self.app.extensions["mockserver"]
-
-    @property
-    def tokens(self) -> list[str]:
-        return [account["token"] for account in self.seeded.get("accounts", [])]
-
-    @property
-    def token(self) -> str | None:
-        return self.tokens[0] if self.tokens else None
-
-    @property
-    def licenses(self) -> dict[str, int]:
-        """License code -> id, for every seeded account."""
-        return {
-            lic["code"]: lic["id"]
-            for account in self.seeded.get("accounts", [])
-            for lic in account.get("licenses", [])
-        }
 
     @classmethod
     def current(cls) -> Interceptor | None:

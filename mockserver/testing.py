@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 import requests
 
-from .client import MockServerClient
+from .client import MockServerClient, SeededAccounts
 
 
 def free_port() -> int:
@@ -125,7 +125,7 @@ class LiveServer:
         self.stop()
 
 
-class EmulatorHandle:
+class EmulatorHandle(SeededAccounts):
     """What a test needs of a running emulator: its URL, tokens, license ids, control."""
 
     def __init__(self, url: str, client: MockServerClient, server: LiveServer | None = None):
@@ -146,23 +146,6 @@ class EmulatorHandle:
                 self.client.reset(seed="none")
                 self.seeded = self.client.seed(json.load(handle))
         return self
-
-    @property
-    def tokens(self) -> list[str]:
-        return [account["token"] for account in self.seeded.get("accounts", [])]
-
-    @property
-    def token(self) -> str | None:
-        return self.tokens[0] if self.tokens else None
-
-    @property
-    def licenses(self) -> dict[str, int]:
-        """License code -> id, for every seeded account."""
-        return {
-            lic["code"]: lic["id"]
-            for account in self.seeded.get("accounts", [])
-            for lic in account.get("licenses", [])
-        }
 
     def auth(self, token: str | None = None) -> dict[str, str]:
         """The ``Authorization`` header of ``token`` (default: the first seeded token)."""
