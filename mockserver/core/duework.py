@@ -77,24 +77,20 @@ def schedule(
     conn.execute(_INSERT if key is None else _UPSERT, values)
 
 
-def _job_insert():
-    return sqlite_insert(schema.jobs).values(
-        kind=bindparam("kind"),
-        key=bindparam("key"),
-        due_us=bindparam("due_us"),
-        payload=bindparam("payload"),
-    )
-
-
-_INSERT = _job_insert()
+_INSERT = sqlite_insert(schema.jobs).values(
+    kind=bindparam("kind"),
+    key=bindparam("key"),
+    due_us=bindparam("due_us"),
+    payload=bindparam("payload"),
+)
 #: one statement replaces a key's job: new due time and payload, any claim on it dropped
 #: (a runner holding the old claim then finds its lease gone and leaves the job alone)
-_UPSERT = _job_insert().on_conflict_do_update(
+_UPSERT = _INSERT.on_conflict_do_update(
     index_elements=[schema.jobs.c.key],
     set_={
-        "kind": _job_insert().excluded.kind,
-        "due_us": _job_insert().excluded.due_us,
-        "payload": _job_insert().excluded.payload,
+        "kind": _INSERT.excluded.kind,
+        "due_us": _INSERT.excluded.due_us,
+        "payload": _INSERT.excluded.payload,
         "lease_until": None,
         "attempts": 0,
     },
