@@ -42,6 +42,8 @@ def main() -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
+    from mockserver.cli import DEFAULT_THREADS
+
     # the same options as mockserver.cli._run_server
     Granian(
         "load_tests.bare_app:app",
@@ -49,7 +51,7 @@ def main() -> None:
         port=args.port,
         interface=Interfaces.WSGI,
         workers=args.workers,
-        blocking_threads=8,
+        blocking_threads=DEFAULT_THREADS,
         backlog=2048,
         log_access=False,
     ).serve()
