@@ -16,6 +16,7 @@ from .core import schema
 from .core.clock import Clock
 from .core.duework import DueWork
 from .core.media import MediaStore
+from .core.readcache import cached_value
 from .core.store import Store
 from .core.timefmt import zone
 
@@ -79,8 +80,6 @@ class Emulator:
     def settings(self, conn: Connection | None = None) -> dict[str, float]:
         if conn is None:
             if has_request_context():  # read once per store version, not once per call
-                from .core.readcache import cached_value
-
                 return dict(cached_value(("settings",), lambda: self.store.query(self.settings)))
             return self.store.query(self.settings)
         values = {name: getattr(self.config, name) for name in RUNTIME_SETTINGS}

@@ -153,24 +153,29 @@ def _parameter_view(name: str, param: dict) -> dict:
     }
 
 
+def _examples(doc: dict, content: dict) -> list[tuple[str, str]]:
+    """A media type's named examples, then its single ``example``, pretty-printed."""
+    examples = [
+        (key, _pretty(_resolve(doc, example).get("value")))
+        for key, example in content.get("examples", {}).items()
+    ]
+    if "example" in content:
+        examples.append(("example", _pretty(content["example"])))
+    return examples
+
+
 def _body_view(name: str, doc: dict, body: object) -> dict | None:
     if not body:
         return None
     body = _resolve(doc, body)
     contents = []
     for media_type, content in body.get("content", {}).items():
-        examples = [
-            (key, _pretty(_resolve(doc, example).get("value")))
-            for key, example in content.get("examples", {}).items()
-        ]
-        if "example" in content:
-            examples.append(("example", _pretty(content["example"])))
         contents.append(
             {
                 "media_type": media_type,
                 "type": _type_text(name, content.get("schema", {})),
                 "properties": _properties_view(name, _resolve(doc, content.get("schema", {}))),
-                "examples": examples,
+                "examples": _examples(doc, content),
             }
         )
     return {"required": bool(body.get("required")), "contents": contents}
@@ -180,17 +185,11 @@ def _response_view(name: str, doc: dict, code: str, response: dict) -> dict:
     response = _resolve(doc, response)
     contents = []
     for media_type, content in response.get("content", {}).items():
-        examples = [
-            (key, _pretty(_resolve(doc, example).get("value")))
-            for key, example in content.get("examples", {}).items()
-        ]
-        if "example" in content:
-            examples.append(("example", _pretty(content["example"])))
         contents.append(
             {
                 "media_type": media_type,
                 "type": _type_text(name, content.get("schema", {})),
-                "examples": examples,
+                "examples": _examples(doc, content),
             }
         )
     headers = [

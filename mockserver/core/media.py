@@ -103,8 +103,10 @@ class MediaStore:
             except FileNotFoundError:
                 pass
 
-    def url(self, base: str, kind: str, name: str | None) -> str | None:
-        if name is None:
+    @staticmethod
+    def url(base: str, kind: str | None, name: str | None) -> str | None:
+        """Absolute URL of a stored image (served by ``media_routes``), or None."""
+        if name is None or kind is None:
             return None
         return f"{base}/media/{kind}/{name}"
 

@@ -78,13 +78,6 @@ class Store:
 
     # -- transactions -------------------------------------------------------------------
 
-    @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A consistent snapshot for reading (deferred transaction)."""
-        with self.engine.connect() as conn:
-            with conn.begin():
-                yield conn
-
     def transact(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction, retrying it while the database is busy."""
         with self.writer_lock():
@@ -111,8 +104,8 @@ class Store:
     def query(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` for reading; each statement sees the latest committed state.
 
-        No transaction is opened (SQLite autocommit), which makes a read cost one statement.
-        Use ``read()`` where several statements must see one snapshot.
+        No transaction is opened (SQLite autocommit), which makes a read cost one statement;
+        several statements may therefore see different (each committed) states.
         """
         return self._run(work, "reader", "NONE")
 

@@ -9,7 +9,9 @@ from flask import Flask, Response, current_app, g, has_request_context, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
+from .auth import authenticate, require_product
 from .errors import ApiError
+from .readcache import cached_value
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +112,7 @@ def now_us() -> int:
 
 def current_account(product: str | None = None, product_message: str | None = None):
     """Authenticate the request's token (once per request); optionally require a product."""
-    from .auth import authenticate, require_product
-
     if "account" not in g:
-        from .readcache import cached_value
-
         world = emulator()
         header = request.headers.get("Authorization")
         g.account = cached_value(

@@ -15,7 +15,7 @@ import json
 from sqlalchemy import Connection, select, update
 
 from ..core import duework, schema
-from ..core.timefmt import iso_z
+from . import serializers
 from .runtime import seconds_to_us, world
 
 EMIT = "va.alert.emit"
@@ -110,26 +110,8 @@ def alert_body(conn: Connection, alert_id: int, base_url: str) -> dict | None:
         .order_by(entries.c.id)
     ).all()
 
-    def url(kind: str | None, name: str | None) -> str | None:
-        return f"{base_url}/media/{kind}/{name}" if name else None
-
-    return {
-        "id": alert.id,
-        "license": alert.code,
-        "sent": bool(alert.sent),
-        "cameras": [
-            {
-                "serial": row.serial,
-                "name": row.name,
-                "status": row.status,
-                "anomalies": json.loads(row.anomalies),
-                "snapshot": url(row.snapshot_kind, row.snapshot_name),
-                "reference_image": url(row.reference_kind, row.reference_name),
-            }
-            for row in rows
-        ],
-        "created": iso_z(alert.created_us),
-    }
+    cameras = [serializers.alert_camera_json(row, base_url) for row in rows]
+    return serializers.alert_json(alert, alert.code, cameras)
 
 
 def _emit(conn: Connection, job: duework.Job, _prepared) -> None:

@@ -14,8 +14,9 @@ from ..core import schema
 from ..core.auth import Account
 from ..core.errors import FieldErrors
 from ..core.images import InvalidImage, inspect_image
+from ..core.media import MediaStore
 from ..core.web import emulator, now_us
-from . import references, serializers
+from . import references
 from .ingest import whole_second
 from .service import camera_for, license_for
 
@@ -110,7 +111,7 @@ def reference_image(account: Account, license_id: str, serial: str, base: str) -
     row = emulator().store.query(read)
     if row is None:
         return {"reference_image": None}
-    return {"reference_image": serializers.media_url(base, row.kind, row.name)}
+    return {"reference_image": MediaStore.url(base, row.kind, row.name)}
 
 
 def set_reference_image(

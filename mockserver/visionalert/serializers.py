@@ -5,14 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..core.media import MediaStore
 from ..core.timefmt import iso_z
-
-
-def media_url(base: str, kind: str | None, name: str | None) -> str | None:
-    """Absolute URL of a stored image (``MediaStore.url``'s form), or None."""
-    if name is None or kind is None:
-        return None
-    return f"{base}/media/{kind}/{name}"
 
 
 def anomalies(text: str | None) -> dict:
@@ -59,7 +53,7 @@ def log_json(row: Any, base: str) -> dict:
         "camera_name": row.camera_name,
         "status": row.status,
         "anomalies": anomalies(row.anomalies),
-        "snapshot": media_url(base, row.snapshot_kind, row.snapshot_name),
+        "snapshot": MediaStore.url(base, row.snapshot_kind, row.snapshot_name),
         "created": iso_z(row.created_us),
     }
 
@@ -70,8 +64,8 @@ def alert_camera_json(row: Any, base: str) -> dict:
         "name": row.name,
         "status": row.status,
         "anomalies": anomalies(row.anomalies),
-        "snapshot": media_url(base, row.snapshot_kind, row.snapshot_name),
-        "reference_image": media_url(base, row.reference_kind, row.reference_name),
+        "snapshot": MediaStore.url(base, row.snapshot_kind, row.snapshot_name),
+        "reference_image": MediaStore.url(base, row.reference_kind, row.reference_name),
     }
 
 
