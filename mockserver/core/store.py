@@ -45,6 +45,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE journal ADD COLUMN next_url TEXT",
     ],
     3: ["DROP TABLE IF EXISTS journal"],  # moved to journal.sqlite3
+    4: [],  # mutant_deletions: a new table, made by create_all
 }
 
 
