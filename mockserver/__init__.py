@@ -30,6 +30,8 @@ def create_app(config: Config | None = None, *, background: bool = False) -> Fla
     from .mutants import blueprint as mutants_blueprint
     from .mutants import install as install_mutants
     from .parkpow.routes import blueprint as parkpow_blueprint
+    from .parkpow.scenarios import blueprint as parkpow_scenarios_blueprint
+    from .parkpow.tool_routes import blueprint as parkpow_tools_blueprint
     from .spec_routes import blueprint as spec_blueprint
     from .visionalert.routes import blueprint as visionalert_blueprint
     from .visionalert.upload_routes import blueprint as upload_blueprint
@@ -40,8 +42,10 @@ def create_app(config: Config | None = None, *, background: bool = False) -> Fla
         app.register_blueprint(spec_blueprint)
         app.register_blueprint(mutants_blueprint)
         app.register_blueprint(control_plane_blueprint)
+        app.register_blueprint(parkpow_scenarios_blueprint)
     app.register_blueprint(media_blueprint)
     app.register_blueprint(parkpow_blueprint)
+    app.register_blueprint(parkpow_tools_blueprint)
     app.register_blueprint(visionalert_blueprint)
     app.register_blueprint(upload_blueprint)
     install_mutants(app, emulator)

@@ -11,7 +11,7 @@ import math
 
 from flask import Blueprint, request
 
-from ..config import RUNTIME_SETTINGS
+from ..config import RUNTIME_SETTINGS, SETTING_CHOICES
 from ..core.bodies import read_body
 from ..core.errors import ApiError, FieldErrors
 from ..core.timefmt import iso_z, parse_instant
@@ -136,7 +136,10 @@ def post_settings():
     if unknown:
         raise FieldErrors({key: ["Unknown setting."] for key in unknown})
     for key, value in body.items():
-        if (
+        if key in SETTING_CHOICES:
+            if value not in SETTING_CHOICES[key]:
+                raise FieldErrors({key: [f"One of {', '.join(SETTING_CHOICES[key])}."]})
+        elif (
             isinstance(value, bool)
             or not isinstance(value, int | float)
             or not math.isfinite(value)

@@ -45,6 +45,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE journal ADD COLUMN next_url TEXT",
     ],
     3: ["DROP TABLE IF EXISTS journal"],  # moved to journal.sqlite3
+    4: [],  # ParkPow tools' tables (pp_visit_data, pp_tags, ...): new tables, create_all
 }
 
 
