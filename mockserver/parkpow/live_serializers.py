@@ -19,6 +19,7 @@ from sqlalchemy import Row
 
 from ..core.timefmt import from_us
 from .serializers import duration_minutes
+from .webhook_payload import read_score
 
 CAMERA_TYPE_NUMBERS = {"ENTRANCE": 0, "EXIT": 1, "SPOT": 2}
 ORIENTATION_NUMBERS = {"front": 0, "rear": 1, "unknown": 2}
@@ -84,10 +85,7 @@ def _number(value):
 def visit(row: Row, media_url, tz: tzinfo, status: str) -> dict:
     """One visit in the live reply's shape; ``status`` says what the request did to it."""
     start, end = alpr_data(row, "start"), alpr_data(row, "end")
-    plate = start.get("plate")
-    score = _number(start.get("score"))
-    if score is None and isinstance(plate, dict):
-        score = _number(plate.get("score"))
+    score = _number(read_score(start))
     closed = not row.open and row.end_us is not None
     return {
         "id": row.id,

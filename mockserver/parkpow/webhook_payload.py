@@ -190,7 +190,17 @@ def _read(item: object) -> PlateRead:
 
 
 def _score(item: dict) -> float | None:
-    """Plate mode: ``score``; vehicle mode: the read's ``plate.props.plate[0].score``."""
+    value = read_score(item)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid(NOT_A_NUMBER)
+    return float(value)
+
+
+def read_score(item: dict) -> object:
+    """The read's confidence as sent. Plate mode: ``score``; vehicle mode: the text's own
+    ``plate.props.plate[0].score``, else the plate detection's ``plate.score``."""
     plate = item.get("plate")
     value = item.get("score")
     if isinstance(plate, dict):
@@ -200,8 +210,4 @@ def _score(item: dict) -> float | None:
             value = reads[0].get("score", plate.get("score"))
         else:
             value = plate.get("score", value)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Invalid(NOT_A_NUMBER)
-    return float(value)
+    return value
