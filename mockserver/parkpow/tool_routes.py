@@ -63,8 +63,6 @@ def _whole_field(fields: dict, name: str) -> int:
         raise FieldErrors({name: [REQUIRED]})
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
-    elif isinstance(value, float) and value.is_integer():
-        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
         raise FieldErrors({name: ["A valid integer is required."]})
     return value

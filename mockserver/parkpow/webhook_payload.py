@@ -136,12 +136,11 @@ def _webhook(payload: dict, image, info, errors: dict, data_errors: dict) -> Web
     if not isinstance(data, dict):
         errors["data"] = [NOT_AN_OBJECT]
         return None
-    if event not in READ_EVENTS:  # another event (or a test ping): accepted, nothing read
-        return Webhook(event, None, image, info, None, ())
+    reads_plates = event in READ_EVENTS
     camera = time_us = None
     reads: tuple[PlateRead, ...] = ()
     try:
-        camera = _camera(data, hook)
+        camera = _camera(data, hook, required=reads_plates)
     except Invalid as exc:
         data_errors["camera_id"] = [str(exc)]
     try:
@@ -149,23 +148,29 @@ def _webhook(payload: dict, image, info, errors: dict, data_errors: dict) -> Web
     except Invalid as exc:
         data_errors["timestamp"] = [str(exc)]
     try:
-        reads = _reads(data)
+        reads = _reads(data, required=reads_plates)
     except Invalid as exc:
         data_errors["results"] = [str(exc)]
+    if not reads_plates:  # another event (or a test ping): accepted when well-formed, reads nothing
+        return Webhook(event, None, image, info, None, ())
     return Webhook(event, camera, image, info, time_us, reads)
 
 
-def _camera(data: dict, hook: dict) -> str:
+def _camera(data: dict, hook: dict, required: bool) -> str | None:
     """``data.camera_id``; Snapshot may send null there, then the hook's ``id`` names it."""
     for value in (data.get("camera_id"), hook.get("id")):
         if value is not None and not (isinstance(value, str) and not value.strip()):
             return text_value(value, CODE_MAX)
-    raise Invalid(REQUIRED)
-
-
-def _reads(data: dict) -> tuple[PlateRead, ...]:
-    if "results" not in data or data["results"] is None:
+    if required:
         raise Invalid(REQUIRED)
+    return None
+
+
+def _reads(data: dict, required: bool) -> tuple[PlateRead, ...]:
+    if "results" not in data or data["results"] is None:
+        if required:
+            raise Invalid(REQUIRED)
+        return ()
     results = data["results"]
     if not isinstance(results, list):
         raise Invalid(f'Expected a list of items but got type "{type(results).__name__}".')
@@ -190,12 +195,12 @@ def _read(item: object) -> PlateRead:
 
 
 def _score(item: dict) -> float | None:
+    """The read's score, a number; the result's own ``score`` must be one too when sent."""
+    for value in (item.get("score"), read_score(item)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise Invalid(NOT_A_NUMBER)
     value = read_score(item)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Invalid(NOT_A_NUMBER)
-    return float(value)
+    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 def read_score(item: dict) -> object:
