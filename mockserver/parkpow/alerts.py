@@ -51,6 +51,8 @@ def _whole(value: object) -> int | None:
         return None
     if isinstance(value, int):
         number = value
+    elif isinstance(value, float) and value.is_integer():  # 8.0 is an integer to JSON Schema
+        number = int(value)
     elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         number = int(value.strip())
     else:

@@ -39,17 +39,13 @@ def page_number_from(page: str | None, page_size: str | None) -> PageNumber:
             wanted = 0
         if wanted > 0:
             size = min(wanted, MAX_PAGE_SIZE)
-    if page is None or page.strip() == "":
+    if not page:  # DRF: ``page`` absent or empty is the first page
         return PageNumber(1, size)
-    if page.strip() == "last":
+    if page == "last":
         return PageNumber(-1, size)
-    try:
-        number = int(page)
-    except ValueError:
-        raise NotFound(INVALID_PAGE) from None
-    if number < 1:
+    if not (page.isascii() and page.isdigit()) or int(page) < 1:
         raise NotFound(INVALID_PAGE)
-    return PageNumber(number, size)
+    return PageNumber(min(int(page), 2**62), size)
 
 
 @dataclass

@@ -63,6 +63,8 @@ def _whole_field(fields: dict, name: str) -> int:
         raise FieldErrors({name: [REQUIRED]})
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():  # 8.0 is an integer to JSON Schema
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
         raise FieldErrors({name: ["A valid integer is required."]})
     return value
