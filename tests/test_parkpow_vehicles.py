@@ -216,3 +216,25 @@ def test_trigger_alert_errors_and_tenancy(parkpow):
     assert parkpow.post("/api/v1/trigger-alert/", json=theirs,
                         headers=auth("pp-b")).status_code == 404  # fmt: skip
     assert parkpow.get("/_mock/parkpow/alerts").json == {"alerts": []}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/api/v1/vehicles", 200),
+        ("GET", "/api/v1/vehicle-tags", 200),
+        ("GET", "/api/v1/task-check?task_id=nope", 404),
+        ("POST", "/api/v1/delete-visit", 400),
+        ("POST", "/api/v1/edit-tags", 400),
+        ("POST", "/api/v1/import-vehicles", 400),
+        ("POST", "/api/v1/trigger-alert", 400),
+        ("POST", "/api/v1/webhook-receiver", 400),
+        ("GET", "/api/v1/visit-list?page=1", 200),
+    ],
+)
+def test_every_tool_path_answers_without_its_trailing_slash(parkpow, method, path, status):
+    """Each answers as its slashed path does (here: an empty request), never a redirect."""
+    reply = parkpow.open(path, method=method, headers=HEADERS)
+    assert reply.status_code == status, reply.data
+    assert reply.mimetype == "application/json"
+    assert parkpow.open(path, method=method).status_code == 401  # and needs the token

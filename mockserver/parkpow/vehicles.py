@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Row, delete, func, select
+from sqlalchemy import Connection, Row, delete, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..core import schema
@@ -154,8 +154,3 @@ def tag_ids(conn: Connection, account_id: int, names: list[str]) -> list[int]:
         ids.append(row[0])
     return ids
 
-
-def count_tags(conn: Connection, account_id: int) -> int:
-    return conn.execute(
-        select(func.count()).select_from(schema.pp_tags).where(T.account_id == account_id)
-    ).scalar_one()
