@@ -153,4 +153,3 @@ def tag_ids(conn: Connection, account_id: int, names: list[str]) -> list[int]:
             ).inserted_primary_key
         ids.append(row[0])
     return ids
-
