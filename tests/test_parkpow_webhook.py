@@ -117,6 +117,7 @@ def test_json_body_with_unknown_keys_is_read(parkpow):
     payload = stream_payload("101", "abc123", "2026-04-10T14:29:00Z")
     payload["webhook_header"] = {"Authorization": "Token elsewhere"}  # the middleware adds it
     payload["data"]["something_new"] = [1, 2]
+    payload["upload"] = {"not": "a file"}  # a JSON body is the payload: no form fields in it
     reply = post_json(parkpow, payload, path="/api/v1/webhook-receiver")  # no trailing slash
     assert reply.status_code == 200, reply.json
     assert reply.json[0]["vehicle"]["license_plate"] == "ABC123"

@@ -108,6 +108,9 @@ def _payload(body: RequestBody, errors: dict) -> dict | None:
 
 
 def _image(body: RequestBody) -> bytes | None:
+    """The frame of a form body; a JSON body is the payload alone (its keys are the payload's)."""
+    if body.is_json:
+        return None
     if "upload" in body.files:
         return body.files["upload"]
     value = body.fields.get("upload")
