@@ -55,6 +55,7 @@ def test_stream_profile_loses_no_sighting(tmp_path):
         assert int(rows["Aggregated"]["Failure Count"]) == 0, summary
         assert int(rows["webhook-receiver (multipart)"]["Request Count"]) > 0, summary
         assert int(rows["visit-list (live, one-second window)"]["Request Count"]) > 0, summary
+        assert not [name for name in rows if "log-vehicle" in name], summary  # Stream only
         written = read_ledgers(str(ledger))
         assert not written.failures and len(written.sightings) >= VEHICLES, summary
         clock = control.advance(60)
