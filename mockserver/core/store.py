@@ -46,6 +46,7 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
     3: ["DROP TABLE IF EXISTS journal"],  # moved to journal.sqlite3
     4: [],  # mutant_deletions: a new table, made by create_all
+    5: [],  # ParkPow tools' tables (pp_visit_data, pp_tags, ...): new tables, create_all
 }
 
 

@@ -35,6 +35,9 @@ class Vendor:
     tables: tuple[Table, ...]  # its own tables (on the store's one MetaData)
     jobs: tuple[JobKind, ...] = ()  # its kinds of due work
     read_seed: SeedReader | None = None
+    #: its views under ``/_mock/<name>/``: mounted only with the control plane on, behind the
+    #: control token the control middleware checks for every ``/_mock/`` path
+    control_blueprints: tuple[Blueprint, ...] = ()
     #: the deliberate contract deviations that concern this API (name -> description)
     mutants: Mapping[str, str] = field(default_factory=dict)
 
