@@ -146,10 +146,10 @@ def block_stats(gray: np.ndarray) -> Blocks:
 
 def components(mask: np.ndarray) -> list[int]:
     """Sizes (in cells) of the 4-connected regions of True cells (label propagation)."""
-    return list(_labels(mask)[1])
+    return list(labelled_regions(mask)[1])
 
 
-def _labels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def labelled_regions(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Label of every cell (the smallest index in its region), the region sizes and labels."""
     rows, cols = mask.shape
     big = rows * cols + 1
@@ -173,7 +173,7 @@ def _labels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def regions_at_least(mask: np.ndarray, size: int) -> np.ndarray:
     """The cells of ``mask`` in 4-connected regions of at least ``size`` cells."""
-    labels, sizes, names = _labels(mask)
+    labels, sizes, names = labelled_regions(mask)
     return mask & np.isin(labels, names[sizes >= size])
 
 
@@ -182,7 +182,7 @@ def largest_region(mask: np.ndarray, needed: int = 0) -> np.ndarray:
     cells: then the region cannot matter and labelling is skipped)."""
     if int(mask.sum()) < needed or not mask.any():
         return mask
-    labels, sizes, names = _labels(mask)
+    labels, sizes, names = labelled_regions(mask)
     return labels == names[int(np.argmax(sizes))]
 
 

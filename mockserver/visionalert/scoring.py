@@ -49,6 +49,7 @@ from .blocks import (  # noqa: F401  (decode_gray and the grid are part of this 
     components,
     decode_gray,
     grow,
+    labelled_regions,
     largest_region,
     moved,
     regions_at_least,
@@ -70,11 +71,10 @@ DARK = 110.0  # without a reference, only flat blocks darker than this count as 
 UNREFERENCED_COVER_MID = 0.9  # without a reference: only a nearly fully covered view
 OBSTRUCTION_MID = 0.22  # obstructed share of the frame that scores 0.5
 BLOWN = 0.5  # share of a block's pixels saturated for the block to count as blown out
-GLARE_BLOB = 6  # blocks: smaller blown regions are specular highlights, not glare
+REGION_BLOCKS = 6  # smaller blown or covered regions: a highlight, a lost edge, no cause
 GLARE_MID = 0.12  # newly blown-out share of the frame that scores 0.5
 UNREFERENCED_GLARE_MID = 0.6  # without a reference: only a mostly blown-out view
 BRIGHT_EXPECTED = 235.0  # a reference block the exposure change brings this bright may blow
-HALO = 3  # blocks around a glare whose brightening is the glare's halo, not a cover
 SHIFT_FULL = 0.10  # shift (fraction of width) scoring 1.0; 0.05 scores 0.5
 ROTATION_FULL = 6.0  # degrees scoring 1.0; 3 degrees score 0.5
 UNTURNED_PEAK = 0.5  # a peak this strong without turning: no rotation search needed
@@ -176,7 +176,7 @@ def findings(
     blown = current.saturated >= BLOWN * BLOCK * BLOCK
     flat = (current.detail < FLAT_DETAIL) & (current.saturated == 0)
     if reference is None:
-        glare = regions_at_least(blown, GLARE_BLOB)
+        glare = regions_at_least(blown, REGION_BLOCKS)
         candidates = flat & (current.mean < DARK)
         needed = int((UNREFERENCED_COVER_MID - 0.15) * candidates.size)
         covered = largest_region(candidates, needed)
@@ -184,24 +184,39 @@ def findings(
         ratio = _sharpness(current)
         return _judge(glare, covered, candidates, judged, ratio, BLUR_ABSOLUTE_MID, False)
     seen = np.ones(current.shape, dtype=bool) if seen is None else seen
-    expected = exposure_matched(current, reference, seen)
-    could_blow = (
-        (reference.saturated > 0.25 * BLOCK * BLOCK)
-        | (reference.near_white >= BLOWN * BLOCK * BLOCK)
-        | (expected >= BRIGHT_EXPECTED)
+    was_bright = (reference.saturated > 0.25 * BLOCK * BLOCK) | (
+        reference.near_white >= BLOWN * BLOCK * BLOCK
     )
-    glare = regions_at_least(blown & seen & ~could_blow, GLARE_BLOB)
+    # A glare's light brightens far around it: keep it out of the exposure fit.
+    lit = lit_by(
+        regions_at_least(blown & seen & ~was_bright, REGION_BLOCKS),
+        current.mean - reference.mean >= CHANGED_MEAN,
+    )
+    expected = exposure_matched(current, reference, seen & ~grow(lit))
+    could_blow = was_bright | (expected >= BRIGHT_EXPECTED)
+    glare = regions_at_least(blown & seen & ~could_blow, REGION_BLOCKS)
     change = current.mean - expected
-    halo = grow(glare, HALO) & (change > 0)  # veiled by the glare's light: no cover, no blur
+    halo = lit_by(glare, change >= CHANGED_MEAN)  # veiled by the glare's light: no cover
     lost = (reference.detail >= TEXTURED_DETAIL) | (np.abs(change) >= CHANGED_MEAN)
     candidates = flat & lost & seen & ~halo
     covered = largest_region(candidates, int((OBSTRUCTION_MID - 0.12) * candidates.size))
-    touched = grow(candidates | halo | (current.saturated > 0) | (reference.saturated > 0))
+    # Blur is judged away from whatever another cause touched; a few isolated blocks that
+    # lost their texture are what defocus does, not a cover, and stay judged.
+    covers = regions_at_least(candidates, REGION_BLOCKS)
+    touched = grow(covers | halo | (current.saturated > 0) | (reference.saturated > 0))
     judged = (
         seen & ~touched & (reference.coarse > TEXTURED_ENERGY) & (np.abs(change) < CHANGED_MEAN)
     )
     ratio = _sharpness(current) / np.maximum(_sharpness(reference), 1e-6)
     return _judge(glare, covered, candidates, judged, ratio, BLUR_RELATIVE_MID, True)
+
+
+def lit_by(glare: np.ndarray, brighter: np.ndarray) -> np.ndarray:
+    """The glare's blocks and the brightened blocks connected to them (its halo)."""
+    if not glare.any():
+        return glare
+    labels, _, _ = labelled_regions(glare | brighter)
+    return np.isin(labels, np.unique(labels[glare]))
 
 
 def _judge(glare, covered, candidates, judged, ratio, bound, referenced) -> Findings:
