@@ -61,7 +61,7 @@ POSITION = "Position change"
 ANOMALY_TYPES = (*CONTENT_TYPES, POSITION)
 
 # Tuned on the tuning split of fixtures/generate.py (fixtures/evaluate.py prints both splits).
-BLUR_ABSOLUTE_MID = 0.42  # fine/coarse energy ratio scoring 0.5 without a reference
+BLUR_ABSOLUTE_MID = 0.37  # median per-block fine/coarse ratio scoring 0.5 without a reference
 BLUR_RELATIVE_MID = 0.78  # the same ratio relative to the reference's, scoring 0.5
 TEXTURED_ENERGY = 10.0  # coarse gradient energy from which a block's sharpness is judged
 FLAT_DETAIL = 2.2  # a block whose detail (std after removing mean and slope) is below: flat
