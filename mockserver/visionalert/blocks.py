@@ -12,6 +12,7 @@ reference grid onto the current view).
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import warnings
 from dataclasses import dataclass, fields
@@ -150,29 +151,43 @@ def components(mask: np.ndarray) -> list[int]:
 
 
 def labelled_regions(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Label of every cell (the smallest index in its region), the region sizes and labels."""
-    rows, cols = mask.shape
-    big = rows * cols + 1
-    labels = np.where(mask, np.arange(rows * cols).reshape(rows, cols), big)
-    if not mask.any():
-        return labels, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    padded = np.full((rows + 2, cols + 2), big, dtype=labels.dtype)
-    for _ in range(rows * cols):
-        padded[1:-1, 1:-1] = labels
-        updated = np.minimum(
-            np.minimum(padded[:-2, 1:-1], padded[2:, 1:-1]),
-            np.minimum(padded[1:-1, :-2], padded[1:-1, 2:]),
-        )
-        updated = np.where(mask, np.minimum(updated, labels), big)
+    """Label of every cell (the smallest index in its region; ``mask.size`` outside any),
+    the region sizes and their labels.
+
+    Each round takes the smallest label among a cell's 4 neighbours, then follows labels
+    to the label's own label (pointer jumping), so a region of any shape settles in a few
+    rounds of whole-array work.
+    """
+    n = mask.size
+    flat = np.full(n + 1, n, dtype=np.int64)
+    cells = np.flatnonzero(mask)
+    if cells.size == 0:
+        return flat[:n].reshape(mask.shape), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    flat[cells] = cells
+    around = _neighbours(mask.shape)[:, cells]
+    labels = cells
+    while True:
+        updated = flat[np.minimum(labels, flat[around].min(axis=0))]
         if np.array_equal(updated, labels):
             break
-        labels = updated
-    names, sizes = np.unique(labels[mask], return_counts=True)
-    return labels, sizes, names
+        flat[cells] = labels = updated
+    names, sizes = np.unique(labels, return_counts=True)
+    return flat[:n].reshape(mask.shape), sizes, names
+
+
+@functools.lru_cache(maxsize=8)
+def _neighbours(shape: tuple[int, int]) -> np.ndarray:
+    """Flat index of each cell's 4 neighbours (``rows * cols`` past the edge)."""
+    rows, cols = shape
+    index = np.pad(np.arange(rows * cols).reshape(shape), 1, constant_values=rows * cols)
+    sides = (index[:-2, 1:-1], index[2:, 1:-1], index[1:-1, :-2], index[1:-1, 2:])
+    return np.stack(sides).reshape(4, -1)
 
 
 def regions_at_least(mask: np.ndarray, size: int) -> np.ndarray:
     """The cells of ``mask`` in 4-connected regions of at least ``size`` cells."""
+    if int(mask.sum()) < size:
+        return np.zeros(mask.shape, dtype=bool)
     labels, sizes, names = labelled_regions(mask)
     return mask & np.isin(labels, names[sizes >= size])
 
@@ -187,15 +202,16 @@ def largest_region(mask: np.ndarray, needed: int = 0) -> np.ndarray:
 
 
 def grow(mask: np.ndarray, steps: int = 1) -> np.ndarray:
-    """``mask`` and its 8-connected neighbours, ``steps`` times."""
-    grown = mask.copy()
+    """``mask`` and its 8-connected neighbours, ``steps`` times (a 3x3 dilation, done as
+    one pass down the columns and one along the rows)."""
+    grown = mask
     for _ in range(steps):
-        padded = np.pad(grown, 1)
-        grown = (
-            padded[:-2, :-2] | padded[:-2, 1:-1] | padded[:-2, 2:]
-            | padded[1:-1, :-2] | padded[1:-1, 1:-1] | padded[1:-1, 2:]
-            | padded[2:, :-2] | padded[2:, 1:-1] | padded[2:, 2:]
-        )  # fmt: skip
+        tall = grown.copy()
+        tall[1:] |= grown[:-1]
+        tall[:-1] |= grown[1:]
+        grown = tall.copy()
+        grown[:, 1:] |= tall[:, :-1]
+        grown[:, :-1] |= tall[:, 1:]
     return grown
 
 

@@ -133,7 +133,7 @@ def analyse(content: bytes) -> Analysis:
 
 def compare(signature: dict, reference: dict) -> dict[str, float]:
     """All four scores of an image against its camera's reference signature."""
-    current, ref = Blocks.from_json(signature["blocks"]), Blocks.from_json(reference["blocks"])
+    current, ref = Blocks.from_json(signature["blocks"]), _reference_blocks(reference["blocks"])
     if current.shape != ref.shape:  # another aspect ratio: not the same view
         return {POSITION: 1.0}
     found, alignment, hidden = _against(signature, reference, current, ref)
@@ -148,12 +148,23 @@ def explain(signature: dict, reference: dict | None) -> dict[str, np.ndarray]:
     if reference is None:
         found = findings(current)
     else:
-        ref = Blocks.from_json(reference["blocks"])
+        ref = _reference_blocks(reference["blocks"])
         if current.shape != ref.shape:
             empty = np.zeros(current.shape, dtype=bool)
             return {name: empty.copy() for name in ("Obstruction", "Glare", "Blur")}
         found = _against(signature, reference, current, ref)[0]
     return {"Obstruction": found.covered, "Glare": found.glare, "Blur": found.blurred}
+
+
+def _reference_blocks(data: dict) -> Blocks:
+    """A reference's block grid, unpacked once per process (it is reused for every upload
+    of its camera until it changes; the arrays are shared and never written)."""
+    return _unpacked(tuple(sorted(data.items())))
+
+
+@functools.lru_cache(maxsize=256)
+def _unpacked(items: tuple) -> Blocks:
+    return Blocks.from_json(dict(items))
 
 
 def _against(
@@ -255,10 +266,13 @@ def exposure_matched(current: Blocks, reference: Blocks, seen: np.ndarray) -> np
     x = np.log(reference.mean[use] / 255.0)
     y = np.log(current.mean[use] / 255.0)
     keep = np.ones(x.shape, dtype=bool)
-    for _ in range(2):
-        slope, offset = np.polyfit(x[keep], y[keep], 1) if np.ptp(x[keep]) > 0.05 else (1.0, 0)
-        slope = min(max(float(slope), 0.5), 2.0)
-        offset = float(np.median(y[keep] - slope * x[keep]))
+    for _ in range(2):  # least squares in closed form, then once more without the worst
+        xs, ys = x[keep], y[keep]
+        centred = xs - xs.mean()
+        spread = float((centred * centred).sum())
+        slope = float((centred * ys).sum()) / spread if np.ptp(xs) > 0.05 else 1.0
+        slope = min(max(slope, 0.5), 2.0)
+        offset = float(ys.mean() - slope * xs.mean())
         residual = np.abs(y - (offset + slope * x))
         keep = residual <= max(3.0 * float(np.median(residual)), 0.05)
     level = np.log(np.maximum(reference.mean, 1.0) / 255.0)
