@@ -71,6 +71,7 @@ DARK = 110.0  # without a reference, only flat blocks darker than this count as 
 UNREFERENCED_COVER_MID = 0.9  # without a reference: only a nearly fully covered view
 OBSTRUCTION_MID = 0.22  # obstructed share of the frame that scores 0.5
 BLOWN = 0.5  # share of a block's pixels saturated for the block to count as blown out
+SURROUNDED = 5  # of 8 neighbours covered: a flat block inside a cover
 REGION_BLOCKS = 6  # smaller blown or covered regions: a highlight, a lost edge, no cause
 GLARE_MID = 0.12  # newly blown-out share of the frame that scores 0.5
 UNREFERENCED_GLARE_MID = 0.6  # without a reference: only a mostly blown-out view
@@ -209,7 +210,7 @@ def findings(
     change = current.mean - expected
     halo = lit_by(glare, change >= CHANGED_MEAN)  # veiled by the glare's light: no cover
     lost = (reference.detail >= TEXTURED_DETAIL) | (np.abs(change) >= CHANGED_MEAN)
-    candidates = flat & lost & seen & ~halo
+    candidates = filled(flat & lost & seen & ~halo, flat & seen & ~halo)
     covered = largest_region(candidates, int((OBSTRUCTION_MID - 0.12) * candidates.size))
     # Blur is judged away from whatever another cause touched; a few isolated blocks that
     # lost their texture are what defocus does, not a cover, and stay judged.
@@ -220,6 +221,22 @@ def findings(
     )
     ratio = _sharpness(current) / np.maximum(_sharpness(reference), 1e-6)
     return _judge(glare, covered, candidates, judged, ratio, BLUR_RELATIVE_MID, True)
+
+
+def filled(covered: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """``covered`` plus the flat blocks mostly surrounded by it: a cover is one solid
+    object, so a plain block inside it (dim, or as plain as the cover in the reference)
+    is part of it too."""
+    for _ in range(2):
+        padded = np.pad(covered, 1).astype(np.int8)
+        around = sum(
+            padded[1 + dy : padded.shape[0] - 1 + dy, 1 + dx : padded.shape[1] - 1 + dx]
+            for dy in (-1, 0, 1)
+            for dx in (-1, 0, 1)
+            if dy or dx
+        )
+        covered = covered | (flat & (around >= SURROUNDED))
+    return covered
 
 
 def lit_by(glare: np.ndarray, brighter: np.ndarray) -> np.ndarray:
