@@ -93,6 +93,17 @@ def test_new_glare_is_glare_only(client):
     assert log["status"] == "anomaly" and list(log["anomalies"]) == ["Glare"]
 
 
+def test_a_first_frame_with_a_large_glare_is_not_adopted_as_the_reference(client):
+    (lic,) = seed(client)
+    glared = variants.glare(_view("coffee"), 0.3, random.Random(7))
+    upload(client, "C1", jpeg_bytes(glared))
+    advance(client, 5)
+    state = camera(client, lic, "C1")
+    assert not state["has_reference"]
+    assert state["logs"][0]["status"] == "anomaly"
+    assert list(state["logs"][0]["anomalies"]) == ["Glare"]
+
+
 def test_blurred_upload_is_an_anomaly_through_http(client):
     log = _log_after(client, photo(), blurred_photo())
     assert log["status"] == "anomaly"
