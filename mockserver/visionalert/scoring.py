@@ -8,7 +8,7 @@ The same bytes (and the same reference) always give the same scores.
 Against a reference every rule is *relative*: the reference grid is first moved onto the
 current view when the camera moved, and its block means are mapped through the exposure
 change (a power law fitted on the blocks textured in both), so auto-exposure, gamma, white
-balance, noise and compression change nothing. Each block is claimed by one cause: blown
+balance, noise and compression raise no anomaly. Each block is claimed by one cause: blown
 out (Glare) before covered (Obstruction) before judged for sharpness (Blur).
 
 * Glare: the share of the frame in blobs of blocks blown out now that could not be in the
@@ -16,19 +16,20 @@ out (Glare) before covered (Obstruction) before judged for sharpness (Blur).
   saturation by the exposure change): a scene that is bright in its reference is no glare.
 * Obstruction: the largest connected region of blocks that are flat (no texture once the
   block's mean and slope are removed) and either were textured in the reference or
-  changed their brightness beyond the exposure change; the bright halo around a glare is
+  changed their brightness beyond the exposure change, with the flat blocks mostly
+  surrounded by them (a cover is one solid object); the bright halo around a glare is
   not a cover.
 * Blur: per block, fine- over coarse-scale gradient energy (natural images have a ~1/f²
   spectrum, so it is nearly content-independent and drops when the finest octave is lost)
   relative to the reference's; the median over the blocks no other cause touched (nor
   their neighbours) is the frame's sharpness.
-* Position change: phase correlation of edge maps against the reference (shift), with a
-  small rotation search (angle); when nothing aligns and glare or a cover hides much of
-  the view, those report it.
+* Position change (``alignment``): phase correlation of edge maps against the reference
+  (shift), with a small rotation search (angle); when nothing aligns and glare or a cover
+  hides much of the view, those report it.
 
 Without a reference one image cannot tell a bright sky from glare or a night sky from a
-cover: Glare and Obstruction then score high only for a nearly fully blown-out or covered
-view, and Blur uses an absolute bound on the same sharpness measure.
+cover: Glare and Obstruction then score high only for a largely blown-out or a nearly
+fully covered view, and Blur uses an absolute bound on the same sharpness measure.
 """
 
 from __future__ import annotations
