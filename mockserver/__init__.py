@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from . import cors
 from .config import Config
 from .core.web import install_edges
 from .emulator import Emulator
@@ -45,7 +46,9 @@ def create_app(config: Config | None = None, *, background: bool = False) -> Fla
     app.register_blueprint(visionalert_blueprint)
     app.register_blueprint(upload_blueprint)
     install_mutants(app, emulator)
+    cors.install(app)
     app.wsgi_app = ControlMiddleware(app.wsgi_app, emulator)
+    app.wsgi_app = cors.FaultReplyHeaders(app.wsgi_app, app)
 
     from .control.seeding import load_initial_seed
 
