@@ -27,6 +27,7 @@ def create_app(config: Config | None = None, *, background: bool = False) -> Fla
     from .control.plane_routes import blueprint as control_plane_blueprint
     from .control.routes import blueprint as control_blueprint
     from .control.scenarios import blueprint as scenarios_blueprint
+    from .control.ui import blueprint as ui_blueprint
     from .media_routes import blueprint as media_blueprint
     from .mutants import blueprint as mutants_blueprint
     from .mutants import install as install_mutants
@@ -41,6 +42,7 @@ def create_app(config: Config | None = None, *, background: bool = False) -> Fla
         app.register_blueprint(spec_blueprint)
         app.register_blueprint(mutants_blueprint)
         app.register_blueprint(control_plane_blueprint)
+        app.register_blueprint(ui_blueprint)
     app.register_blueprint(media_blueprint)
     app.register_blueprint(parkpow_blueprint)
     app.register_blueprint(visionalert_blueprint)

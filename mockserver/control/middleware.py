@@ -19,13 +19,13 @@ to close a socket before the status line, so both send the headers first):
 
 from __future__ import annotations
 
-import hmac
 import io
 import json
 import re
 import time
 
 from ..core.clock import wall_us
+from . import credentials
 from .faults import Fault, Hit, active_faults, claim
 from .journal import BODY_EXCERPT, Entry, Journal, body_excerpt
 from .sharedmem import SharedState, open_shared
@@ -122,7 +122,7 @@ class ControlMiddleware:
                 [
                     ("Content-Type", "application/json"),
                     ("Content-Length", str(len(body))),
-                    ("WWW-Authenticate", "Bearer"),
+                    ("WWW-Authenticate", credentials.challenge(path)),
                 ],
             )
             return [body]
@@ -137,10 +137,7 @@ class ControlMiddleware:
 
 
 def _control_authorised(environ, token: str) -> bool:
-    scheme, _, given = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode(), token.encode()
-    )
+    return credentials.authorised(environ.get("HTTP_AUTHORIZATION", ""), token)
 
 
 def _api_token(environ) -> str | None:

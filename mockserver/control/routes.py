@@ -6,7 +6,6 @@ scenarios); the forms here are fixed by the product contract.
 
 from __future__ import annotations
 
-import hmac
 import math
 
 from flask import Blueprint, request
@@ -16,6 +15,7 @@ from ..core.bodies import read_body
 from ..core.errors import ApiError, FieldErrors
 from ..core.timefmt import iso_z, parse_instant
 from ..core.web import emulator, json_response
+from . import credentials
 from .seeding import apply_seed, resolve_seed
 
 blueprint = Blueprint("control", __name__, url_prefix="/_mock")
@@ -26,11 +26,10 @@ def _control_token() -> None:
     token = emulator().config.control_token
     if not token:
         return
-    header = request.headers.get("Authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), token):
+    if not credentials.authorised(request.headers.get("Authorization", ""), token):
+        challenge = credentials.challenge(request.path)
         raise ApiError(
-            {"detail": "Control-plane token required."}, 401, {"WWW-Authenticate": "Bearer"}
+            {"detail": "Control-plane token required."}, 401, {"WWW-Authenticate": challenge}
         )
 
 

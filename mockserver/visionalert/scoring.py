@@ -382,3 +382,80 @@ def position_change(signature: dict, reference: dict, covered: float = 0.0) -> f
 
 def _logistic(x: float) -> float:
     return round(1.0 / (1.0 + math.exp(-x)), 4)
+
+
+# -- explanation masks (dashboard) --
+
+
+def _region_labels(mask: np.ndarray) -> np.ndarray:
+    """Label of each True cell's 4-connected region (the same propagation as
+    ``components``); -1 outside the mask."""
+    rows, cols = mask.shape
+    big = rows * cols + 1
+    labels = np.where(mask, np.arange(rows * cols).reshape(rows, cols), big)
+    padded = np.full((rows + 2, cols + 2), big, dtype=labels.dtype)
+    for _ in range(rows * cols):
+        padded[1:-1, 1:-1] = labels
+        updated = np.minimum(
+            np.minimum(padded[:-2, 1:-1], padded[2:, 1:-1]),
+            np.minimum(padded[1:-1, :-2], padded[1:-1, 2:]),
+        )
+        updated = np.where(mask, np.minimum(updated, labels), big)
+        if np.array_equal(updated, labels):
+            break
+        labels = updated
+    return np.where(mask, labels, -1)
+
+
+def _largest_region(mask: np.ndarray) -> np.ndarray:
+    """The cells of the largest region: what the obstruction score measures."""
+    if not mask.any():
+        return mask
+    labels = _region_labels(mask)
+    values, counts = np.unique(labels[mask], return_counts=True)
+    return labels == values[int(np.argmax(counts))]
+
+
+def _blurred_blocks(stats: Blocks, reference: Blocks | None) -> np.ndarray:
+    """Blocks among those the blur score reads whose own fine/coarse ratio is on the blurred
+    side of the score's midpoint (absolute, or relative to the reference's block)."""
+    coarse = np.maximum(stats.coarse, 1e-3)
+    ratio = stats.fine / coarse
+    usable = stats.saturated == 0
+    if reference is None:
+        return usable & (stats.coarse > 10) & (ratio < BLUR_ABSOLUTE_MID)
+    same = (
+        usable & (reference.saturated == 0) & (np.abs(stats.mean - reference.mean) < CHANGED_MEAN)
+    )
+    same &= reference.coarse > 10
+    reference_ratio = reference.fine / np.maximum(reference.coarse, 1e-3)
+    return same & (ratio / np.maximum(reference_ratio, 1e-6) < BLUR_RELATIVE_MID)
+
+
+def explain(signature: dict, reference: dict | None) -> dict[str, np.ndarray]:
+    """Boolean block masks (rows x cols of the ``BLOCK`` grid) of what each content score
+    counted: "Obstruction" (the largest covered region), "Glare" (the blown-out blobs of
+    six blocks or more) and "Blur" (the blocks read as soft). Built from the signature's
+    own block statistics by the rules above, so an overlay shows what made the number."""
+    stats = Blocks.from_json(signature["blocks"])
+    ref = Blocks.from_json(reference["blocks"]) if reference is not None else None
+    if ref is not None and ref.mean.shape != stats.mean.shape:
+        ref = None  # another aspect ratio: the content scores are the reference-free ones
+    flat = (stats.detail < FLAT_DETAIL) & (stats.saturated == 0)
+    if ref is None:
+        covered = flat & (stats.mean < DARK)
+    else:
+        lost_texture = ref.detail >= TEXTURED_DETAIL
+        changed = np.abs(stats.mean - ref.mean) >= CHANGED_MEAN
+        covered = flat & (lost_texture | changed)
+    blown = stats.saturated >= 0.5 * BLOCK * BLOCK
+    glare = np.zeros_like(blown)
+    if blown.any():
+        labels = _region_labels(blown)
+        values, counts = np.unique(labels[blown], return_counts=True)
+        glare = np.isin(labels, values[counts >= 6])
+    return {
+        "Obstruction": _largest_region(covered),
+        "Glare": glare,
+        "Blur": _blurred_blocks(stats, ref),
+    }
