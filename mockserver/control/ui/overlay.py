@@ -12,7 +12,7 @@ import numpy as np
 from ...visionalert import scoring
 
 #: fill colour of each kind of block (also the legend's)
-COLOURS = {"Obstruction": "#7b3fe4", "Glare": "#f5b400", "Blur": "#1f8fff"}
+COLOURS = {"Obstruction": "#8a2be2", "Glare": "#ff6a00", "Blur": "#1f6fff"}
 
 
 def _rects(mask: np.ndarray, colour: str) -> list[str]:
@@ -48,7 +48,10 @@ def render_svg(signature: dict, reference: dict | None) -> str:
         mask = masks.get(name)
         if mask is None or not mask.any():
             continue
-        parts.append(f'<g class="{name.lower()}" fill-opacity="0.45" stroke="none">')
+        parts.append(
+            f'<g class="{name.lower()}" fill-opacity="0.5" stroke="{colour}" '
+            'stroke-opacity="0.9" stroke-width="0.6">'
+        )
         parts += _rects(mask, colour)
         parts.append("</g>")
     parts.append("</svg>")
