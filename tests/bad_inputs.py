@@ -659,6 +659,9 @@ def dashboard_cases(license_id: int) -> list[Case]:
     for query in ("status=abc", "status=999x", "status=%C2%B2%C2%B2%C2%B2"):
         cases.append(Case("ui journal", query, "GET", f"{ui}/journal", query=query,
                           expect=frozenset({400})))  # fmt: skip
+    for query in ("status=abc", "since=-1", "since=abc", "limit=0", "limit=%D9%A3"):
+        cases.append(Case("ui journal feed", query, "GET", f"{ui}/feed/requests", query=query,
+                          expect=frozenset({400})))  # fmt: skip
     clock = f"{ui}/clock"
     for label, fields in (
         ("nothing", {}),

@@ -242,6 +242,14 @@ def test_cross_site_forms_are_refused(world):
     assert client.post("/_mock/ui/clock", data={"advance": "60"}, headers=same).status_code == 303
 
 
+def test_live_feeds_answer_like_the_control_calls(world):
+    client = world.test_client()
+    assert client.get("/_mock/ui/feed/clock").json == client.get("/_mock/clock").json
+    feed = client.get("/_mock/ui/feed/requests?since=0&path=/api/v1/").json
+    assert feed == client.get("/_mock/requests?since=0&path=/api/v1/").json
+    assert feed["count"] == 1 and feed["requests"][0]["path"] == "/api/v1/log-vehicle/"
+
+
 def test_journal_assertions_run_for_a_token(world):
     html, _ = page(world.test_client(), f"/_mock/ui/journal?check={TOKEN}")
     for name in ("retry_after_honoured", "backoff_after_5xx", "followed_next_to_end"):

@@ -178,3 +178,32 @@ def _frame(name: str) -> bytes:
     from .world import frame
 
     return frame(name)
+
+
+def test_a_browser_sends_the_control_token_as_basic_credentials(browser):
+    """With --control-token the browser is challenged (Basic), and once it has the token
+    every page, image and live poll under /_mock/ works; without it, nothing does."""
+    from mockserver.testing import LiveServer
+
+    with LiveServer(seed="demo", extra_args=["--control-token", "s3cret"]) as server:
+        anonymous = browser.new_context()
+        try:
+            # (a headless browser cannot prompt: Chromium gives up on the challenge)
+            with pytest.raises(Exception, match="ERR_INVALID_AUTH_CREDENTIALS"):
+                anonymous.new_page().goto(server.url + "/_mock/ui")
+            reply = anonymous.request.get(server.url + "/_mock/ui")
+            assert reply.status == 401
+            assert reply.headers["www-authenticate"].startswith("Basic realm=")
+        finally:
+            anonymous.close()
+        context = browser.new_context(http_credentials={"username": "me", "password": "s3cret"})
+        try:
+            page = context.new_page()
+            failed: list[str] = []
+            page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+            with page.expect_response(lambda r: "/feed/requests?" in r.url) as polled:
+                assert page.goto(server.url + "/_mock/ui/journal").status == 200
+            assert polled.value.status == 200  # the live tail's own fetch is authorised
+            assert failed == []
+        finally:
+            context.close()

@@ -6,9 +6,10 @@ from flask import Blueprint, Response, render_template, request, send_file
 
 from ...core import schema
 from ...core.errors import FieldErrors, NotFound
-from ...core.web import emulator
+from ...core.web import emulator, json_response
 from ...visionalert import processing
 from .. import assertions, faults, journal
+from ..routes import iso_z_precise
 from . import fleet, notices, overlay, parking, thumbs
 from .keyset import parse_after
 
@@ -201,6 +202,27 @@ def journal_tail():
         verdicts=verdicts,
         check=request.args.get("check", ""),
     )
+
+
+# -- the live parts' JSON (under /_mock/ui, so a browser's Basic credentials reach them) ----
+
+
+@blueprint.get("/feed/requests")
+def feed_requests():
+    """The journal tail's poll: ``/_mock/requests`` with the same filters and answer."""
+    wanted = journal.parse_filter(request.args)
+    world = emulator()
+    world.control_plane.journal.sync()
+    rows = world.journal_store.query(lambda conn: journal.entries(conn, wanted))
+    last = rows[-1]["id"] if rows else wanted.since
+    return json_response({"count": len(rows), "next_since": last, "requests": rows})
+
+
+@blueprint.get("/feed/clock")
+def feed_clock():
+    """The header clock's poll: ``/_mock/clock``'s answer."""
+    state = emulator().clock.state()
+    return json_response({"now": iso_z_precise(state.now_us), "frozen": state.frozen})
 
 
 @blueprint.get("/journal/<int:entry_id>")

@@ -4,7 +4,7 @@
 "use strict";
 
 (function () {
-  const CONTROL = "/_mock";
+  const FEED = "/_mock/ui/feed";  // under /_mock/ui: the browser's credentials apply
 
   function text(tag, value, className) {
     const cell = document.createElement(tag);
@@ -59,7 +59,7 @@
     async function poll() {
       const query = new URLSearchParams({...filters, since: String(since), limit: "200"});
       try {
-        const reply = await fetch(CONTROL + "/requests?" + query, {cache: "no-store"});
+        const reply = await fetch(FEED + "/requests?" + query, {cache: "no-store"});
         if (reply.ok) {
           const page = await reply.json();
           const placeholder = body.querySelector("tr.empty-row");
@@ -79,7 +79,7 @@
   function tickClock(now, mode) {
     async function poll() {
       try {
-        const reply = await fetch(CONTROL + "/clock", {cache: "no-store"});
+        const reply = await fetch(FEED + "/clock", {cache: "no-store"});
         if (reply.ok) {
           const clock = await reply.json();
           now.textContent = clock.now.slice(0, 19).replace("T", " ");
