@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import re
 from html.parser import HTMLParser
 
@@ -278,3 +279,17 @@ def test_no_dashboard_without_the_control_plane():
         assert app.test_client().get("/_mock/ui").status_code == 404
     finally:
         app.extensions["mockserver"].close()
+
+
+def test_overlay_of_a_lost_image_is_not_found(world):
+    client = world.test_client()
+    world_ = world.extensions["mockserver"]
+    html, links = page(client, f"/_mock/ui/licenses/{world.license_id}/cameras/CAM-000")
+    overlay = next(src for src in links.srcs if src.endswith("/overlay.svg"))
+    with world_.store.engine.begin() as conn:  # as if the analysis cache and file were gone
+        conn.exec_driver_sql("DELETE FROM image_analysis")
+    for folder, _dirs, files in os.walk(world_.media.root):
+        for name in files:
+            os.remove(os.path.join(folder, name))
+    reply = client.get(overlay)
+    assert reply.status_code == 404 and reply.json == {"detail": "Not found."}

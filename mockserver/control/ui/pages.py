@@ -107,8 +107,14 @@ def log_overlay(log_id: int):
     if found is None:
         raise NotFound()
     snapshot_sha, reference_sha = found
-    snapshot = processing.analysis_of(world, snapshot_sha)
-    reference = processing.analysis_of(world, reference_sha) if reference_sha else None
+    try:
+        snapshot = processing.analysis_of(world, snapshot_sha)
+    except (OSError, ValueError):  # the image is gone or unreadable: nothing to explain
+        raise NotFound() from None
+    try:
+        reference = processing.analysis_of(world, reference_sha) if reference_sha else None
+    except (OSError, ValueError):
+        reference = None  # explained as it would be scored: without a reference
     svg = overlay.render_svg(snapshot.signature, reference.signature if reference else None)
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, max-age=3600"  # a log's images never change

@@ -56,10 +56,11 @@ def status_class(status: int) -> str:
     return "s2"
 
 
-def duration(minutes_from_us: int, to_us: int | None) -> str:
-    if to_us is None:
+def duration(start_us: int, end_us: int | None) -> str:
+    """A visit's length, in minutes up to two hours, then in hours."""
+    if end_us is None:
         return "open"
-    minutes = (to_us - minutes_from_us) / 60e6
+    minutes = (end_us - start_us) / 60e6
     return f"{minutes:.1f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
 
 
