@@ -72,12 +72,12 @@ def prepare(label: str, cameras: int, logs: int) -> Target:
     seeded = seed_bulk(workdir, logs, cameras=cameras, show_progress=False)
     print(f"  seeded in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     app = create_app(Config(data_dir=workdir, seed="none", tick_seconds=0))
-    world = app.extensions["mockserver"]
-    os.makedirs(os.path.dirname(world.media.path(SNAPSHOT_SHA)), exist_ok=True)
-    with open(world.media.path(SNAPSHOT_SHA), "wb") as handle:
+    emulator = app.extensions["mockserver"]
+    os.makedirs(os.path.dirname(emulator.media.path(SNAPSHOT_SHA)), exist_ok=True)
+    with open(emulator.media.path(SNAPSHOT_SHA), "wb") as handle:
         handle.write(_frame())
     lic = seeded.license_id
-    store = world.store.path
+    store = emulator.store.path
     camera_at = _middle(
         store,
         "SELECT created_us, id FROM va_cameras WHERE license_id = ? "
@@ -110,7 +110,7 @@ def prepare(label: str, cameras: int, logs: int) -> Target:
     def count(*_args) -> None:
         statements[0] += 1
 
-    event.listen(world.store.engine, "before_cursor_execute", count)
+    event.listen(emulator.store.engine, "before_cursor_execute", count)
     return Target(label, workdir, app, client, urls, statements)
 
 
