@@ -38,6 +38,7 @@ def _load(name: str):
         if not options.include or operation.definition.raw.get("operationId") in options.include:
             labels.append(operation.label)
     RECORDER.declare(name, labels)
+    RECORDER.declare_checks(check.__name__ for check in checks.ALL)
 
     @schema.hook
     def after_validate(context, case, response, results):  # noqa: ARG001 - hook signature

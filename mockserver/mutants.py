@@ -12,6 +12,7 @@ data directory, so every worker process sees a change on its next request.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -33,6 +34,8 @@ MUTANTS: dict[str, str] = {
     "wrong_retry_after": "429 replies give Retry-After in milliseconds instead of seconds.",
     "naive_timezone": "Naive start/end timestamps are read as UTC+02:00, not in the server timezone.",
     "deleted_camera_reuse": "A deleted camera's logs and reference still answer 200.",
+    "offset_timestamps": "VisionAlert timestamps are written `2026-04-10T14:30:00+00:00`: the same instant, not the documented `Z` form.",
+    "reversed_previous_page": "A page reached through `previous` lists its rows oldest first (the reverse keyset query is not turned back).",
 }
 
 VISIONALERT = "/v1/vision-alert/"
@@ -42,6 +45,7 @@ CAMERA_ITEM = re.compile(r"^/v1/vision-alert/([^/]+)/cameras/([^/]+)/?$")
 CAMERA_READ = re.compile(r"^/v1/vision-alert/([^/]+)/cameras/([^/]+)/(logs|reference)/?$")
 NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 WRONG_OFFSET = "+02:00"
+UTC_Z_TIMESTAMP = re.compile(rb'"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})Z"')
 MAX_PAGE = 200
 
 
@@ -140,6 +144,11 @@ class MutantMiddleware:
             and ("renamed_field" in active or "missing_next" in active)
         ):
             body = self._reshape(path, body, active)
+        if code == 200 and path.startswith(VISIONALERT):
+            if "offset_timestamps" in active:
+                body = UTC_Z_TIMESTAMP.sub(rb'"\1+00:00"', body)
+            if "reversed_previous_page" in active and _reverse_cursor(query.get("cursor")):
+                body = _reversed_results(body)
         if code == 429 and "wrong_retry_after" in active:
             headers = [
                 (
@@ -212,6 +221,25 @@ def _call(app, environ) -> tuple[str, list[tuple[str, str]], bytes]:
         if hasattr(result, "close"):
             result.close()
     return captured["status"], captured["headers"], body
+
+
+def _reverse_cursor(cursor: str | None) -> bool:
+    """Whether a cursor (DRF's base64 of ``o=…&r=1&p=…``) walks backward (``r=1``)."""
+    if not cursor:
+        return False
+    try:
+        tokens = dict(parse_qsl(base64.b64decode(cursor.encode("ascii")).decode("ascii")))
+    except (ValueError, UnicodeError):
+        return False
+    return tokens.get("r") == "1"
+
+
+def _reversed_results(body: bytes) -> bytes:
+    page = _json(body)
+    if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+        return body
+    page["results"].reverse()
+    return json.dumps(page).encode()
 
 
 def _json(body: bytes):

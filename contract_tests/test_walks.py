@@ -1,0 +1,96 @@
+"""Every paginated list walked forward to the end, back through ``previous``, and compared
+with one big page (see :mod:`contract_tests.walks`), in-process and against live servers.
+
+Where the list has fewer than two rows and writes are allowed, the suite makes the rows
+(create-log registers a camera and, once processed, its log). What the target cannot be
+made to show (two logs of one camera take two uploads 15 minutes apart; alerts come from
+anomalies) is reported as "could not proceed" and its checks as not exercised.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import pytest
+
+from . import images, walks
+from .suite import send
+
+LOG_WAIT_SECONDS = 20.0  # create-log: "the analysis is asynchronous"
+
+
+def _license(target) -> int:
+    if target.facts.license_id is None:
+        pytest.skip("could not proceed: the token sees no VisionAlert license")
+    return target.facts.license_id
+
+
+def _upload_fresh_cameras(target, count: int) -> None:
+    """``count`` uploads from new serials (each registers a camera and makes a log)."""
+    for _ in range(count):
+        body = {"camera_id": f"contract-walk-{secrets.token_hex(4)}", "upload": images.frames()[3]}
+        for _attempt in range(5):
+            reply = send(
+                target, "visionalert", "createLog", body=body, media_type="multipart/form-data"
+            )
+            if reply.status_code != 429:
+                break
+            wait = (reply.headers.get("retry-after") or ["1"])[0]
+            time.sleep(min(5, int(wait) if wait.isdigit() else 1))
+
+
+def _grower(target, walk: walks.Walk, needs_processing: bool):
+    if not target.options.writes_allowed:
+        return None
+
+    def grow(rows: int) -> None:
+        _upload_fresh_cameras(target, 2 - rows)
+        if not needs_processing:
+            return
+        deadline = time.monotonic() + LOG_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            if len(walks.one_big_page(target, walk)) >= 2:
+                return
+            if target.app is not None:
+                target.http("POST", "/_mock/clock", json={"advance": 3600})  # in-process only
+            else:
+                time.sleep(1)
+
+    return grow
+
+
+def _camera_with_most_logs(target, license_id: int) -> str:
+    logs = walks.one_big_page(target, walks.Walk("listLicenseLogs", {"license_id": license_id}))
+    counts: dict[str, int] = {}
+    for log in logs:
+        counts[log["camera_serial"]] = counts.get(log["camera_serial"], 0) + 1
+    if not counts:
+        raise walks.CouldNotProceed("the license has no logs, so no camera has a log list")
+    return max(sorted(counts), key=lambda serial: counts[serial])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _declared():
+    walks.declare()
+
+
+@pytest.mark.parametrize(
+    "operation_id", ["listCameras", "listLicenseLogs", "listCameraLogs", "listAlerts"]
+)
+def test_page_walk(contract_target, operation_id):
+    """Forward to the end, back to the start, next/previous symmetric, union = one big page."""
+    target = contract_target
+    license_id = _license(target)
+    path = {"license_id": license_id}
+    try:
+        grow = None
+        if operation_id == "listCameraLogs":
+            path["serial"] = _camera_with_most_logs(target, license_id)
+        walk = walks.Walk(operation_id, path)
+        if operation_id in ("listCameras", "listLicenseLogs"):
+            grow = _grower(target, walk, needs_processing=operation_id == "listLicenseLogs")
+        walks.walk_list(target, walk, grow)
+    except walks.CouldNotProceed as reason:
+        walks.could_not_proceed(operation_id, str(reason))
+        pytest.skip(f"could not proceed: {reason}")
