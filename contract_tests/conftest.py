@@ -45,6 +45,14 @@ def pytest_addoption(parser) -> None:
         help="generated examples per operation and mode (env MOCKSERVER_CONTRACT_EXAMPLES; default 25)",
     )
     group.addoption(
+        "--contract-seed",
+        dest="contract_seed",
+        type=int,
+        default=None,
+        help="seed of every generated case and walk (env MOCKSERVER_CONTRACT_SEED; default 1): "
+        "the same seed against the same server state gives the same run",
+    )
+    group.addoption(
         "--server-timezone",
         dest="contract_timezone",
         default=None,

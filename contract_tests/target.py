@@ -2,9 +2,10 @@
 
 One switch decides where every request of the suite goes. Options come from pytest
 (``--base-url``, ``--token``, ``--allow-writes``, ``--contract-examples``,
-``--server-timezone``) or the environment (``MOCKSERVER_CONTRACT_URL``,
+``--contract-seed``, ``--server-timezone``) or the environment (``MOCKSERVER_CONTRACT_URL``,
 ``MOCKSERVER_CONTRACT_TOKEN``, ``MOCKSERVER_CONTRACT_ALLOW_WRITES``,
-``MOCKSERVER_CONTRACT_EXAMPLES``, ``MOCKSERVER_CONTRACT_TIMEZONE``).
+``MOCKSERVER_CONTRACT_EXAMPLES``, ``MOCKSERVER_CONTRACT_SEED``,
+``MOCKSERVER_CONTRACT_TIMEZONE``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Options:
     token: str | None = None
     allow_writes: bool = False
     examples: int = 25
+    seed: int = 1  # every random choice of the run (--contract-seed): same seed, same steps
     server_timezone: str = "UTC"
     mutants: list[str] = field(default_factory=list)  # in-process only: start with these on
     include: list[str] = field(default_factory=list)  # only these operationIds (generated tests)
@@ -63,6 +65,7 @@ def options_from(config) -> Options:
         allow_writes=bool(get("contract_allow_writes"))
         or _truthy(env.get("MOCKSERVER_CONTRACT_ALLOW_WRITES")),
         examples=int(examples),
+        seed=int(get("contract_seed") or env.get("MOCKSERVER_CONTRACT_SEED") or 1),
         server_timezone=get("contract_timezone")
         or env.get("MOCKSERVER_CONTRACT_TIMEZONE")
         or "UTC",
@@ -210,19 +213,39 @@ class Target:
 
     def own_camera(self) -> str:
         """A camera this suite registers itself (create-log with a fresh serial), safe to delete."""
+        return self.upload_camera()
+
+    def upload_camera(self, prefix: str = "contract") -> str:
+        """create-log from a fresh serial (registers a camera and, once processed, its log),
+        waiting out the per-account throttle as a client does; the serial is the suite's."""
         import secrets
 
         from . import images
 
-        serial = f"contract-{secrets.token_hex(4)}"
-        self.http(
-            "POST",
-            "/v1/vision-alert/create-log/",
-            data={"camera_id": serial},
-            files={"upload": ("frame.jpg", images.frames()[0], "image/jpeg")},
-        )
+        serial = f"{prefix}-{secrets.token_hex(4)}"
+        for _attempt in range(5):
+            reply = self.http(
+                "POST",
+                "/v1/vision-alert/create-log/",
+                data={"camera_id": serial},
+                files={"upload": ("frame.jpg", images.frames()[0], "image/jpeg")},
+            )
+            if reply.status_code != 429:
+                break
+            self.wait_out(reply)
         self.facts.owned_serials.append(serial)
         return serial
+
+    def wait_out(self, reply) -> None:
+        """Sleep the ``Retry-After`` of a 429 (live only, at most 5 s; in-process the
+        contract accounts are not throttled)."""
+        import time
+
+        if not self.options.live:
+            return
+        value = reply.headers.get("retry-after") or reply.headers.get("Retry-After") or "1"
+        value = value[0] if isinstance(value, list) else value
+        time.sleep(min(5, int(value) if str(value).isdigit() else 1))
 
     # -- sending ------------------------------------------------------------------------
 

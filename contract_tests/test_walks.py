@@ -9,13 +9,11 @@ anomalies) is reported as "could not proceed" and its checks as not exercised.
 
 from __future__ import annotations
 
-import secrets
 import time
 
 import pytest
 
-from . import images, walks
-from .suite import send
+from . import walks
 
 LOG_WAIT_SECONDS = 20.0  # create-log: "the analysis is asynchronous"
 
@@ -26,26 +24,13 @@ def _license(target) -> int:
     return target.facts.license_id
 
 
-def _upload_fresh_cameras(target, count: int) -> None:
-    """``count`` uploads from new serials (each registers a camera and makes a log)."""
-    for _ in range(count):
-        body = {"camera_id": f"contract-walk-{secrets.token_hex(4)}", "upload": images.frames()[3]}
-        for _attempt in range(5):
-            reply = send(
-                target, "visionalert", "createLog", body=body, media_type="multipart/form-data"
-            )
-            if reply.status_code != 429:
-                break
-            wait = (reply.headers.get("retry-after") or ["1"])[0]
-            time.sleep(min(5, int(wait) if wait.isdigit() else 1))
-
-
 def _grower(target, walk: walks.Walk, needs_processing: bool):
     if not target.options.writes_allowed:
         return None
 
     def grow(rows: int) -> None:
-        _upload_fresh_cameras(target, 2 - rows)
+        for _ in range(2 - rows):
+            target.upload_camera("contract-walk")
         if not needs_processing:
             return
         deadline = time.monotonic() + LOG_WAIT_SECONDS

@@ -32,6 +32,8 @@ SELECTIONS: dict[str, tuple[list[str], list[str]]] = {
     "wrong_retry_after": ([], ["test_camera_upload_limit_answers_429_with_retry_after"]),
     "naive_timezone": ([], ["test_naive_timestamps_are_read_in_the_server_timezone"]),
     "deleted_camera_reuse": ([], ["test_deleted_camera_is_gone", "test_stateful[visionalert]"]),
+    "offset_timestamps": (["listLicenses", "listCameras"], []),
+    "reversed_previous_page": ([], ["test_walks.py::test_page_walk"]),
 }
 
 
@@ -41,6 +43,9 @@ def _run(mutant: str, report_dir: Path, world: Path) -> tuple[str, int, str]:
     if operations:
         targets.append("contract_tests/test_visionalert.py")
     for name in scenarios:
+        if "::" in name:  # module.py::test
+            targets.append(f"contract_tests/{name}")
+            continue
         module = "test_stateful" if name.startswith("test_stateful") else "test_scenarios"
         targets.append(f"contract_tests/{module}.py::{name}")
     command = [
