@@ -4,7 +4,8 @@ Hypothesis' state machines generate a sequence, then replay it to shrink or to r
 against a live server the world has moved on between the two (a camera was throttled,
 a bundle stayed empty), and Hypothesis stops with ``FlakyStrategyDefinition`` although
 the server did nothing wrong. This walker never replays: each step is chosen by a
-``random.Random`` seeded from ``--contract-seed``, and each step's parameters are read
+``random.Random`` seeded from ``--contract-seed`` (every chain of links, in a seeded order),
+and each step's parameters are read
 from the reply just received (``$response.body#/0/id``, ``$request.path.serial``), or,
 where the link leaves one open, read afresh from the server (which license holds a
 camera just uploaded). The same command against the same server state takes the same
@@ -155,7 +156,9 @@ def _license_holding(target, serial: str):
             path_parameters={"license_id": license_["id"]},
             query={"page_size": "200"},
         )
-        if cameras.status_code == 200 and serial in [c["serial"] for c in cameras.json()["results"]]:
+        if cameras.status_code == 200 and serial in [
+            c["serial"] for c in cameras.json()["results"]
+        ]:
             return license_["id"]
     return UNRESOLVED
 
@@ -212,29 +215,42 @@ def _judge(spec: str, previous: tuple[str, dict, object], link: Link, parts: dic
         assert error is None, error
 
 
-def walk(target, spec: str, seed: int, scenarios: int) -> int:
-    """Run ``scenarios`` sequences; returns how many links were followed in all."""
-    rng = random.Random(f"{seed}:{spec}")
-    graph = links(spec)
-    roots = {
-        operation_id: build
-        for operation_id, build in ROOTS[spec].items()
-        if target.options.writes_allowed or operation_id not in WRITES
-    }
+def paths(spec: str, roots: list[str], writes: bool) -> list[tuple[str, tuple[Link, ...]]]:
+    """Every maximal chain of links from each root, at most ``STEPS`` links long."""
+    by_source: dict[str, list[Link]] = {}
+    for (source, _status), found in sorted(links(spec).items()):
+        by_source.setdefault(source, []).extend(
+            link for link in found if writes or link.target not in WRITES
+        )
+    chains: list[tuple[str, tuple[Link, ...]]] = []
+
+    def extend(root: str, chain: tuple[Link, ...], operation_id: str) -> None:
+        onward = [link for link in by_source.get(operation_id, []) if link not in chain]
+        if not onward or len(chain) == STEPS:
+            chains.append((root, chain))
+            return
+        for link in onward:
+            extend(root, (*chain, link), link.target)
+
+    for root in roots:
+        extend(root, (), root)
+    return chains
+
+
+def walk(target, spec: str, seed: int) -> int:
+    """Walk every chain of links once, in an order seeded by ``seed``; returns how many
+    links were followed (a link is followed only when the reply offers it)."""
+    writes = target.options.writes_allowed
+    roots = {name: build for name, build in ROOTS[spec].items() if writes or name not in WRITES}
+    chains = paths(spec, sorted(roots), writes)
+    random.Random(f"{seed}:{spec}").shuffle(chains)
     followed = 0
-    for _scenario in range(scenarios):
-        operation_id = rng.choice(sorted(roots))
-        parts = roots[operation_id](target)
+    for root, chain in chains:
+        operation_id, parts = root, roots[root](target)
         reply = _send(target, spec, operation_id, parts)
-        for _step in range(STEPS):
-            choices = [
-                link
-                for link in graph.get((operation_id, str(reply.status_code)), [])
-                if target.options.writes_allowed or link.target not in WRITES
-            ]
-            if not choices:
-                break
-            link = rng.choice(choices)
+        for link in chain:
+            if link.status != str(reply.status_code):
+                break  # the reply does not offer this link (e.g. 429): the chain ends here
             next_parts = _parts_for(target, spec, link, parts, reply)
             if next_parts is None:
                 break

@@ -31,8 +31,7 @@ def test_link_walk(spec, contract_target):
     """Seeded sequences through the links, against any server."""
     target = contract_target
     linkwalk.declare()
-    scenarios = max(4, target.options.examples // 2)
-    followed = linkwalk.walk(target, spec, target.options.seed, scenarios)
+    followed = linkwalk.walk(target, spec, target.options.seed)
     if followed == 0:
         linkwalk.RECORDER.could_not_proceed(
             f"link walk of {spec}", "no reply offered a link to follow"
