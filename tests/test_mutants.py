@@ -70,7 +70,10 @@ def _run(mutant: str, report_dir: Path, world: Path) -> tuple[str, int, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_CONTRACT_")}
     env["MOCKSERVER_CONTRACT_WORLD_CACHE"] = str(world)  # built once, copied by every run
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
-    return mutant, done.returncode, done.stdout[-3000:] + done.stderr[-2000:]
+    verdict = next(
+        (line for line in done.stdout.splitlines() if line.startswith("contract verdict:")), ""
+    )
+    return mutant, done.returncode, f"{verdict}\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
 
 
 def test_every_mutant_has_a_selection():
