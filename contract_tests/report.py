@@ -46,6 +46,7 @@ class Recorder:
         self.blocked: list[tuple[str, str]] = []  # (what, why) parts the world did not offer
         self.run_errors: list[tuple[str, str]] = []  # (test, error) not contract failures
         self.broken: list[str] = []  # tests that failed on a contract check
+        self.why_idle: dict[str, str] = {}  # check → why a run cannot exercise it
 
     def declare(self, spec: str, labels: list[str]) -> None:
         """All operations of a spec, so the report shows the uncovered ones too."""
@@ -87,6 +88,10 @@ class Recorder:
     def declare_checks(self, names) -> None:
         """Checks the suite runs, listed even when nothing exercised them."""
         self.declared_checks.update(names)
+
+    def explain(self, check: str, reason: str) -> None:
+        """Why this run cannot exercise ``check`` (shown if it stays not exercised)."""
+        self.why_idle[check] = reason
 
     def could_not_proceed(self, what: str, reason: str) -> None:
         """A part of the run the target offered nothing for (not a contract failure)."""
@@ -172,7 +177,10 @@ class Recorder:
             lines.append(f"| `{name}` | {shown} | {passed} | {failed} |")
         idle = self.not_exercised()
         lines += ["", "## Not exercised", ""]
-        lines += [f"* `{name}`" for name in idle] or ["(none)"]
+        lines += [
+            f"* `{name}`" + (f": {self.why_idle[name]}" if name in self.why_idle else "")
+            for name in idle
+        ] or ["(none)"]
         if self.blocked or self.run_errors:
             lines += ["", "## Could not proceed", ""]
             lines += [f"* {what}: {why}" for what, why in self.blocked]

@@ -40,10 +40,15 @@ def _load(name: str):
             labels.append(operation.label)
     RECORDER.declare(name, labels)
     RECORDER.declare_checks(check.__name__ for check in checks.ALL)
+    RECORDER.explain(
+        "object_level_authorization",
+        "replays reads as other configured identities; the suite runs with one token",
+    )
 
     @schema.hook
     def after_validate(context, case, response, results):  # noqa: ARG001 - hook signature
         RECORDER.record(name, case.operation.label, case, response, results)
+        target_module.note_upload(case, response)  # live: the cameras to clean up at the end
 
     return schema
 

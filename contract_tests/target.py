@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
 
@@ -119,6 +120,8 @@ class Target:
                 raise RuntimeError("--base-url needs --token (or MOCKSERVER_CONTRACT_TOKEN)")
             self.client = LiveClient(self.options.base_url)
             self.facts = world.discover(self.client, self.options.token)
+            self.found_serials = set(self._live_cameras())
+            CREATED.clear()
         else:
             self._build_in_process()
         return self
@@ -203,7 +206,40 @@ class Target:
         """Every test starts from the world as built (in-process; a copy back costs ms)."""
         self.restore()
 
+    def _live_cameras(self) -> dict[str, int]:
+        """serial → license id of every camera the token sees (live)."""
+        cameras: dict[str, int] = {}
+        licenses = self.http("GET", "/v1/vision-alert/licenses/")
+        for license_ in licenses.json() if licenses.status_code == 200 else []:
+            params: dict = {"page_size": "200"}
+            for _page in range(100):
+                reply = self.http(
+                    "GET", f"/v1/vision-alert/{license_['id']}/cameras/", params=params
+                )
+                if reply.status_code != 200:
+                    break
+                page = reply.json()
+                cameras.update({camera["serial"]: license_["id"] for camera in page["results"]})
+                if not page.get("next"):
+                    break
+                params = {"cursor": parse_qs(urlsplit(page["next"]).query)["cursor"][0]}
+                params["page_size"] = "200"
+        return cameras
+
+    def clean_up(self) -> None:
+        """Live, with writes allowed: delete the cameras this session's uploads registered
+        (they would fill the license run after run; a full license refuses new cameras)."""
+        if not (self.options.live and self.options.writes_allowed):
+            return
+        made = (CREATED | set(self.facts.owned_serials)) - self.found_serials
+        for serial, license_id in self._live_cameras().items():
+            if serial in made:
+                self.http(
+                    "DELETE", f"/v1/vision-alert/{license_id}/cameras/{quote(serial, safe='')}/"
+                )
+
     def close(self) -> None:
+        self.clean_up()
         if self.app is not None:
             self.app.extensions["mockserver"].close()
             self.app = None
@@ -234,6 +270,7 @@ class Target:
                 break
             self.wait_out(reply)
         self.facts.owned_serials.append(serial)
+        CREATED.add(serial)
         return serial
 
     def wait_out(self, reply) -> None:
@@ -313,3 +350,15 @@ class _FlaskReply:
 
 #: the options of this session (set by the conftest before test modules are imported)
 CURRENT = Options()
+#: serials this session's accepted uploads named (each may have registered a camera)
+CREATED: set[str] = set()
+
+
+def note_upload(case, response) -> None:
+    """Remember the serial of an accepted create-log (generated or hand-made)."""
+    if case.operation.definition.raw.get("operationId") != "createLog":
+        return
+    if 200 <= response.status_code < 300 and isinstance(case.body, dict):
+        serial = case.body.get("camera_id")
+        if isinstance(serial, str):
+            CREATED.add(serial)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from . import images
+from .report import RECORDER
 from .suite import send
 
 VA, PP = "visionalert", "parkpow"
@@ -248,6 +249,11 @@ def _upload(
         reply = send(
             target, VA, "createLog", body=body, media_type="multipart/form-data", token=token
         )
+        if reply.status_code == 403 and target.options.live:
+            # the account's licenses are full or expired: the world offers no new camera
+            reason = f"create-log answered 403 {reply.text[:200]}"
+            RECORDER.could_not_proceed("an upload from a new camera", reason)
+            pytest.skip(f"could not proceed: {reason}")
         throttled = reply.status_code == 429 and "detail" in (reply.json() or {})
         if not (patient and throttled and target.options.live):
             return reply

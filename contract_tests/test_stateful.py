@@ -44,6 +44,13 @@ def test_stateful(spec, contract_target):
     """Schemathesis' state machine, in-process (a live world cannot be replayed)."""
     target = contract_target
     if target.options.live:
+        for name, ours in (
+            ("use_after_free", "deleted_stays_gone"),
+            ("ensure_resource_availability", "created_is_available"),
+        ):
+            linkwalk.RECORDER.explain(
+                name, f"Schemathesis' state machine runs in-process only; live, `{ours}` checks it"
+            )
         pytest.skip(
             "live target: Hypothesis would replay sequences against a world that has moved "
             "on; test_link_walk walks the links live"
