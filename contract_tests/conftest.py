@@ -119,6 +119,11 @@ def _is_contract_failure(error: BaseException) -> bool:
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
+    if report.skipped and isinstance(report.longrepr, tuple):
+        # a skip says what the world did not offer: the report lists it with its reason
+        reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        RECORDER.could_not_proceed(item.nodeid, reason.removeprefix("could not proceed: "))
+        return
     if not report.failed or call.excinfo is None:
         return
     error = call.excinfo.value

@@ -33,9 +33,6 @@ def test_link_walk(spec, contract_target):
     linkwalk.declare()
     followed = linkwalk.walk(target, spec, target.options.seed)
     if followed == 0:
-        linkwalk.RECORDER.could_not_proceed(
-            f"link walk of {spec}", "no reply offered a link to follow"
-        )
         pytest.skip(f"could not proceed: no reply of {spec} offered a link to follow")
 
 

@@ -77,5 +77,4 @@ def test_page_walk(contract_target, operation_id):
             grow = _grower(target, walk, needs_processing=operation_id == "listLicenseLogs")
         walks.walk_list(target, walk, grow)
     except walks.CouldNotProceed as reason:
-        walks.could_not_proceed(operation_id, str(reason))
         pytest.skip(f"could not proceed: {reason}")

@@ -201,7 +201,3 @@ def _symmetric(target, walk: Walk) -> str | None:
 def declare() -> None:
     """Name every walk check in the report, so one never exercised shows as such."""
     RECORDER.declare_checks(CHECKS)
-
-
-def could_not_proceed(operation_id: str, reason: str) -> None:
-    RECORDER.could_not_proceed(f"page walk of `{operation_id}`", reason)

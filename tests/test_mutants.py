@@ -95,6 +95,7 @@ def contract_world(tmp_path_factory) -> Path:
     return world
 
 
+@pytest.mark.timeout(600)  # ten subprocess runs, two at a time, on a shared 2-core machine
 def test_contract_suite_catches_every_mutant(tmp_path, contract_world):
     world = contract_world
     with ThreadPoolExecutor(max_workers=2) as pool:
