@@ -114,7 +114,7 @@ def _mutant_names(names: tuple[str, ...]) -> str | None:
     """``--mutant`` values, checked against the known mutants (None: keep the environment's)."""
     if not names:
         return None
-    from .mutants import parse_names
+    from .control.mutants import parse_names
 
     try:
         return ",".join(parse_names(list(names)))
@@ -126,7 +126,7 @@ def _announce(config: Config, host: str, port: int, workers: int) -> None:
     """Prepare the store once (seed it if fresh) and print how to reach it."""
     from .control.seeding import load_initial_seed
     from .core import schema
-    from .emulator import Emulator
+    from .core.emulator import Emulator
 
     world = Emulator(config)
     try:

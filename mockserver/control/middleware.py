@@ -26,7 +26,7 @@ import re
 import time
 
 from ..core.clock import wall_us
-from .faults import Fault, Hit, active_faults, claim
+from ..core.faults import Fault, Hit, active_faults, claim
 from .journal import BODY_EXCERPT, Entry, Journal, body_excerpt
 from .sharedmem import SharedState, open_shared
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from ..core import faults
 from ..core.errors import NotFound
 from ..core.web import emulator, json_response
-from . import accounts, assertions, faults, journal
+from . import accounts, assertions, journal
 from .routes import _control_token, _json_object
 
 blueprint = Blueprint("control_plane", __name__, url_prefix="/_mock")

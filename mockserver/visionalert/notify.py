@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import requests
 from sqlalchemy import Connection, func, select, update
 
-from ..control import faults
-from ..core import duework, schema
+from ..core import duework, faults, schema
 from .alerts import alert_body
 from .ingest import BASE_URL_KEY
 from .runtime import seconds_to_us, world
