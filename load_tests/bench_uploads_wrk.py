@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from mockserver.testing import LiveServer
+from mockserver.testkit.plugin import LiveServer
 
 from . import loadgen
 from .bench_common import TOKEN, Row, default_workers, log

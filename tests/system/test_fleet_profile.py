@@ -14,9 +14,9 @@ import pytest
 
 from load_tests.control import Control
 from load_tests.images import load_scenes
-from mockserver.testing import LiveServer
+from mockserver.testkit.plugin import LiveServer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 THROTTLED = {"detail": "Request was throttled. Expected available in 1 second."}
 # fleet.py's rows in Locust's stats (not imported: importing Locust patches the process)
 CREATE_LOG_NAME = "create-log"
