@@ -15,7 +15,8 @@ from ..config import RUNTIME_SETTINGS
 from ..core.bodies import read_body
 from ..core.errors import ApiError, FieldErrors
 from ..core.timefmt import iso_z, parse_instant
-from ..core.web import emulator, json_response
+from ..core.web import emulator, json_response, now_us
+from ..visionalert import processing
 from .seeding import apply_seed, resolve_seed
 
 blueprint = Blueprint("control", __name__, url_prefix="/_mock")
@@ -144,5 +145,10 @@ def post_settings():
         ):
             raise FieldErrors({key: ["A number >= 0."]})
     world = emulator()
-    world.store.transact(lambda conn: world.set_settings(conn, body))
+
+    def work(conn) -> None:
+        world.set_settings(conn, body)
+        processing.settings_changed(conn, world, body, now_us())
+
+    world.store.transact(work)
     return json_response(world.settings())

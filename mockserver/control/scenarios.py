@@ -31,7 +31,7 @@ def _int_arg(name: str) -> int | None:
 
 @blueprint.get(CAMERA)
 def camera_state(license_id: int, serial: str):
-    return json_response(scenarios.camera_state(license_id, serial))
+    return json_response(scenarios.camera_state(license_id, serial, now_us()))
 
 
 @blueprint.get(CAMERA + "/thresholds")
@@ -41,7 +41,7 @@ def get_thresholds(license_id: int, serial: str):
 
 @blueprint.route(CAMERA + "/thresholds", methods=["POST", "PATCH"])
 def set_thresholds(license_id: int, serial: str):
-    return json_response(scenarios.set_thresholds(license_id, serial, _json_object()))
+    return json_response(scenarios.set_thresholds(license_id, serial, _json_object(), now_us()))
 
 
 @blueprint.get(CAMERA + "/forced-scores")
@@ -51,12 +51,12 @@ def get_forced(license_id: int, serial: str):
 
 @blueprint.post(CAMERA + "/forced-scores")
 def add_forced(license_id: int, serial: str):
-    return json_response(scenarios.force(license_id, serial, _json_object()), 201)
+    return json_response(scenarios.force(license_id, serial, _json_object(), now_us()), 201)
 
 
 @blueprint.delete(CAMERA + "/forced-scores")
 def clear_forced(license_id: int, serial: str):
-    return json_response(scenarios.clear_forced(license_id, serial))
+    return json_response(scenarios.clear_forced(license_id, serial, now_us()))
 
 
 @blueprint.post("/logs/<int:log_id>/resolve")

@@ -48,10 +48,9 @@ class Emulator:
         return self.clock.now_us()
 
     def catch_up(self) -> int:
-        """Run the work that fell due up to now (a request path: never background kinds).
-
-        Returns the clock's reading taken before the work ran.
-        """
+        """Run the work that fell due up to now (not the background kinds), waiting for what
+        other workers hold: the control plane's clock moves. Returns the clock's reading
+        taken before the work ran."""
         return self.duework.catch_up().now_us
 
     def wake_background(self) -> None:

@@ -21,6 +21,7 @@ from ..core.bodies import RequestBody
 from ..core.errors import REQUIRED, FieldErrors, Message, Throttled
 from ..core.images import INVALID_IMAGE, ImageInfo, InvalidImage, inspect_image
 from . import processing, scoring
+from .references import reference_at
 from .runtime import seconds_to_us
 
 SNAPSHOT_KIND = "camera_snapshot"
@@ -173,19 +174,46 @@ def _too_soon(last_us: int | None, now_us: int, window_us: int) -> Message | Non
     return Message(TOO_SOON, 429, {"Retry-After": str(wait)})
 
 
+_FORCED = schema.va_forced_scores.c
+#: the camera row, and whether forced scores are queued for it (one statement)
+_CAMERA = select(
+    schema.va_cameras,
+    select(_FORCED.id)
+    .where(_FORCED.camera_id == schema.va_cameras.c.id, _FORCED.remaining > 0)
+    .exists()
+    .label("forced_queued"),
+)
+
+
 def _camera(conn: Connection, account_id: int, serial: str):
     cam = schema.va_cameras.c
-    return conn.execute(
-        select(schema.va_cameras).where(cam.account_id == account_id, cam.serial == serial)
-    ).first()
+    return conn.execute(_CAMERA.where(cam.account_id == account_id, cam.serial == serial)).first()
+
+
+def _comparison(world, camera, analysis: scoring.Analysis, visible_us: int):
+    """(reference id, scores against it) for a known camera, read and computed outside the
+    write transaction; (None, None) without a reference."""
+    if camera is None:
+        return None, None
+    reference = world.store.query(lambda conn: reference_at(conn, camera.id, visible_us))
+    if reference is None:
+        return None, None
+    return reference.id, processing.comparison_with(world, None, analysis, reference.sha256)
 
 
 def accept(world, account: Account, upload: Upload, now_us: int, base_url: str) -> None:
-    window_us = seconds_to_us(world.settings()["camera_window"])
+    """One write transaction: the window re-checked, the camera registered if new, and the
+    upload's log written (visible ``processing_delay`` later, see ``processing``).
+
+    Hashing, the file write and the comparison with the reference run before it."""
+    settings = world.settings()
+    window_us = seconds_to_us(settings["camera_window"])
     # Fast path: a camera inside its window is refused before any file is written.
     known = world.store.query(lambda conn: _camera(conn, account.id, upload.serial))
     if known is not None and (refusal := _too_soon(known.last_accepted_us, now_us, window_us)):
         raise refusal
+    visible_us = now_us + seconds_to_us(settings["processing_delay"])
+    compared_with, comparison = _comparison(world, known, upload.analysis, visible_us)
     sha = world.media.write_file(upload.content)
 
     def work(conn: Connection) -> None:
@@ -198,26 +226,45 @@ def accept(world, account: Account, upload: Upload, now_us: int, base_url: str) 
             if refusal:
                 raise refusal
             _check_license_active(conn, camera.license_id, now_us)
-            camera_id = camera.id
+            conn.execute(
+                update(schema.va_cameras)
+                .where(schema.va_cameras.c.id == camera.id)
+                .values(last_accepted_us=now_us)
+            )
         else:
-            camera_id = register_camera(conn, account.id, upload.serial, now_us)
+            camera_id, license_id = register_camera(
+                conn, account.id, upload.serial, now_us, accepted=True
+            )
+            camera = NewCamera(camera_id, license_id)
         if upload.tag:
-            tag_camera(conn, account.id, camera_id, upload.tag, now_us)
+            tag_camera(conn, account.id, camera.id, upload.tag, now_us)
         media_id = world.media.add(
             conn, sha, len(upload.content), upload.image.content_type, SNAPSHOT_KIND, now_us
         )
-        upload_id = conn.execute(
-            schema.va_uploads.insert().values(
-                camera_id=camera_id, media_id=media_id, uploaded_us=now_us
-            )
-        ).inserted_primary_key[0]
-        conn.execute(
-            update(schema.va_cameras)
-            .where(schema.va_cameras.c.id == camera_id)
-            .values(last_accepted_us=now_us)
+        reference_id, compared = compared_with, comparison
+        if known is not None:  # a new camera has no reference
+            due = now_us + seconds_to_us(settings["processing_delay"])
+            reference = reference_at(conn, camera.id, due)
+            reference_id = reference.id if reference else None
+            if reference_id != compared_with:  # changed meanwhile (rare): compare again
+                compared = processing.comparison_with(
+                    world, conn, upload.analysis, reference.sha256 if reference else None
+                )
+        forced = processing.take_forced(conn, camera.id) if camera.forced_queued else None
+        snapshot = processing.Snapshot(media_id, sha, upload.analysis)
+        processing.record_upload(
+            conn,
+            world,
+            camera,
+            snapshot,
+            compared,
+            reference_id is not None,
+            forced,
+            upload.tag,
+            now_us,
+            settings,
         )
-        processing.remember(conn, sha, upload.analysis)
-        processing.schedule_upload(conn, settings, upload_id, camera_id, upload.tag, now_us)
+        processing.schedule_offline(conn, settings, camera.id, now_us)
         _remember_base_url(conn, base_url)
 
     # A refusal inside the transaction (a racing upload won) leaves the bytes on disk:
@@ -233,8 +280,21 @@ def _check_license_active(conn: Connection, license_id: int, now_us: int) -> Non
         raise Message("The VisionAlert license of this camera has expired.", 403)
 
 
-def register_camera(conn: Connection, account_id: int, serial: str, now_us: int) -> int:
-    """A new serial joins the first non-expired license (lowest id) with a free slot."""
+@dataclass(frozen=True)
+class NewCamera:
+    """What judging an upload needs of a camera registered by it."""
+
+    id: int
+    license_id: int
+    thresholds: str = "{}"
+    forced_queued: bool = False
+
+
+def register_camera(
+    conn: Connection, account_id: int, serial: str, now_us: int, accepted: bool = False
+) -> tuple[int, int]:
+    """A new serial joins the first non-expired license (lowest id) with a free slot:
+    (camera id, license id). ``accepted``: registered by an upload accepted now."""
     lic = schema.va_licenses.c
     cam = schema.va_cameras.c
     used = (
@@ -256,7 +316,7 @@ def register_camera(conn: Connection, account_id: int, serial: str, now_us: int)
         if not active:
             raise Message("Every VisionAlert license of this account has expired.", 403)
         raise Message("No VisionAlert license of this account has a free camera slot.", 403)
-    return conn.execute(
+    camera_id = conn.execute(
         schema.va_cameras.insert().values(
             license_id=chosen.id,
             account_id=account_id,
@@ -264,8 +324,10 @@ def register_camera(conn: Connection, account_id: int, serial: str, now_us: int)
             name=serial,
             created_us=now_us,
             modified_us=now_us,
+            last_accepted_us=now_us if accepted else None,
         )
     ).inserted_primary_key[0]
+    return camera_id, chosen.id
 
 
 def tag_camera(conn: Connection, account_id: int, camera_id: int, name: str, now_us: int) -> None:

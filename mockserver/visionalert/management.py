@@ -16,7 +16,7 @@ from ..core.errors import FieldErrors
 from ..core.images import InvalidImage, inspect_image
 from ..core.media import MediaStore
 from ..core.web import emulator, now_us
-from . import references
+from . import processing, references
 from .ingest import whole_second
 from .service import camera_for, license_for
 
@@ -106,7 +106,7 @@ def reference_image(account: Account, license_id: str, serial: str, base: str) -
 
     def read(conn: Connection):
         camera = camera_for(conn, license_for(conn, account, license_id), serial)
-        return references.current_reference_media(conn, camera.id)
+        return references.current_reference_media(conn, camera.id, now_us())
 
     row = emulator().store.query(read)
     if row is None:
@@ -135,15 +135,23 @@ def set_reference_image(
 
     def work(conn: Connection) -> None:
         camera = camera_for(conn, license_for(conn, account, license_id), serial)
-        at_us = whole_second(now_us())
+        now = now_us()
+        at_us = whole_second(now)
         media_id = world.media.add(conn, sha, len(upload), info.content_type, REFERENCE_KIND, at_us)
+        # a reference the camera was about to adopt from a pending log gives way to this one
+        orphans.extend(
+            world.media.delete_rows(conn, references.drop_pending_adoptions(conn, camera.id, now))
+        )
         references.set_reference(conn, camera.id, media_id, at_us)
+        processing.rejudge_pending(conn, world, camera.id, now)
 
+    orphans: list[str] = []
     try:
         world.store.transact(work)
     except Exception:
         _forget_unused_file(sha)
         raise
+    world.media.remove_files(orphans)
     return {"message": UPDATED}
 
 

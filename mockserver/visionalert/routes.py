@@ -16,7 +16,7 @@ from ..core import pagination, readcache
 from ..core.bodies import read_body
 from ..core.errors import ApiError
 from ..core.urls import base_url
-from ..core.web import current_account, emulator, json_response
+from ..core.web import current_account, emulator, json_response, now_us
 from . import filters, management, service
 
 blueprint = Blueprint("visionalert", __name__, url_prefix="/v1/vision-alert")
@@ -59,7 +59,12 @@ def _paged(result: tuple[pagination.Page, list[dict]]) -> Response:
 def _remembered(produce: Callable[[], Response]) -> Response:
     """A list reply, reused while nothing in the store changed (``core.readcache``)."""
     world = emulator()
-    return readcache.remembered((g.account.id, _base()), produce, world.config.read_cache)
+    return readcache.remembered(
+        (g.account.id, _base()),
+        produce,
+        world.config.read_cache,
+        lambda: service.next_appearance(now_us()),
+    )
 
 
 @blueprint.get("/licenses/")
@@ -75,7 +80,9 @@ def list_cameras(license_id: str):
         lambda: (filters.camera_filters(_param), pagination.page_request(_param)),
         lambda: service.check_license(account, license_id),
     )
-    return _remembered(lambda: _paged(service.list_cameras(account, license_id, wanted, page)))
+    return _remembered(
+        lambda: _paged(service.list_cameras(account, license_id, wanted, page, now_us()))
+    )
 
 
 @blueprint.get("/<license_id>/cameras/<serial>/logs/")
@@ -87,7 +94,9 @@ def list_camera_logs(license_id: str, serial: str):
         lambda: service.check_camera(account, license_id, serial),
     )
     return _remembered(
-        lambda: _paged(service.list_camera_logs(account, license_id, serial, wanted, page, _base()))
+        lambda: _paged(
+            service.list_camera_logs(account, license_id, serial, wanted, page, _base(), now_us())
+        )
     )
 
 
@@ -100,7 +109,9 @@ def list_license_logs(license_id: str):
         lambda: service.check_license(account, license_id),
     )
     return _remembered(
-        lambda: _paged(service.list_license_logs(account, license_id, wanted, page, _base()))
+        lambda: _paged(
+            service.list_license_logs(account, license_id, wanted, page, _base(), now_us())
+        )
     )
 
 

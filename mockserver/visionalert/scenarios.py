@@ -15,6 +15,7 @@ from ..core import schema
 from ..core.errors import ApiError, FieldErrors, NotFound
 from ..core.timefmt import iso_z
 from . import processing, scoring
+from .references import reference_at
 from .runtime import world
 
 RESOLUTIONS = ("normal", "anomaly")
@@ -69,8 +70,8 @@ def _thresholds_body(camera, default: float) -> dict:
     }
 
 
-def set_thresholds(license_id: int, serial: str, changes: dict) -> dict:
-    """Per-type thresholds; ``null`` goes back to the default."""
+def set_thresholds(license_id: int, serial: str, changes: dict, now_us: int) -> dict:
+    """Per-type thresholds; ``null`` goes back to the default (pending logs judged again)."""
     _score_map(changes, "thresholds", allow_null=True)
     emulator = world()
 
@@ -87,6 +88,7 @@ def set_thresholds(license_id: int, serial: str, changes: dict) -> dict:
             .where(schema.va_cameras.c.id == camera.id)
             .values(thresholds=json.dumps(own))
         )
+        processing.rejudge_pending(conn, emulator, camera.id, now_us)
         camera = _camera(conn, license_id, serial)
         return _thresholds_body(camera, emulator.settings(conn)["default_threshold"])
 
@@ -96,8 +98,9 @@ def set_thresholds(license_id: int, serial: str, changes: dict) -> dict:
 # -- forced scores and failures ------------------------------------------------------------
 
 
-def force(license_id: int, serial: str, body: dict) -> dict:
-    """Queue ``{"scores": {...}, "count": N}`` or ``{"fail": true, "count": N}``."""
+def force(license_id: int, serial: str, body: dict, now_us: int) -> dict:
+    """Queue ``{"scores": {...}, "count": N}`` or ``{"fail": true, "count": N}``; a log not
+    yet appeared takes its entry now, as its analysis would have."""
     count = body.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_FORCED:
         raise FieldErrors({"count": [f"A whole number from 1 to {MAX_FORCED}."]})
@@ -123,6 +126,7 @@ def force(license_id: int, serial: str, body: dict) -> dict:
                 remaining=count,
             )
         )
+        processing.rejudge_pending(conn, emulator, camera.id, now_us)
         return _forced_body(conn, camera)
 
     return emulator.store.transact(work)
@@ -132,15 +136,19 @@ def forced(license_id: int, serial: str) -> dict:
     return world().store.query(lambda conn: _forced_body(conn, _camera(conn, license_id, serial)))
 
 
-def clear_forced(license_id: int, serial: str) -> dict:
+def clear_forced(license_id: int, serial: str, now_us: int) -> dict:
+    """Empty the queue; logs not yet appeared lose the entries they had taken from it."""
+    emulator = world()
+
     def work(conn):
         camera = _camera(conn, license_id, serial)
         conn.execute(
             schema.va_forced_scores.delete().where(schema.va_forced_scores.c.camera_id == camera.id)
         )
+        processing.rejudge_pending(conn, emulator, camera.id, now_us, drop_forced=True)
         return _forced_body(conn, camera)
 
-    return world().store.transact(work)
+    return emulator.store.transact(work)
 
 
 def _forced_body(conn: Connection, camera) -> dict:
@@ -165,8 +173,9 @@ def _forced_body(conn: Connection, camera) -> dict:
 # -- camera state and review --------------------------------------------------------------
 
 
-def camera_state(license_id: int, serial: str, limit: int = 50) -> dict:
-    """Everything about one camera the public API does not show (all scores included)."""
+def camera_state(license_id: int, serial: str, now_us: int, limit: int = 50) -> dict:
+    """Everything about one camera the public API does not show (all scores included), as
+    the public API sees it now (logs that have appeared)."""
     emulator = world()
 
     def read(conn):
@@ -174,19 +183,15 @@ def camera_state(license_id: int, serial: str, limit: int = 50) -> dict:
         logs = schema.va_logs.c
         rows = conn.execute(
             select(schema.va_logs)
-            .where(logs.camera_id == camera.id)
+            .where(logs.camera_id == camera.id, logs.visible_us <= now_us)
             .order_by(logs.created_us.desc(), logs.id.desc())
             .limit(limit)
         ).all()
-        reference = conn.execute(
-            select(schema.va_references.c.media_id).where(
-                schema.va_references.c.id == camera.reference_id
-            )
-        ).scalar()
+        reference = reference_at(conn, camera.id, now_us)
         return {
             "serial": camera.serial,
             "name": camera.name,
-            "latest_status": camera.latest_status,
+            "latest_status": rows[0].status if rows else None,
             "has_reference": reference is not None,
             "last_accepted": iso_z(camera.last_accepted_us),
             "thresholds": processing.thresholds_of(
@@ -219,7 +224,7 @@ def resolve(log_id: int, body: dict, now_us: int) -> dict:
 
     def work(conn):
         log = conn.execute(select(schema.va_logs).where(schema.va_logs.c.id == log_id)).first()
-        if log is None:
+        if log is None or log.visible_us > now_us:  # a log that has not appeared yet
             raise NotFound("No log with that id.")
         if log.status != "under_review":
             raise ApiError(
@@ -244,12 +249,14 @@ def resolve(log_id: int, body: dict, now_us: int) -> dict:
         logs = schema.va_logs.c
         latest = conn.execute(
             select(logs.id)
-            .where(logs.camera_id == camera.id)
+            .where(logs.camera_id == camera.id, logs.visible_us <= now_us)
             .order_by(logs.created_us.desc(), logs.id.desc())
             .limit(1)
         ).scalar()
-        if latest == log.id:
-            processing.turned(conn, camera, status, anomalies, log.snapshot_id, now_us)
+        if latest == log.id:  # the camera's status was this log's: under_review
+            processing.feed_alert(
+                conn, camera, status, anomalies, log.snapshot_id, now_us, log.status
+            )
         row = conn.execute(select(schema.va_logs).where(schema.va_logs.c.id == log.id)).first()
         return _log_body(row)
 
