@@ -242,6 +242,7 @@ def _storm_python(url: str, frames: str, count: int, seconds: float, connections
 
 def run_phase(args, frames: str, count: int, with_reader: bool, use_wrk: bool) -> Phase:
     tag = "R" if with_reader else "U"
+    connections = _connections(args)
     generator = "wrk + Lua" if use_wrk else "Python generator (wrk missing)"
     with LiveServer(workers=args.workers, seed="none") as server:
         control = Control(server.url)
@@ -259,14 +260,14 @@ def run_phase(args, frames: str, count: int, with_reader: bool, use_wrk: bool) -
                 args=(reader_url, args.duration, 1000.0 / args.reader_rate, box),
             )
         log(
-            f"row 4: {generator}, {args.connections} connections, {args.duration:g} s, "
+            f"row 4: {generator}, {connections} connections, {args.duration:g} s, "
             f"{args.workers} server workers" + (", with a 50-camera reader" if with_reader else "")
         )
         cpu_before = server_cpu_seconds(server.process.pid)
         if reader is not None:
             reader.start()
         storm = _storm_wrk if use_wrk else _storm_python
-        summary, accepted = storm(upload_url, frames, count, args.duration, args.connections, tag)
+        summary, accepted = storm(upload_url, frames, count, args.duration, connections, tag)
         if reader is not None:
             reader.join()
         cpu = server_cpu_seconds(server.process.pid) - cpu_before
@@ -313,7 +314,7 @@ def row_uploads_wrk(args) -> tuple[Row, list[Phase]]:
         result += f"; with reader {beside.rate:,.0f}/s, reader p99 {beside.reader['p99_ms']:.0f} ms"
     row = Row(
         4,
-        f"create-log storm, {alone.generator}, {args.connections} connections, "
+        f"create-log storm, {alone.generator}, {_connections(args)} connections, "
         f"{args.duration:g} s, 1080p, distinct bytes, new camera each",
         measured,
         f"{args.workers} server workers",
@@ -322,6 +323,11 @@ def row_uploads_wrk(args) -> tuple[Row, list[Phase]]:
         all(phase.met() for phase in phases) and use_wrk,
     )
     return row, phases
+
+
+def _connections(args) -> int:
+    """``--connections`` here, ``--upload-connections`` in ``bench.py``."""
+    return getattr(args, "upload_connections", None) or args.connections
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
