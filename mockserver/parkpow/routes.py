@@ -51,8 +51,9 @@ def visit_list():
         body = read_body(request)
         start = body.text("start") if "start" in body.fields else start
         end = body.text("end") if "end" in body.fields else end
-    start_us, end_us = visit_period(start, end, world.server_tz, now_us())
-    rows = visits.visits_started_between(world.store, account.id, start_us, end_us)
+    now = now_us()
+    start_us, end_us = visit_period(start, end, world.server_tz, now)
+    rows = visits.visits_started_between(world.store, account.id, start_us, end_us, now)
     base = base_url(request, world.config.public_base_url)
 
     def media_url(name: str) -> str:
