@@ -16,7 +16,7 @@ from ..core.errors import FieldErrors
 from ..core.images import InvalidImage, inspect_image
 from ..core.media import MediaStore
 from ..core.web import emulator, now_us
-from . import processing, references
+from . import processing, references, scoring
 from .ingest import whole_second
 from .service import camera_for, license_for
 
@@ -131,6 +131,10 @@ def set_reference_image(
         info = inspect_image(upload, world.config.pixel_limit)
     except InvalidImage as exc:
         raise FieldErrors({"upload": [str(exc)]}) from None
+    try:  # kept: every upload of the camera is compared with it
+        analysis = scoring.analyse(upload)
+    except Exception:  # an image too odd to analyse is analysed (and fails) when used
+        analysis = None
     sha = world.media.write_file(upload)
 
     def work(conn: Connection) -> None:
@@ -143,6 +147,8 @@ def set_reference_image(
             world.media.delete_rows(conn, references.drop_pending_adoptions(conn, camera.id, now))
         )
         references.set_reference(conn, camera.id, media_id, at_us)
+        if analysis is not None:
+            processing.remember(conn, sha, analysis)
         processing.rejudge_pending(conn, world, camera.id, now)
 
     orphans: list[str] = []

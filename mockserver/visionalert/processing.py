@@ -108,7 +108,10 @@ def comparison_with(emulator, conn, analysis: scoring.Analysis | None, reference
     """Scores against the reference with ``reference_sha`` (None: no reference)."""
     if analysis is None or reference_sha is None:
         return None
-    reference = analysis_of(emulator, reference_sha, conn)
+    try:
+        reference = analysis_of(emulator, reference_sha, conn)
+    except Exception:  # a reference that cannot be analysed: scored as without one
+        return None
     return scoring.compare(analysis.signature, reference.signature)
 
 
