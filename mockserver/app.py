@@ -1,12 +1,35 @@
-"""Server assembly: ``create_app`` builds one Emulator and mounts every part on a Flask app."""
+"""Server assembly: ``create_app`` builds one Emulator and mounts every part on a Flask app.
+
+The vendor APIs come from their descriptors (``vendors.py``); the control plane
+(``/_mock/``) and the media route are mounted beside them, the control middleware and the
+mutants wrap the whole app.
+"""
 
 from __future__ import annotations
 
 from flask import Flask
 
 from .config import Config
+from .control.middleware import ControlMiddleware
+from .control.mutants import blueprint as mutants_blueprint
+from .control.mutants import install as install_mutants
+from .control.plane_routes import blueprint as control_plane_blueprint
+from .control.routes import blueprint as control_blueprint
+from .control.scenarios import blueprint as scenarios_blueprint
+from .control.seeding import load_initial_seed
+from .control.specs import blueprint as spec_blueprint
 from .core.emulator import Emulator
+from .core.media_routes import blueprint as media_blueprint
 from .core.web import install_edges
+from .vendors import VENDORS
+
+CONTROL_BLUEPRINTS = (
+    control_blueprint,
+    scenarios_blueprint,
+    spec_blueprint,
+    mutants_blueprint,
+    control_plane_blueprint,
+)
 
 
 def create_app(config: Config | None = None, *, background: bool = False) -> Flask:
@@ -15,37 +38,18 @@ def create_app(config: Config | None = None, *, background: bool = False) -> Fla
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.upload_limit
     app.json.sort_keys = False
-    emulator = Emulator(config)
+    emulator = Emulator(config, VENDORS)
     app.extensions["mockserver"] = emulator
     install_edges(app)
-
-    from .control.middleware import ControlMiddleware
-    from .control.mutants import blueprint as mutants_blueprint
-    from .control.mutants import install as install_mutants
-    from .control.plane_routes import blueprint as control_plane_blueprint
-    from .control.routes import blueprint as control_blueprint
-    from .control.scenarios import blueprint as scenarios_blueprint
-    from .control.specs import blueprint as spec_blueprint
-    from .core.media_routes import blueprint as media_blueprint
-    from .parkpow.routes import blueprint as parkpow_blueprint
-    from .visionalert.routes import blueprint as visionalert_blueprint
-    from .visionalert.upload_routes import blueprint as upload_blueprint
-
     if config.control_enabled:
-        app.register_blueprint(control_blueprint)
-        app.register_blueprint(scenarios_blueprint)
-        app.register_blueprint(spec_blueprint)
-        app.register_blueprint(mutants_blueprint)
-        app.register_blueprint(control_plane_blueprint)
+        for blueprint in CONTROL_BLUEPRINTS:
+            app.register_blueprint(blueprint)
     app.register_blueprint(media_blueprint)
-    app.register_blueprint(parkpow_blueprint)
-    app.register_blueprint(visionalert_blueprint)
-    app.register_blueprint(upload_blueprint)
+    for vendor in VENDORS:
+        for blueprint in vendor.blueprints:
+            app.register_blueprint(blueprint)
     install_mutants(app, emulator)
     app.wsgi_app = ControlMiddleware(app.wsgi_app, emulator)
-
-    from .control.seeding import load_initial_seed
-
     load_initial_seed(emulator)
     if background:
         emulator.start_background()

@@ -127,27 +127,29 @@ def _announce(config: Config, host: str, port: int, workers: int) -> None:
     from .control.seeding import load_initial_seed
     from .core import schema
     from .core.emulator import Emulator
+    from .vendors import VENDORS
+    from .visionalert.schema import va_licenses
 
-    world = Emulator(config)
+    emulator = Emulator(config, VENDORS)
     try:
-        world.recover()  # no worker runs yet: a crashed run's leases and stray files go
-        load_initial_seed(world)
-        rows = world.store.query(
+        emulator.recover()  # no worker runs yet: a crashed run's leases and stray files go
+        load_initial_seed(emulator)
+        rows = emulator.store.query(
             lambda conn: conn.execute(
                 select(schema.tokens.c.token, schema.accounts.c.products)
                 .join(schema.accounts, schema.accounts.c.id == schema.tokens.c.account_id)
                 .order_by(schema.accounts.c.id)
             ).all()
         )
-        licenses = world.store.query(
+        licenses = emulator.store.query(
             lambda conn: conn.execute(
-                select(schema.va_licenses.c.id, schema.va_licenses.c.code, schema.tokens.c.token)
-                .join(schema.tokens, schema.tokens.c.account_id == schema.va_licenses.c.account_id)
-                .order_by(schema.va_licenses.c.id)
+                select(va_licenses.c.id, va_licenses.c.code, schema.tokens.c.token)
+                .join(schema.tokens, schema.tokens.c.account_id == va_licenses.c.account_id)
+                .order_by(va_licenses.c.id)
             ).all()
         )
     finally:
-        world.close()
+        emulator.close()
     echo = lambda text: click.echo(text, err=False)  # noqa: E731
     echo(f"mockserver on http://{host}:{port}  ({workers} workers, store: {config.data_dir})")
     for row in rows:

@@ -19,24 +19,24 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, request
 from sqlalchemy import select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..core import schema
 from ..core.errors import FieldErrors
-from ..core.web import emulator, json_response
+from ..core.web import json_response
+from ..vendors import VENDORS
 
+#: the mutants of every vendor API, and those that concern them all
 MUTANTS: dict[str, str] = {
-    "renamed_field": "VisionAlert cameras carry `status` instead of `latest_status`.",
-    "missing_next": "Paginated envelopes lose their `next` key.",
-    "found_not_404": "A camera that does not exist answers 200 (an empty page, no reference) instead of 404.",
     "ignored_auth": "A request without credentials is served as the first account's.",
     "unclamped_page_size": "page_size above 200 is honoured: pages are merged up to the size asked for.",
     "wrong_retry_after": "429 replies give Retry-After in milliseconds instead of seconds.",
-    "naive_timezone": "Naive start/end timestamps are read as UTC+02:00, not in the server timezone.",
-    "deleted_camera_reuse": "A deleted camera's logs and reference still answer 200.",
 }
+for _vendor in VENDORS:
+    MUTANTS.update(_vendor.mutants)
 
 VISIONALERT = "/v1/vision-alert/"
-VENDOR_PREFIXES = (VISIONALERT, "/api/v1/")
+VENDOR_PREFIXES = tuple(vendor.url_prefix for vendor in VENDORS)
 CAMERA_LIST = re.compile(r"^/v1/vision-alert/[^/]+/cameras/?$")
 CAMERA_ITEM = re.compile(r"^/v1/vision-alert/([^/]+)/cameras/([^/]+)/?$")
 CAMERA_READ = re.compile(r"^/v1/vision-alert/([^/]+)/cameras/([^/]+)/(logs|reference)/?$")
@@ -90,11 +90,10 @@ class MutantSwitch:
 class MutantMiddleware:
     """Applies the active mutants to vendor requests and replies; passes everything else."""
 
-    def __init__(self, wsgi_app, world, switch: MutantSwitch) -> None:
+    def __init__(self, wsgi_app, emulator, switch: MutantSwitch) -> None:
         self.wsgi_app = wsgi_app
-        self.world = world
+        self.emulator = emulator
         self.switch = switch
-        self.deleted: set[tuple[str, str]] = set()  # (license id, serial) deleted in this process
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -123,11 +122,11 @@ class MutantMiddleware:
         if "unclamped_page_size" in active and method == "GET" and code == 200:
             body = self._merge_pages(environ, query, body)
         if code == 204 and method == "DELETE" and (match := CAMERA_ITEM.match(path)):
-            self.deleted.add(match.groups())
+            self._remember_deleted(*match.groups())
         read = CAMERA_READ.match(path) if method == "GET" else None
         if read and code == 404:
             unknown = "found_not_404" in active
-            reused = "deleted_camera_reuse" in active and read.groups()[:2] in self.deleted
+            reused = "deleted_camera_reuse" in active and self._was_deleted(*read.groups()[:2])
             if unknown or reused:
                 status, code = "200 OK", 200
                 empty = {"next": None, "previous": None, "results": []}
@@ -155,9 +154,20 @@ class MutantMiddleware:
         start_response(status, headers)
         return [body]
 
+    def _remember_deleted(self, license_id: str, serial: str) -> None:
+        """In the store, so that every worker process answers for the deleted camera."""
+        row = {"license": license_id, "serial": serial}
+        statement = sqlite_insert(schema.mutant_deletions).values(row).on_conflict_do_nothing()
+        self.emulator.store.transact(lambda conn: conn.execute(statement))
+
+    def _was_deleted(self, license_id: str, serial: str) -> bool:
+        gone = schema.mutant_deletions.c
+        query = select(gone.license).where(gone.license == license_id, gone.serial == serial)
+        return self.emulator.store.query(lambda conn: conn.execute(query).first() is not None)
+
     def _any_token(self) -> str | None:
         table = schema.tokens
-        return self.world.store.query(
+        return self.emulator.store.query(
             lambda conn: conn.execute(
                 select(table.c.token).order_by(table.c.account_id).limit(1)
             ).scalar()
@@ -221,11 +231,11 @@ def _json(body: bytes):
         return None
 
 
-def install(app, world) -> MutantSwitch:
+def install(app, emulator) -> MutantSwitch:
     """Wrap the app (inside the control middleware) and start with the configured set."""
-    switch = MutantSwitch(world.config.data_dir, parse_names(world.config.mutants))
+    switch = MutantSwitch(emulator.config.data_dir, parse_names(emulator.config.mutants))
     app.extensions["mockserver_mutants"] = switch
-    app.wsgi_app = MutantMiddleware(app.wsgi_app, world, switch)
+    app.wsgi_app = MutantMiddleware(app.wsgi_app, emulator, switch)
     return switch
 
 
@@ -243,7 +253,6 @@ def _body() -> dict:
 
 @blueprint.get("/mutants")
 def get_mutants():
-    emulator()  # the control plane's own checks ran in before_request
     return json_response(_body())
 
 

@@ -21,11 +21,12 @@ from flask import Blueprint, Response, render_template_string
 from markupsafe import Markup
 
 from ..core.errors import NotFound
+from ..vendors import VENDORS
 
 blueprint = Blueprint("specs", __name__, url_prefix="/_mock")
 
 #: the documents, in the order the docs page shows them
-SPEC_NAMES = ("visionalert", "parkpow", "control")
+SPEC_NAMES = (*(vendor.spec for vendor in VENDORS), "control")
 METHODS = ("get", "post", "put", "patch", "delete")
 
 

@@ -1,6 +1,8 @@
 """Due work: jobs with a due time on the emulator clock, run exactly once.
 
-Features register a handler per job kind. Whenever the clock passes due times (the clock
+Each vendor declares its job kinds (``JobKind``) in its descriptor and the server assembly
+registers them on the emulator's own ``DueWork``; handlers get the emulator as an argument.
+Whenever the clock passes due times (the clock
 is moved through the control plane, the background tick fires; never on a request's path)
 ``run_due`` claims the due jobs in due-time order and applies each in its own write transaction, deleting the job in that
 same transaction: a job is applied once even when several worker processes race for it.
@@ -19,7 +21,6 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -46,26 +47,16 @@ class Job:
     attempts: int
 
 
-@dataclass
-class Handler:
-    apply: Callable[[Connection, Job, Any], None]
-    prepare: Callable[[Job], Any] | None = None
+@dataclass(frozen=True)
+class JobKind:
+    """How one kind of job runs: ``prepare(emulator, job)`` outside any transaction (may be
+    None), then ``apply(emulator, conn, job, prepared)`` in the write transaction that
+    deletes the job. ``background`` kinds run only on the background tick."""
+
+    kind: str
+    apply: Callable[[Any, Connection, Job, Any], None]
+    prepare: Callable[[Any, Job], Any] | None = None
     background: bool = False
-
-
-_HANDLERS: dict[str, Handler] = {}
-
-#: the runner executing the current job, so handlers can reach their emulator (``world``)
-_RUNNING: ContextVar[DueWork | None] = ContextVar("duework_running", default=None)
-
-
-def running() -> DueWork | None:
-    """The ``DueWork`` whose job is being prepared or applied in this thread, if any."""
-    return _RUNNING.get()
-
-
-def register(kind: str, apply, prepare=None, background: bool = False) -> None:
-    _HANDLERS[kind] = Handler(apply=apply, prepare=prepare, background=background)
 
 
 def schedule(
@@ -144,13 +135,18 @@ class DueWork:
         # data_version counts per connection: the connection's serial makes it unique
         return state, (connection, row.version) if connection is not None else None
 
-    def __init__(self, store, world=None) -> None:
+    def __init__(self, store, emulator=None) -> None:
         self.store = store
-        self.world = world  # the owning emulator, for handlers (settings, media, config)
+        self.emulator = emulator  # the owning emulator, handed to every handler
+        self._handlers: dict[str, JobKind] = {}
         self._local = threading.local()
 
+    def register(self, job_kind: JobKind) -> None:
+        """Make ``job_kind`` runnable here (the server assembly does it per vendor)."""
+        self._handlers[job_kind.kind] = job_kind
+
     def _kinds(self, background: bool) -> list[str]:
-        return [kind for kind, h in _HANDLERS.items() if background or not h.background]
+        return [kind for kind, h in self._handlers.items() if background or not h.background]
 
     def _claimable(self, until_us: int, kinds: list[str]):
         jobs = schema.jobs.c
@@ -231,23 +227,13 @@ class DueWork:
         return claimed
 
     def _run(self, job: Job, lease: float) -> None:
-        token = _RUNNING.set(self)
+        handler = self._handlers[job.kind]  # only registered kinds are ever claimed
         try:
-            self._run_job(job, lease)
-        finally:
-            _RUNNING.reset(token)
-
-    def _run_job(self, job: Job, lease: float) -> None:
-        handler = _HANDLERS.get(job.kind)
-        if handler is None:
-            self.store.transact(lambda conn: self._finish(conn, job, lease))
-            return
-        try:
-            prepared = handler.prepare(job) if handler.prepare else None
+            prepared = handler.prepare(self.emulator, job) if handler.prepare else None
 
             def work(conn: Connection) -> None:
                 if self._finish(conn, job, lease):
-                    handler.apply(conn, job, prepared)
+                    handler.apply(self.emulator, conn, job, prepared)
 
             self.store.transact(work)
         except Exception:  # a broken job must not take the request with it

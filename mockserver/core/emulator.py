@@ -1,4 +1,9 @@
-"""The emulator object one app holds: config, store, clock, media, due work, settings."""
+"""The emulator object one app holds: config, store, clock, media, due work, settings.
+
+Everything that serves the emulated world receives this object as an argument (routes
+fetch it once from their app); it knows its vendors (``core.vendor``) and runs their due
+work.
+"""
 
 from __future__ import annotations
 
@@ -19,23 +24,28 @@ from .media import MediaStore
 from .readcache import cached_value
 from .store import Store
 from .timefmt import zone
+from .vendor import Vendor
 
 log = logging.getLogger(__name__)
 
 
 class Emulator:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, vendors: tuple[Vendor, ...] = ()) -> None:
         self.config = config
+        self.vendors = vendors
         self._tmpdir = None
         if not config.data_dir:
             self._tmpdir = tempfile.mkdtemp(prefix="mockserver-")
             config.data_dir = self._tmpdir
         self.store = Store(config.data_dir)
-        # the request journal lives beside the world, in its own file (see core/schema.py)
+        # the request journal lives beside the store, in its own file (see core/schema.py)
         self.journal_store = Store(config.data_dir, "journal", schema.journal_metadata)
         self.clock = Clock(self.store)
         self.media = MediaStore(self.store.media_dir)
-        self.duework = DueWork(self.store, world=self)
+        self.duework = DueWork(self.store, emulator=self)
+        for vendor in vendors:
+            for job_kind in vendor.jobs:
+                self.duework.register(job_kind)
         self.server_tz = zone(config.server_timezone)
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
@@ -91,6 +101,10 @@ class Emulator:
         for key, value in changes.items():
             conn.execute(schema.settings.delete().where(schema.settings.c.key == key))
             conn.execute(schema.settings.insert().values(key=key, value=json.dumps(value)))
+        now_us = self.clock.now_us(conn)
+        for vendor in self.vendors:
+            if vendor.settings_changed is not None:
+                vendor.settings_changed(self, conn, changes, now_us)
 
     # -- lifecycle ----------------------------------------------------------------------
 

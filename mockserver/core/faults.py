@@ -25,6 +25,7 @@ from sqlalchemy import Connection, select
 
 from . import schema
 from .errors import FieldErrors, NotFound
+from .numbers import is_number, is_whole_number
 from .timefmt import iso_z
 
 ACTIONS = ("status", "latency", "drop", "truncate", "malformed")
@@ -58,17 +59,15 @@ def parse_spec(body: object) -> dict:
     if spec["match"].get("target") == "webhook" and spec["action"]["type"] not in WEBHOOK_ACTIONS:
         raise FieldErrors({"action.type": [f"A webhook fault is one of {list(WEBHOOK_ACTIONS)}."]})
     times = body.get("times")
-    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+    if times is not None and (not is_whole_number(times) or times < 1):
         raise FieldErrors({"times": ["A whole number >= 1, or null for no limit."]})
     spec["times"] = times
     rate = body.get("rate")
-    if rate is not None and (
-        isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1
-    ):
+    if rate is not None and (not is_number(rate) or not 0 <= rate <= 1):
         raise FieldErrors({"rate": ["A fraction between 0 and 1, or null for every request."]})
     spec["rate"] = rate
     seed = body.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | str)):
+    if seed is not None and not (is_whole_number(seed) or isinstance(seed, str)):
         raise FieldErrors({"seed": ["An integer or a string."]})
     # unseeded: pick one now and show it, so a failing run can be replayed
     spec["seed"] = seed if seed is not None else secrets.randbits(32)
@@ -153,11 +152,11 @@ def _action(action: object) -> dict:
 
 def _status_action(action: dict) -> dict:
     status = action.get("status")
-    if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+    if not is_whole_number(status) or not 200 <= status <= 599:
         raise FieldErrors({"action.status": ["An HTTP status code between 200 and 599."]})
     headers = action.get("headers") or {}
     if not isinstance(headers, dict) or any(
-        not isinstance(k, str) or not isinstance(v, str | int | float) or isinstance(v, bool)
+        not isinstance(k, str) or not (isinstance(v, str) or is_number(v))
         for k, v in headers.items()
     ):
         raise FieldErrors({"action.headers": ["An object of header names to values."]})
@@ -175,11 +174,7 @@ def _status_action(action: dict) -> dict:
 
 def _latency(ms: object) -> list[float]:
     def ok(value: object) -> bool:
-        return (
-            not isinstance(value, bool)
-            and isinstance(value, int | float)
-            and 0 <= value <= MAX_LATENCY_MS
-        )
+        return is_number(value) and 0 <= value <= MAX_LATENCY_MS
 
     if ok(ms):
         return [float(ms), float(ms)]

@@ -7,18 +7,18 @@ import os
 from flask import Blueprint, send_file
 
 from .errors import NotFound
-from .web import emulator
+from .web import current_emulator
 
 blueprint = Blueprint("media", __name__)
 
 
 @blueprint.get("/media/<kind>/<name>")
 def media_file(kind: str, name: str):
-    world = emulator()
-    row = world.store.query(lambda conn: world.media.lookup(conn, name))
+    emulator = current_emulator()
+    row = emulator.store.query(lambda conn: emulator.media.lookup(conn, name))
     if row is None or row.kind != kind:
         raise NotFound()
-    path = world.media.path(row.sha256)
+    path = emulator.media.path(row.sha256)
     if not os.path.exists(path):
         raise NotFound()
     return send_file(path, mimetype=row.content_type, max_age=3600, etag=row.sha256)

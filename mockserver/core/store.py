@@ -45,7 +45,8 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE journal ADD COLUMN next_url TEXT",
     ],
     3: ["DROP TABLE IF EXISTS journal"],  # moved to journal.sqlite3
-    4: [  # logs written at acceptance, visible processing_delay later
+    4: [],  # mutant_deletions: a new table, made by create_all
+    5: [  # logs written at acceptance, visible processing_delay later
         "ALTER TABLE va_logs ADD COLUMN visible_us INTEGER NOT NULL DEFAULT 0",
         "UPDATE va_logs SET visible_us = created_us",
         "ALTER TABLE va_logs ADD COLUMN forced TEXT",

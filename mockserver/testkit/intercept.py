@@ -27,9 +27,11 @@ import re
 from contextlib import ContextDecorator
 from urllib.parse import urlsplit
 
+from ..core.vendor import hosts
+from ..vendors import VENDORS
 from .client import SeededAccounts
 
-VENDOR_HOSTS = ("app.parkpow.com", "api.platerecognizer.com", "app.platerecognizer.com")
+VENDOR_HOSTS = hosts(VENDORS)  # app.parkpow.com, api.platerecognizer.com, ...
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 _active: list[Interceptor] = []

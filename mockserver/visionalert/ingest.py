@@ -15,27 +15,31 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select, update
 
-from ..core import schema
 from ..core.auth import Account
 from ..core.bodies import RequestBody
-from ..core.errors import REQUIRED, FieldErrors, Message, Throttled
+from ..core.clock import seconds_to_us
+from ..core.emulator import Emulator
+from ..core.errors import (
+    BLANK,
+    NO_FILE,
+    NOT_A_FILE,
+    NULL_CHARACTER,
+    REQUIRED,
+    FieldErrors,
+    Message,
+    Throttled,
+)
 from ..core.images import INVALID_IMAGE, ImageInfo, InvalidImage, inspect_image
-from . import processing, scoring
+from . import notify, processing, schema, scoring
 from .references import reference_at
-from .runtime import seconds_to_us
 
 SNAPSHOT_KIND = "camera_snapshot"
 THROTTLE_SCOPE = "visionalert.create_log"
 SERIAL_MAX = 128
 TAG_MAX = 100
-BASE_URL_KEY = "visionalert.base_url"
 
 ACCEPTED = {"message": "Log created successfully."}
 TOO_SOON = "Camera already uploaded a log recently."
-NO_FILE = "No file was submitted."
-NOT_A_FILE = "The submitted data was not a file. Check the encoding type on the form."
-BLANK = "This field may not be blank."
-NULL_CHARACTER = "Null characters are not allowed."
 BAD_CHARACTERS = "May not contain '/' or control characters."
 
 
@@ -49,13 +53,17 @@ class Upload:
 
 
 def create_log(
-    world, account: Account, now_us: int, base_url: str, read_body: Callable[[], RequestBody]
+    emulator: Emulator,
+    account: Account,
+    now_us: int,
+    base_url: str,
+    read_body: Callable[[], RequestBody],
 ) -> dict:
     """The create-log rule after auth and product. The body is read after the throttle,
     as DRF throttles before parsing (so an oversized body still counts as a request)."""
-    throttle(world, account, now_us)
-    upload = validate(read_body(), world.config.pixel_limit)
-    accept(world, account, upload, whole_second(now_us), base_url)
+    throttle(emulator, account, now_us)
+    upload = validate(read_body(), emulator.config.pixel_limit)
+    accept(emulator, account, upload, whole_second(now_us), base_url)
     return ACCEPTED
 
 
@@ -75,7 +83,7 @@ def throttle_rate(rate_per_second: float) -> tuple[int, float]:
     return requests, requests / rate_per_second
 
 
-def throttle(world, account: Account, now_us: int) -> None:
+def throttle(emulator: Emulator, account: Account, now_us: int) -> None:
     """Record this request in the account's history, or raise 429 with DRF's wait."""
     if account.rate_limit_per_second is None:
         return
@@ -102,7 +110,7 @@ def throttle(world, account: Account, now_us: int) -> None:
         else:
             conn.execute(update(table).where(key).values(history=text))
 
-    world.store.transact(work)
+    emulator.store.transact(work)
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -190,34 +198,36 @@ def _camera(conn: Connection, account_id: int, serial: str):
     return conn.execute(_CAMERA.where(cam.account_id == account_id, cam.serial == serial)).first()
 
 
-def _comparison(world, camera, analysis: scoring.Analysis, visible_us: int):
+def _comparison(emulator: Emulator, camera, analysis: scoring.Analysis, visible_us: int):
     """(reference id, scores against it) for a known camera, read and computed outside the
     write transaction; (None, None) without a reference."""
     if camera is None:
         return None, None
-    reference = world.store.query(lambda conn: reference_at(conn, camera.id, visible_us))
+    reference = emulator.store.query(lambda conn: reference_at(conn, camera.id, visible_us))
     if reference is None:
         return None, None
-    return reference.id, processing.comparison_with(world, None, analysis, reference.sha256)
+    return reference.id, processing.comparison_with(emulator, None, analysis, reference.sha256)
 
 
-def accept(world, account: Account, upload: Upload, now_us: int, base_url: str) -> None:
+def accept(
+    emulator: Emulator, account: Account, upload: Upload, now_us: int, base_url: str
+) -> None:
     """One write transaction: the window re-checked, the camera registered if new, and the
     upload's log written (visible ``processing_delay`` later, see ``processing``).
 
     Hashing, the file write and the comparison with the reference run before it."""
-    settings = world.settings()
+    settings = emulator.settings()
     window_us = seconds_to_us(settings["camera_window"])
     # Fast path: a camera inside its window is refused before any file is written.
-    known = world.store.query(lambda conn: _camera(conn, account.id, upload.serial))
+    known = emulator.store.query(lambda conn: _camera(conn, account.id, upload.serial))
     if known is not None and (refusal := _too_soon(known.last_accepted_us, now_us, window_us)):
         raise refusal
     visible_us = now_us + seconds_to_us(settings["processing_delay"])
-    compared_with, comparison = _comparison(world, known, upload.analysis, visible_us)
-    sha = world.media.write_file(upload.content)
+    compared_with, comparison = _comparison(emulator, known, upload.analysis, visible_us)
+    sha = emulator.media.write_file(upload.content)
 
     def work(conn: Connection) -> None:
-        settings = world.settings(conn)
+        settings = emulator.settings(conn)
         camera = _camera(conn, account.id, upload.serial)
         if camera is not None:
             refusal = _too_soon(
@@ -238,7 +248,7 @@ def accept(world, account: Account, upload: Upload, now_us: int, base_url: str) 
             camera = NewCamera(camera_id, license_id)
         if upload.tag:
             tag_camera(conn, account.id, camera.id, upload.tag, now_us)
-        media_id = world.media.add(
+        media_id = emulator.media.add(
             conn, sha, len(upload.content), upload.image.content_type, SNAPSHOT_KIND, now_us
         )
         reference_id, compared = compared_with, comparison
@@ -248,13 +258,13 @@ def accept(world, account: Account, upload: Upload, now_us: int, base_url: str) 
             reference_id = reference.id if reference else None
             if reference_id != compared_with:  # changed meanwhile (rare): compare again
                 compared = processing.comparison_with(
-                    world, conn, upload.analysis, reference.sha256 if reference else None
+                    emulator, conn, upload.analysis, reference.sha256 if reference else None
                 )
         forced = processing.take_forced(conn, camera.id) if camera.forced_queued else None
         snapshot = processing.Snapshot(media_id, sha, upload.analysis)
         processing.record_upload(
+            emulator,
             conn,
-            world,
             camera,
             snapshot,
             compared,
@@ -265,11 +275,11 @@ def accept(world, account: Account, upload: Upload, now_us: int, base_url: str) 
             settings,
         )
         processing.schedule_offline(conn, settings, camera.id, now_us)
-        _remember_base_url(conn, base_url)
+        notify.remember_base_url(conn, base_url)
 
     # A refusal inside the transaction (a racing upload won) leaves the bytes on disk:
     # they are content-addressed and may already belong to another camera's upload.
-    world.store.transact(work)
+    emulator.store.transact(work)
 
 
 def _check_license_active(conn: Connection, license_id: int, now_us: int) -> None:
@@ -351,15 +361,3 @@ def tag_camera(conn: Connection, account_id: int, camera_id: int, name: str, now
             .where(schema.va_cameras.c.id == camera_id)
             .values(modified_us=now_us)
         )
-
-
-def _remember_base_url(conn: Connection, base_url: str) -> None:
-    """The last upload's base URL: absolute URLs in webhooks when none is configured."""
-    meta = schema.meta.c
-    current = conn.execute(select(meta.value).where(meta.key == BASE_URL_KEY)).scalar()
-    if current == base_url:
-        return
-    if current is None:
-        conn.execute(schema.meta.insert().values(key=BASE_URL_KEY, value=base_url))
-    else:
-        conn.execute(update(schema.meta).where(meta.key == BASE_URL_KEY).values(value=base_url))

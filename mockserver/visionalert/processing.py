@@ -30,10 +30,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, select, update
 
-from ..core import duework, schema
-from . import alerts, scoring
+from ..core import duework
+from ..core.clock import seconds_to_us
+from ..core.emulator import Emulator
+from . import alerts, schema, scoring
 from .references import drop_pending_adoptions, reference_at, set_reference
-from .runtime import seconds_to_us, world
 
 TURNED = "va.turned"
 RETRY = "va.retry"
@@ -104,7 +105,7 @@ def _clearly_normal(scores: dict, thresholds: dict, settings: dict) -> bool:
     return all(scores.get(k, 0.0) < thresholds[k] - band for k in scoring.CONTENT_TYPES)
 
 
-def comparison_with(emulator, conn, analysis: scoring.Analysis | None, reference_sha):
+def comparison_with(emulator: Emulator, conn, analysis: scoring.Analysis | None, reference_sha):
     """Scores against the reference with ``reference_sha`` (None: no reference)."""
     if analysis is None or reference_sha is None:
         return None
@@ -129,7 +130,7 @@ def cached_analysis(conn: Connection, sha: str) -> scoring.Analysis | None:
     )
 
 
-def analysis_of(emulator, sha: str, conn: Connection | None = None) -> scoring.Analysis:
+def analysis_of(emulator: Emulator, sha: str, conn: Connection | None = None) -> scoring.Analysis:
     """From the cache, else decoded from the stored file."""
     found = (
         cached_analysis(conn, sha)
@@ -192,8 +193,8 @@ class Snapshot:
 
 
 def record_upload(
+    emulator: Emulator,
     conn: Connection,
-    emulator,
     camera,
     snapshot: Snapshot,
     comparison: dict | None,
@@ -221,15 +222,15 @@ def record_upload(
             forced=None if forced is None else json.dumps(forced),
         )
     ).inserted_primary_key[0]
-    _follow_up(conn, emulator, camera.id, log_id, snapshot, result, visible_us, settings)
+    _follow_up(emulator, conn, camera.id, log_id, snapshot, result, visible_us, settings)
     return log_id
 
 
-def _follow_up(conn, emulator, camera_id, log_id, snapshot, result: Verdict, at_us, settings):
+def _follow_up(emulator, conn, camera_id, log_id, snapshot, result: Verdict, at_us, settings):
     """What a verdict implies beyond the log: the adopted reference (from ``at_us`` on), the
     alert check at ``at_us``, the retry of a failed analysis."""
     if result.adopt:
-        _adopt(conn, emulator, camera_id, snapshot, at_us)
+        _adopt(emulator, conn, camera_id, snapshot, at_us)
     payload = {"log_id": log_id, "camera_id": camera_id}
     if result.status == "anomaly":
         duework.schedule(conn, TURNED, at_us, payload, key=f"{TURNED}:{log_id}")
@@ -238,7 +239,9 @@ def _follow_up(conn, emulator, camera_id, log_id, snapshot, result: Verdict, at_
         duework.schedule(conn, RETRY, due, {**payload, "attempt": 2}, key=f"{RETRY}:{log_id}")
 
 
-def _adopt(conn: Connection, emulator, camera_id: int, snapshot: Snapshot, at_us: int) -> None:
+def _adopt(
+    emulator: Emulator, conn: Connection, camera_id: int, snapshot: Snapshot, at_us: int
+) -> None:
     """The snapshot becomes the camera's reference from ``at_us`` on (a second media row
     for the same bytes), and its analysis is kept for the comparisons to come."""
     row = conn.execute(select(schema.media).where(schema.media.c.id == snapshot.media_id)).one()
@@ -264,7 +267,7 @@ def schedule_offline(conn: Connection, settings: dict, camera_id: int, now_us: i
 
 
 def rejudge_pending(
-    conn: Connection, emulator, camera_id: int, now_us: int, drop_forced: bool = False
+    emulator: Emulator, conn: Connection, camera_id: int, now_us: int, drop_forced: bool = False
 ) -> int:
     """Judge the camera's logs that have not appeared yet with what is in force now (forced
     entries, thresholds, settings, reference); ``drop_forced``: the queue was cleared, so
@@ -314,7 +317,7 @@ def rejudge_pending(
         if analysis is not None:
             snapshot = Snapshot(log.snapshot_id, log.sha256, analysis)
             _follow_up(
-                conn, emulator, camera_id, log.id, snapshot, result, log.visible_us, settings
+                emulator, conn, camera_id, log.id, snapshot, result, log.visible_us, settings
             )
         elif result.status == "pending_retry":
             due = log.visible_us + seconds_to_us(settings["retry_delay"])
@@ -323,7 +326,7 @@ def rejudge_pending(
     return len(pending)
 
 
-def settings_changed(conn: Connection, emulator, changes: dict, now_us: int) -> None:
+def settings_changed(emulator: Emulator, conn: Connection, changes: dict, now_us: int) -> None:
     """A new default threshold or review band judges every pending log again."""
     if not any(key in changes for key in JUDGING_SETTINGS):
         return
@@ -333,7 +336,7 @@ def settings_changed(conn: Connection, emulator, changes: dict, now_us: int) -> 
         .distinct()
     ).scalars()
     for camera_id in list(cameras):
-        rejudge_pending(conn, emulator, camera_id, now_us)
+        rejudge_pending(emulator, conn, camera_id, now_us)
 
 
 # -- the camera's status, derived from its logs ------------------------------------------------
@@ -369,25 +372,26 @@ def _camera(conn: Connection, camera_id: int):
     return conn.execute(select(CAMERAS).where(CAMERAS.c.id == camera_id)).first()
 
 
-def feed_alert(conn, camera, status: str, anomalies: dict, snapshot_id, at_us: int, before) -> None:
+def feed_alert(
+    emulator: Emulator, conn, camera, status: str, anomalies: dict, snapshot_id, at_us, before
+) -> None:
     """A camera that turns anomalous or offline (from another status) feeds an alert."""
     if status in TURNING and before != status:
-        alerts.camera_turned(conn, camera, status, anomalies, snapshot_id, at_us)
+        alerts.camera_turned(emulator, conn, camera, status, anomalies, snapshot_id, at_us)
 
 
 # -- due work: turned, retry, offline ---------------------------------------------------------
 
 
-def _turned(conn: Connection, job: duework.Job, _prepared) -> None:
+def _turned(emulator: Emulator, conn: Connection, job: duework.Job, _prepared) -> None:
     """At a log's instant: an anomalous log of a camera that was not anomalous → alert."""
     log = conn.execute(select(LOGS).where(LOGS.c.id == job.payload["log_id"])).first()
     if log is None or log.status not in TURNING:
         return  # the camera was deleted, or the log was judged again
     camera = _camera(conn, log.camera_id)
     before = status_before(conn, camera.id, job.due_us, log)
-    feed_alert(
-        conn, camera, log.status, json.loads(log.anomalies), log.snapshot_id, job.due_us, before
-    )
+    anomalies = json.loads(log.anomalies)
+    feed_alert(emulator, conn, camera, log.status, anomalies, log.snapshot_id, job.due_us, before)
 
 
 @dataclass(frozen=True)
@@ -397,9 +401,8 @@ class _Retry:
     comparison: dict | None
 
 
-def _prepare_retry(job: duework.Job) -> _Retry | None:
+def _prepare_retry(emulator: Emulator, job: duework.Job) -> _Retry | None:
     """Outside the transaction: the snapshot's analysis and its comparison."""
-    emulator = world()
 
     def read(conn: Connection):
         row = conn.execute(
@@ -425,11 +428,10 @@ def _prepare_retry(job: duework.Job) -> _Retry | None:
     return _Retry(analysis, reference.id if reference else None, comparison)
 
 
-def _retry(conn: Connection, job: duework.Job, prepared: _Retry | None) -> None:
+def _retry(emulator: Emulator, conn: Connection, job: duework.Job, prepared: _Retry | None) -> None:
     log = conn.execute(select(LOGS).where(LOGS.c.id == job.payload["log_id"])).first()
     if log is None or prepared is None or log.status != "pending_retry":
         return
-    emulator = world()
     camera = _camera(conn, log.camera_id)
     settings = emulator.settings(conn)
     forced = take_forced(conn, camera.id)
@@ -464,12 +466,14 @@ def _retry(conn: Connection, job: duework.Job, prepared: _Retry | None) -> None:
         media = schema.media.c
         sha = conn.execute(select(media.sha256).where(media.id == log.snapshot_id)).scalar_one()
         _adopt(
-            conn, emulator, camera.id, Snapshot(log.snapshot_id, sha, prepared.analysis), job.due_us
+            emulator, conn, camera.id, Snapshot(log.snapshot_id, sha, prepared.analysis), job.due_us
         )
-    feed_alert(conn, camera, result.status, result.anomalies, log.snapshot_id, job.due_us, before)
+    feed_alert(
+        emulator, conn, camera, result.status, result.anomalies, log.snapshot_id, job.due_us, before
+    )
 
 
-def _offline(conn: Connection, job: duework.Job, _prepared) -> None:
+def _offline(emulator: Emulator, conn: Connection, job: duework.Job, _prepared) -> None:
     camera = _camera(conn, job.payload["camera_id"])
     if camera is None or camera.last_accepted_us != job.payload["since_us"]:
         return  # deleted, or it uploaded since (that upload scheduled its own check)
@@ -486,9 +490,19 @@ def _offline(conn: Connection, job: duework.Job, _prepared) -> None:
             visible_us=job.due_us,
         )
     )
-    feed_alert(conn, camera, "offline", {}, None, job.due_us, before)
+    feed_alert(emulator, conn, camera, "offline", {}, None, job.due_us, before)
 
 
-duework.register(TURNED, _turned)
-duework.register(RETRY, _retry, prepare=_prepare_retry)
-duework.register(OFFLINE, _offline)
+def job_keys(camera_id: int, log_ids: list[int]) -> list[str]:
+    """The keys of every job that can be pending for the camera and its logs."""
+    return [
+        f"{OFFLINE}:{camera_id}",
+        *(f"{kind}:{log_id}" for log_id in log_ids for kind in (TURNED, RETRY)),
+    ]
+
+
+JOBS = (
+    duework.JobKind(TURNED, _turned),
+    duework.JobKind(RETRY, _retry, prepare=_prepare_retry),
+    duework.JobKind(OFFLINE, _offline),
+)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, select, update
 
-from ..core import schema
+from . import schema
 
 REFS = schema.va_references
 

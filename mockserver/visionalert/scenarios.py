@@ -11,12 +11,14 @@ import json
 
 from sqlalchemy import Connection, select, update
 
-from ..core import schema
+from ..core.emulator import Emulator
 from ..core.errors import ApiError, FieldErrors, NotFound
+from ..core.numbers import is_number, is_whole_number
 from ..core.timefmt import iso_z
-from . import processing, scoring
+from . import processing, schema, scoring
+from .alerts import alert_body
+from .notify import base_url
 from .references import reference_at
-from .runtime import world
 
 RESOLUTIONS = ("normal", "anomaly")
 MAX_FORCED = 10_000
@@ -41,7 +43,7 @@ def _score_map(value: object, field: str, allow_null: bool) -> dict:
             errors[f"{field}.{key}"] = [f"One of {list(scoring.ANOMALY_TYPES)}."]
         elif score is None and allow_null:
             continue
-        elif isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
+        elif not is_number(score) or not 0 <= score <= 1:
             errors[f"{field}.{key}"] = ["A number between 0 and 1."]
     if errors:
         raise FieldErrors(errors)
@@ -51,8 +53,7 @@ def _score_map(value: object, field: str, allow_null: bool) -> dict:
 # -- thresholds -----------------------------------------------------------------------------
 
 
-def thresholds(license_id: int, serial: str) -> dict:
-    emulator = world()
+def thresholds(emulator: Emulator, license_id: int, serial: str) -> dict:
 
     def read(conn):
         camera = _camera(conn, license_id, serial)
@@ -70,10 +71,11 @@ def _thresholds_body(camera, default: float) -> dict:
     }
 
 
-def set_thresholds(license_id: int, serial: str, changes: dict, now_us: int) -> dict:
-    """Per-type thresholds; ``null`` goes back to the default (pending logs judged again)."""
+def set_thresholds(
+    emulator: Emulator, license_id: int, serial: str, changes: dict, now_us: int
+) -> dict:
+    """Per-type thresholds; ``null`` goes back to the default."""
     _score_map(changes, "thresholds", allow_null=True)
-    emulator = world()
 
     def work(conn):
         camera = _camera(conn, license_id, serial)
@@ -88,7 +90,7 @@ def set_thresholds(license_id: int, serial: str, changes: dict, now_us: int) -> 
             .where(schema.va_cameras.c.id == camera.id)
             .values(thresholds=json.dumps(own))
         )
-        processing.rejudge_pending(conn, emulator, camera.id, now_us)
+        processing.rejudge_pending(emulator, conn, camera.id, now_us)
         camera = _camera(conn, license_id, serial)
         return _thresholds_body(camera, emulator.settings(conn)["default_threshold"])
 
@@ -98,11 +100,10 @@ def set_thresholds(license_id: int, serial: str, changes: dict, now_us: int) -> 
 # -- forced scores and failures ------------------------------------------------------------
 
 
-def force(license_id: int, serial: str, body: dict, now_us: int) -> dict:
-    """Queue ``{"scores": {...}, "count": N}`` or ``{"fail": true, "count": N}``; a log not
-    yet appeared takes its entry now, as its analysis would have."""
+def force(emulator: Emulator, license_id: int, serial: str, body: dict, now_us: int) -> dict:
+    """Queue ``{"scores": {...}, "count": N}`` or ``{"fail": true, "count": N}``."""
     count = body.get("count", 1)
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_FORCED:
+    if not is_whole_number(count) or not 1 <= count <= MAX_FORCED:
         raise FieldErrors({"count": [f"A whole number from 1 to {MAX_FORCED}."]})
     fail = body.get("fail", False)
     if not isinstance(fail, bool):
@@ -114,7 +115,6 @@ def force(license_id: int, serial: str, body: dict, now_us: int) -> dict:
         if scores is None:
             raise FieldErrors({"scores": ['This field is required (or give "fail": true).']})
         _score_map(scores, "scores", allow_null=False)
-    emulator = world()
 
     def work(conn):
         camera = _camera(conn, license_id, serial)
@@ -126,26 +126,25 @@ def force(license_id: int, serial: str, body: dict, now_us: int) -> dict:
                 remaining=count,
             )
         )
-        processing.rejudge_pending(conn, emulator, camera.id, now_us)
+        processing.rejudge_pending(emulator, conn, camera.id, now_us)
         return _forced_body(conn, camera)
 
     return emulator.store.transact(work)
 
 
-def forced(license_id: int, serial: str) -> dict:
-    return world().store.query(lambda conn: _forced_body(conn, _camera(conn, license_id, serial)))
+def forced(emulator: Emulator, license_id: int, serial: str) -> dict:
+    return emulator.store.query(lambda conn: _forced_body(conn, _camera(conn, license_id, serial)))
 
 
-def clear_forced(license_id: int, serial: str, now_us: int) -> dict:
+def clear_forced(emulator: Emulator, license_id: int, serial: str, now_us: int) -> dict:
     """Empty the queue; logs not yet appeared lose the entries they had taken from it."""
-    emulator = world()
 
     def work(conn):
         camera = _camera(conn, license_id, serial)
         conn.execute(
             schema.va_forced_scores.delete().where(schema.va_forced_scores.c.camera_id == camera.id)
         )
-        processing.rejudge_pending(conn, emulator, camera.id, now_us, drop_forced=True)
+        processing.rejudge_pending(emulator, conn, camera.id, now_us, drop_forced=True)
         return _forced_body(conn, camera)
 
     return emulator.store.transact(work)
@@ -173,10 +172,10 @@ def _forced_body(conn: Connection, camera) -> dict:
 # -- camera state and review --------------------------------------------------------------
 
 
-def camera_state(license_id: int, serial: str, now_us: int, limit: int = 50) -> dict:
-    """Everything about one camera the public API does not show (all scores included), as
-    the public API sees it now (logs that have appeared)."""
-    emulator = world()
+def camera_state(
+    emulator: Emulator, license_id: int, serial: str, now_us: int, limit: int = 50
+) -> dict:
+    """Everything about one camera the public API does not show (all scores included)."""
 
     def read(conn):
         camera = _camera(conn, license_id, serial)
@@ -214,13 +213,12 @@ def _log_body(row) -> dict:
     }
 
 
-def resolve(log_id: int, body: dict, now_us: int) -> dict:
+def resolve(emulator: Emulator, log_id: int, body: dict, now_us: int) -> dict:
     """An ``under_review`` log becomes ``normal`` or ``anomaly``; the camera follows when it
     is the camera's latest log, and turning anomaly feeds an alert as processing would."""
     status = body.get("status")
     if status not in RESOLUTIONS:
         raise FieldErrors({"status": [f"One of {list(RESOLUTIONS)}."]})
-    emulator = world()
 
     def work(conn):
         log = conn.execute(select(schema.va_logs).where(schema.va_logs.c.id == log_id)).first()
@@ -253,9 +251,9 @@ def resolve(log_id: int, body: dict, now_us: int) -> dict:
             .order_by(logs.created_us.desc(), logs.id.desc())
             .limit(1)
         ).scalar()
-        if latest == log.id:  # the camera's status was this log's: under_review
-            processing.feed_alert(
-                conn, camera, status, anomalies, log.snapshot_id, now_us, log.status
+        if latest == log.id:
+            processing.feed_alert(  # the camera's status was this log's: under_review
+                emulator, conn, camera, status, anomalies, log.snapshot_id, now_us, log.status
             )
         row = conn.execute(select(schema.va_logs).where(schema.va_logs.c.id == log.id)).first()
         return _log_body(row)
@@ -266,7 +264,7 @@ def resolve(log_id: int, body: dict, now_us: int) -> dict:
 # -- notifications ----------------------------------------------------------------------------
 
 
-def set_notifications(license_id: int, body: dict, now_us: int) -> dict:
+def set_notifications(emulator: Emulator, license_id: int, body: dict, now_us: int) -> dict:
     """``webhook_url`` (http(s) or null) and ``notify_email`` (or null); absent keys stay."""
     changes = {}
     errors = {}
@@ -304,14 +302,14 @@ def set_notifications(license_id: int, body: dict, now_us: int) -> dict:
             )
         return _notifications_body(conn, license_id)
 
-    return world().store.transact(work)
+    return emulator.store.transact(work)
 
 
-def notifications(license_id: int) -> dict:
+def notifications(emulator: Emulator, license_id: int) -> dict:
     def read(conn):
         return _notifications_body(conn, license_id)
 
-    return world().store.query(read)
+    return emulator.store.query(read)
 
 
 def _notifications_body(conn: Connection, license_id: int) -> dict:
@@ -329,7 +327,7 @@ def _notifications_body(conn: Connection, license_id: int) -> dict:
     }
 
 
-def deliveries(alert_id: int | None = None, limit: int = 500) -> dict:
+def deliveries(emulator: Emulator, alert_id: int | None = None, limit: int = 500) -> dict:
     table = schema.va_deliveries.c
 
     def read(conn):
@@ -351,10 +349,10 @@ def deliveries(alert_id: int | None = None, limit: int = 500) -> dict:
             for row in conn.execute(query)
         ]
 
-    return {"deliveries": world().store.query(read)}
+    return {"deliveries": emulator.store.query(read)}
 
 
-def outbox(limit: int = 500) -> dict:
+def outbox(emulator: Emulator, limit: int = 500) -> dict:
     table = schema.va_outbox.c
 
     def read(conn):
@@ -371,13 +369,11 @@ def outbox(limit: int = 500) -> dict:
             for row in conn.execute(query)
         ]
 
-    return {"messages": world().store.query(read)}
+    return {"messages": emulator.store.query(read)}
 
 
-def alerts(license_id: int | None = None, limit: int = 500) -> dict:
+def alerts(emulator: Emulator, license_id: int | None = None, limit: int = 500) -> dict:
     """Every alert, pending ones included (``emitted`` false until its window closes)."""
-    from .alerts import alert_body
-    from .notify import base_url
 
     table = schema.va_alerts.c
 
@@ -387,7 +383,7 @@ def alerts(license_id: int | None = None, limit: int = 500) -> dict:
         )
         if license_id is not None:
             query = query.where(table.license_id == license_id)
-        base = base_url(conn)
+        base = base_url(emulator, conn)
         result = []
         for row in conn.execute(query).all():
             body = alert_body(conn, row.id, base)
@@ -396,4 +392,4 @@ def alerts(license_id: int | None = None, limit: int = 500) -> dict:
             result.append(body)
         return result
 
-    return {"alerts": world().store.query(read)}
+    return {"alerts": emulator.store.query(read)}

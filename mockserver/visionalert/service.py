@@ -12,12 +12,11 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, false, func, literal_column, select, true
 
-from ..core import schema
 from ..core.auth import Account
+from ..core.emulator import Emulator
 from ..core.errors import NotFound, PermissionDenied
 from ..core.pagination import Page, PageRequest, fetch_page
-from ..core.web import emulator
-from . import processing, serializers
+from . import processing, schema, serializers
 from .filters import AlertFilters, CameraFilters, LogFilters
 
 _ID = re.compile(r"^[0-9]{1,18}$")
@@ -60,29 +59,29 @@ def camera_for(conn: Connection, license_row: Any, serial: str) -> Any:
     return row
 
 
-def check_license(account: Account, license_id: str) -> None:
+def check_license(emulator: Emulator, account: Account, license_id: str) -> None:
     """Raise the tenancy error of the license in the path, if any."""
-    emulator().store.query(lambda conn: license_for(conn, account, license_id))
+    emulator.store.query(lambda conn: license_for(conn, account, license_id))
 
 
-def check_camera(account: Account, license_id: str, serial: str) -> None:
+def check_camera(emulator: Emulator, account: Account, license_id: str, serial: str) -> None:
     """Raise the tenancy error of the license and serial in the path, if any."""
-    emulator().store.query(
+    emulator.store.query(
         lambda conn: camera_for(conn, license_for(conn, account, license_id), serial)
     )
 
 
-def next_appearance(now_us: int) -> int | None:
+def next_appearance(emulator: Emulator, now_us: int) -> int | None:
     """The next instant a log appears (every list may change then), or None."""
     log = schema.va_logs.c
     query = select(func.min(log.visible_us)).where(log.visible_us > now_us)
-    return emulator().store.query(lambda conn: conn.execute(query).scalar())
+    return emulator.store.query(lambda conn: conn.execute(query).scalar())
 
 
 # -- licenses -------------------------------------------------------------------------------
 
 
-def list_licenses(account: Account) -> list[dict]:
+def list_licenses(emulator: Emulator, account: Account) -> list[dict]:
     """Bare array, newest first (ties: higher id first)."""
     lic = schema.va_licenses.c
     query = (
@@ -90,7 +89,7 @@ def list_licenses(account: Account) -> list[dict]:
         .where(lic.account_id == account.id)
         .order_by(lic.created_us.desc(), lic.id.desc())
     )
-    rows = emulator().store.query(lambda conn: conn.execute(query).all())
+    rows = emulator.store.query(lambda conn: conn.execute(query).all())
     return [serializers.license_json(row) for row in rows]
 
 
@@ -98,7 +97,12 @@ def list_licenses(account: Account) -> list[dict]:
 
 
 def list_cameras(
-    account: Account, license_id: str, filters: CameraFilters, page: PageRequest, now_us: int
+    emulator: Emulator,
+    account: Account,
+    license_id: str,
+    filters: CameraFilters,
+    page: PageRequest,
+    now_us: int,
 ) -> tuple[Page, list[dict]]:
     cam = schema.va_cameras.c
     latest_status = processing.latest_status_column(now_us)
@@ -124,7 +128,7 @@ def list_cameras(
             serializers.camera_json(row, lic.code, tags.get(row.id, [])) for row in result.rows
         ]
 
-    return emulator().store.query(read)
+    return emulator.store.query(read)
 
 
 def _tags_of(conn: Connection, camera_ids: list[int]) -> dict[int, list[str]]:
@@ -180,6 +184,7 @@ def _filter_logs(query, filters: LogFilters, now_us: int):
 
 
 def list_camera_logs(
+    emulator: Emulator,
     account: Account,
     license_id: str,
     serial: str,
@@ -196,10 +201,11 @@ def list_camera_logs(
         result = fetch_page(conn, query, log.created_us, log.id, page)
         return result, [serializers.log_json(row, base) for row in result.rows]
 
-    return emulator().store.query(read)
+    return emulator.store.query(read)
 
 
 def list_license_logs(
+    emulator: Emulator,
     account: Account,
     license_id: str,
     filters: LogFilters,
@@ -239,7 +245,7 @@ def list_license_logs(
         result = fetch_page(conn, query, log.created_us, log.id, page, partitions)
         return result, [serializers.log_json(row, base) for row in result.rows]
 
-    return emulator().store.query(read)
+    return emulator.store.query(read)
 
 
 def _tagged_cameras(lic: Any, tag_name: str):
@@ -260,7 +266,12 @@ def _tagged_cameras(lic: Any, tag_name: str):
 
 
 def list_alerts(
-    account: Account, license_id: str, filters: AlertFilters, page: PageRequest, base: str
+    emulator: Emulator,
+    account: Account,
+    license_id: str,
+    filters: AlertFilters,
+    page: PageRequest,
+    base: str,
 ) -> tuple[Page, list[dict]]:
     alert = schema.va_alerts.c
 
@@ -283,7 +294,7 @@ def list_alerts(
             serializers.alert_json(row, lic.code, cameras.get(row.id, [])) for row in result.rows
         ]
 
-    return emulator().store.query(read)
+    return emulator.store.query(read)
 
 
 def _alert_cameras(conn: Connection, alert_ids: list[int], base: str) -> dict[int, list[dict]]:

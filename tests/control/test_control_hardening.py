@@ -4,7 +4,6 @@ webhook URL schemes, and webhook receivers that cannot slow the API down."""
 from __future__ import annotations
 
 import http.server
-import io
 import re
 import statistics
 import threading
@@ -13,13 +12,13 @@ import time
 import psutil
 import pytest
 import requests
-from PIL import Image
 
 from mockserver import Config, create_app
 from mockserver.cli import serve
 from mockserver.testkit.plugin import LiveServer, free_port
 
 from ..conftest import auth
+from ..images import solid
 
 SECRET = "s3cret-control-token"
 TOKEN = "tok-hard"
@@ -45,9 +44,7 @@ def seed(webhook: str | None = None) -> dict:
 
 
 def jpeg(shade: int = 100) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (400, 300), (shade, 80, 40)).save(buffer, "JPEG")
-    return buffer.getvalue()
+    return solid((400, 300), (shade, 80, 40))
 
 
 def control_routes() -> list[tuple[str, str]]:

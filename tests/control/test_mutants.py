@@ -164,3 +164,29 @@ def test_mutants_from_config(tmp_path):
         create_app(
             Config(seed="none", tick_seconds=0, data_dir=str(tmp_path / "x"), mutants="bogus")
         )
+
+
+def test_deleted_camera_reuse_is_shared_by_workers(tmp_path):
+    """Two apps on one data directory are two worker processes: a camera deleted through
+    one is answered for by the other (the mutant's memory lives in the store)."""
+    config = dict(seed="demo", tick_seconds=0, data_dir=str(tmp_path))
+    first, second = create_app(Config(**config)), create_app(Config(**config))
+    try:
+        headers = {"Authorization": "Token demo-token"}
+        one, two = first.test_client(), second.test_client()
+        one.post("/_mock/mutants", json={"active": ["deleted_camera_reuse"]})
+        license_id = one.get("/v1/vision-alert/licenses/", headers=headers).json[0]["id"]
+        camera = f"/v1/vision-alert/{license_id}/cameras/Q2GV-ABCD-1234"
+        assert one.delete(f"{camera}/", headers=headers).status_code == 204
+        for client in (one, two):
+            logs = client.get(f"{camera}/logs/", headers=headers)
+            assert logs.status_code == 200 and logs.json["results"] == []
+            reference = client.get(f"{camera}/reference/", headers=headers)
+            assert reference.status_code == 200 and reference.json == {"reference_image": None}
+        # without the mutant, both answer as the vendor does
+        two.post("/_mock/mutants", json={"active": []})
+        for client in (one, two):
+            assert client.get(f"{camera}/logs/", headers=headers).status_code == 404
+    finally:
+        first.extensions["mockserver"].close()
+        second.extensions["mockserver"].close()

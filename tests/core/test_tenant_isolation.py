@@ -16,9 +16,10 @@ import re
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from PIL import Image
 
 from mockserver import Config, create_app
+
+from ..images import solid
 
 START = "2026-04-10T14:30:00Z"
 ACCOUNTS = {"A": ("tok-alpha", "ALPHA"), "B": ("tok-bravo", "BRAVO")}
@@ -29,9 +30,7 @@ MEDIA_PATH = re.compile(r"^(camera_snapshot|camera_reference|parkpow)/([0-9a-f]{
 
 
 def _image(shade: int, size: tuple[int, int] = (400, 300)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (shade, 255 - shade, 90)).save(buffer, "JPEG")
-    return buffer.getvalue()
+    return solid(size, (shade, 255 - shade, 90))
 
 
 IMAGES = [_image(shade) for shade in (30, 120, 210)]

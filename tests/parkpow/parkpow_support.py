@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import re
 
 import requests
-from PIL import Image
 
 from ..conftest import auth
+from ..images import solid
 
 TOKEN = "pp-a"
 OTHER = "pp-b"
@@ -66,9 +65,7 @@ def seed(client, absent_timer: int = 3, token: str = TOKEN, at: str | None = STA
 
 
 def jpeg(width: int = 96, height: int = 64, shade: int = 128) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (shade, shade, shade)).save(buffer, "JPEG")
-    return buffer.getvalue()
+    return solid((width, height), (shade, shade, shade))
 
 
 def result(plate: str, score: float = 0.9) -> dict:

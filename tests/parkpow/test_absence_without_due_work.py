@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from mockserver.core import schema
 from mockserver.core.timefmt import parse_instant
+from mockserver.parkpow import schema
 
 from .parkpow_support import START_NAIVE, advance, log_json, seed, visits
 

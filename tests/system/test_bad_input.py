@@ -46,15 +46,7 @@ def _io(content: bytes):
     return io.BytesIO(content)
 
 
-#: known bugs in files other helpers are still editing (reported in notes/bugs_for_lead.md);
-#: each case listed here runs as a strict xfail until its fix lands
-XFAIL: dict[tuple[str, str], str] = {}
-CASES = [
-    pytest.param(case, id=case.id, marks=pytest.mark.xfail(strict=True, reason=XFAIL[key]))
-    if (key := (case.endpoint, case.name)) in XFAIL
-    else pytest.param(case, id=case.id)
-    for case in bad_inputs.build(license_id=1, other_license=2)
-]
+CASES = [pytest.param(case, id=case.id) for case in bad_inputs.build(license_id=1, other_license=2)]
 
 
 def test_corpus_is_large_and_covers_every_endpoint():
@@ -147,8 +139,6 @@ def test_corpus_against_a_live_server(tmp_path):
         at_start = table_rows(data_dir), media_files(data_dir)
         for param in CASES:
             case = param.values[0]
-            if param.marks:
-                continue  # known, reported bug (xfail in the in-process run)
             # reads are checked by the digest of the whole run; writes one by one
             before = (table_rows(data_dir), media_files(data_dir)) if case.method != "GET" else None
             headers = {} if case.path.startswith("/_mock") else bad_inputs.api_headers()

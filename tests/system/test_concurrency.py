@@ -8,15 +8,15 @@ many client threads at once. Every figure (requests, accepted, lost) is printed,
 from __future__ import annotations
 
 import base64
-import io
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from PIL import Image
 
 from mockserver.testkit.plugin import LiveServer
+
+from ..images import solid
 
 TOKEN = "tok-conc"
 START = "2026-04-10T14:30:00Z"
@@ -51,10 +51,7 @@ def seed() -> dict:
 
 
 def jpeg(shade: int) -> bytes:
-    buffer = io.BytesIO()
-    image = Image.new("RGB", (400, 300), (shade % 256, (shade * 7) % 256, (shade * 13) % 256))
-    image.save(buffer, "JPEG", quality=70)
-    return buffer.getvalue()
+    return solid((400, 300), (shade % 256, (shade * 7) % 256, (shade * 13) % 256), quality=70)
 
 
 IMAGES = [jpeg(shade) for shade in range(8)]

@@ -11,7 +11,6 @@ restart, and media files and rows agree in both directions.
 from __future__ import annotations
 
 import base64
-import io
 import os
 import sqlite3
 import threading
@@ -23,6 +22,7 @@ from PIL import Image
 
 from mockserver.testkit.plugin import LiveServer
 
+from ..images import encode
 from ..state_digest import media_files
 
 TOKEN = "tok-dur"
@@ -57,9 +57,7 @@ def jpeg(number: int) -> bytes:
     """A distinct image per number, so every upload owns its file."""
     image = Image.new("RGB", (360, 270), (number % 251, (number // 251) % 251, 90))
     image.putpixel((number % 360, 0), (255, 255, 255))
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=60)
-    return buffer.getvalue()
+    return encode(image, quality=60)
 
 
 class Load:

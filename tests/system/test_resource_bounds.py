@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from PIL import Image
 
 from mockserver import Config
 from mockserver.testkit.plugin import LiveServer
 
 from ..bad_inputs import multipart
 from ..conftest import auth
+from ..images import solid
 
 TOKEN = "tok-limits"
 START = "2026-04-10T14:30:00Z"
@@ -52,9 +52,7 @@ def seed(licenses: int = 1, webhook: str | None = None) -> dict:
 
 
 def png(width: int, height: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (10, 200, 30)).save(buffer, "PNG")
-    return buffer.getvalue()
+    return solid((width, height), (10, 200, 30), "PNG")
 
 
 def start(make_app, **config):

@@ -3,17 +3,16 @@ rate-limit control (/_mock/accounts/<token>/rate-limit)."""
 
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
 import requests
-from PIL import Image
 
 from mockserver.client import ControlError, MockServerClient
 from mockserver.testkit.plugin import LiveServer
 
 from ..conftest import SEED_EXAMPLE, auth
+from ..images import solid
 
 LICENSES = "/v1/vision-alert/licenses/"
 
@@ -113,9 +112,7 @@ def test_control_token_is_sent_as_bearer():
 
 
 def _jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (640, 480), (90, 120, 150)).save(buffer, "JPEG")
-    return buffer.getvalue()
+    return solid((640, 480), (90, 120, 150))
 
 
 def upload(url: str, serial: str, image: bytes) -> requests.Response:

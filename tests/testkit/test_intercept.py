@@ -3,7 +3,6 @@ emulator (context manager, decorator; the fixture is covered in test_plugin.py).
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -14,6 +13,9 @@ from PIL import Image
 
 import mockserver
 from mockserver.testkit.intercept import Interceptor
+
+from ..bad_inputs import png_bomb
+from ..images import solid
 
 # -- "the integration under test": hard-coded vendor URLs, as real clients have them -------
 
@@ -55,9 +57,7 @@ def alerts(token: str, license_id: int) -> list[dict]:
 
 
 def jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (640, 480), (90, 120, 150)).save(buffer, "JPEG")
-    return buffer.getvalue()
+    return solid((640, 480), (90, 120, 150))
 
 
 # -- tests ---------------------------------------------------------------------------------
@@ -179,3 +179,25 @@ def test_seed_from_a_dict_and_config_overrides():
         assert list(emulator.licenses) == ["L-X"]
         assert emulator.client.settings()["processing_delay"] == 1
         assert emulator.url == "https://app.parkpow.com"
+
+
+def test_pillow_guard_stays_on_in_the_host_process():
+    """The emulator bounds image sizes itself; the calling process keeps Pillow's guard
+    against decompression bombs for its own image code."""
+    guard = Image.MAX_IMAGE_PIXELS
+    assert guard is not None
+    seed = {"accounts": [{"token": "tok-p", "visionalert": {"licenses": [{"code": "L-P"}]}}]}
+    with mockserver.intercept(seed=seed):
+        assert Image.MAX_IMAGE_PIXELS == guard
+        reply = requests.post(
+            f"{VISION}/create-log/",
+            headers={"Authorization": "Token tok-p"},
+            data={"camera_id": "CAM-1"},
+            files={"upload": ("bomb.png", png_bomb(), "image/png")},
+            timeout=5,
+        )
+        assert reply.status_code == 400
+        assert reply.json() == {
+            "upload": ["Image too large: 30000x30000 pixels exceeds the limit of 40000000 pixels."]
+        }
+    assert Image.MAX_IMAGE_PIXELS == guard

@@ -9,7 +9,10 @@ import os
 import pytest
 from sqlalchemy import func, select
 
-from mockserver.core import duework, schema
+from mockserver.core import duework
+from mockserver.visionalert import schema
+from mockserver.visionalert.alerts import EMIT
+from mockserver.visionalert.processing import OFFLINE, PROCESS
 
 from ..conftest import auth
 from .va_rows import (
@@ -203,12 +206,16 @@ def test_delete_camera_removes_its_data_and_files_but_alerts_stay(client, app, l
             schema.va_uploads.insert().values(camera_id=c1, media_id=up, uploaded_us=1)
         ).inserted_primary_key[0]
         far = 10**17
-        duework.schedule(conn, "test.job", far, {"upload_id": upload_id}, key="t:upload")
-        duework.schedule(conn, "test.job", far, {"camera_id": c1}, key="t:c1")
-        duework.schedule(conn, "test.job", far, {"camera_id": c2}, key="t:c2")
-        duework.schedule(conn, "test.job", far, {"alert_id": alert}, key="t:alert")
+        payload = {"upload_id": upload_id}
+        duework.schedule(conn, PROCESS, far, payload, key=f"{PROCESS}:{upload_id}")
+        duework.schedule(conn, OFFLINE, far, {"camera_id": c1}, key=f"{OFFLINE}:{c1}")
+        duework.schedule(conn, OFFLINE, far, {"camera_id": c2}, key=f"{OFFLINE}:{c2}")
+        duework.schedule(conn, EMIT, far, {"alert_id": alert}, key=f"{EMIT}:{alert}")
+        # another kind whose payload happens to name the camera is not the camera's work
+        duework.schedule(conn, "other.job", far, {"camera_id": c1}, key="other:1")
+        return upload_id
 
-    emu.store.transact(pending)
+    upload_id = emu.store.transact(pending)
     gone = [media_file(app, m) for m in (r2, up)]
     kept = {m: media_file(app, m) for m in (r1, s2, s3)}
     alert_before = get(client, f"{VA}/{lic}/alerts/").json["results"]
@@ -239,8 +246,8 @@ def test_delete_camera_removes_its_data_and_files_but_alerts_stay(client, app, l
         assert client.get(relative(url)).status_code == 200
     # pending work of the camera is cancelled; other work stays
     keys = emu.store.query(lambda conn: set(conn.execute(select(schema.jobs.c.key)).scalars()))
-    assert {"t:c2", "t:alert"} <= keys
-    assert not keys & {"t:c1", "t:upload"}
+    assert {f"{OFFLINE}:{c2}", f"{EMIT}:{alert}", "other:1"} <= keys
+    assert not keys & {f"{OFFLINE}:{c1}", f"{PROCESS}:{upload_id}"}
 
 
 def test_delete_tenancy(client, lic):

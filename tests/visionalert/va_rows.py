@@ -6,15 +6,13 @@ would write), so the read API is tested on exact instants without the upload pat
 
 from __future__ import annotations
 
-import io
 import json
 
-from PIL import Image
-
-from mockserver.core import schema
 from mockserver.core.timefmt import parse_instant
+from mockserver.visionalert import schema
 
 from ..conftest import auth
+from ..images import solid
 
 VA = "/v1/vision-alert"
 
@@ -47,9 +45,7 @@ def world(app):
 
 
 def image_bytes(color=(30, 120, 200), size=(64, 48), fmt="PNG") -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, format=fmt)
-    return buffer.getvalue()
+    return solid(size, color, fmt)
 
 
 def store_media(app, content: bytes, kind: str = "camera_snapshot") -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 import io
 
-import numpy as np
 from PIL import Image
 
 from ..conftest import auth
+from ..images import encode, noise
 
 TOKEN = "tok-va"
 START = "2026-04-10T14:30:00Z"
@@ -62,14 +62,11 @@ def blurred_photo(width: int = 640) -> bytes:
 
 
 def noise_image(width: int, height: int, seed: int = 0) -> bytes:
-    pixels = np.random.default_rng(seed).integers(0, 255, (height, width, 3), dtype=np.uint8)
-    return jpeg_bytes(Image.fromarray(pixels))
+    return noise(width, height, seed)
 
 
 def jpeg_bytes(image: Image.Image, quality: int = 90) -> bytes:
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, "JPEG", quality=quality)
-    return buffer.getvalue()
+    return encode(image, quality=quality)
 
 
 def upload(client, serial: str, content: bytes | None = None, token: str = TOKEN, **fields):
