@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from ..core.auth import Account
 from ..core.bodies import RequestBody
@@ -40,6 +40,7 @@ TAG_MAX = 100
 
 ACCEPTED = {"message": "Log created successfully."}
 TOO_SOON = "Camera already uploaded a log recently."
+LICENSE_EXPIRED = "The VisionAlert license of this camera has expired."
 BAD_CHARACTERS = "May not contain '/' or control characters."
 
 
@@ -183,19 +184,30 @@ def _too_soon(last_us: int | None, now_us: int, window_us: int) -> Message | Non
 
 
 _FORCED = schema.va_forced_scores.c
-#: the camera row, and whether forced scores are queued for it (one statement)
+_CAM = schema.va_cameras.c
+_LIC = schema.va_licenses.c
+#: the camera of a serial, its license's expiry and whether forced scores are queued for
+#: it: one prebuilt statement (the hot path of every upload)
 _CAMERA = select(
     schema.va_cameras,
+    select(_LIC.expiration_us)
+    .where(_LIC.id == _CAM.license_id)
+    .scalar_subquery()
+    .label("license_expiration_us"),
     select(_FORCED.id)
-    .where(_FORCED.camera_id == schema.va_cameras.c.id, _FORCED.remaining > 0)
+    .where(_FORCED.camera_id == _CAM.id, _FORCED.remaining > 0)
     .exists()
     .label("forced_queued"),
+).where(_CAM.account_id == bindparam("account"), _CAM.serial == bindparam("serial"))
+_ACCEPTED_NOW = (
+    update(schema.va_cameras)
+    .where(_CAM.id == bindparam("camera"))
+    .values(last_accepted_us=bindparam("now"))
 )
 
 
 def _camera(conn: Connection, account_id: int, serial: str):
-    cam = schema.va_cameras.c
-    return conn.execute(_CAMERA.where(cam.account_id == account_id, cam.serial == serial)).first()
+    return conn.execute(_CAMERA, {"account": account_id, "serial": serial}).first()
 
 
 def _comparison(emulator: Emulator, camera, analysis: scoring.Analysis, visible_us: int):
@@ -235,12 +247,9 @@ def accept(
             )
             if refusal:
                 raise refusal
-            _check_license_active(conn, camera.license_id, now_us)
-            conn.execute(
-                update(schema.va_cameras)
-                .where(schema.va_cameras.c.id == camera.id)
-                .values(last_accepted_us=now_us)
-            )
+            if camera.license_expiration_us <= now_us:
+                raise Message(LICENSE_EXPIRED, 403)
+            conn.execute(_ACCEPTED_NOW, {"camera": camera.id, "now": now_us})
         else:
             camera_id, license_id = register_camera(
                 conn, account.id, upload.serial, now_us, accepted=True
@@ -261,7 +270,9 @@ def accept(
                     emulator, conn, upload.analysis, reference.sha256 if reference else None
                 )
         forced = processing.take_forced(conn, camera.id) if camera.forced_queued else None
-        snapshot = processing.Snapshot(media_id, sha, upload.analysis)
+        snapshot = processing.Snapshot(
+            media_id, sha, upload.analysis, len(upload.content), upload.image.content_type
+        )
         processing.record_upload(
             emulator,
             conn,
@@ -282,12 +293,21 @@ def accept(
     emulator.store.transact(work)
 
 
-def _check_license_active(conn: Connection, license_id: int, now_us: int) -> None:
-    expiration = conn.execute(
-        select(schema.va_licenses.c.expiration_us).where(schema.va_licenses.c.id == license_id)
-    ).scalar_one()
-    if expiration <= now_us:
-        raise Message("The VisionAlert license of this camera has expired.", 403)
+#: the account's licenses in id order, with how many cameras each holds
+_LICENSES = (
+    select(
+        _LIC.id,
+        _LIC.size,
+        _LIC.expiration_us,
+        select(func.count())
+        .select_from(schema.va_cameras)
+        .where(_CAM.license_id == _LIC.id)
+        .scalar_subquery()
+        .label("used"),
+    )
+    .where(_LIC.account_id == bindparam("account"))
+    .order_by(_LIC.id)
+)
 
 
 @dataclass(frozen=True)
@@ -305,19 +325,7 @@ def register_camera(
 ) -> tuple[int, int]:
     """A new serial joins the first non-expired license (lowest id) with a free slot:
     (camera id, license id). ``accepted``: registered by an upload accepted now."""
-    lic = schema.va_licenses.c
-    cam = schema.va_cameras.c
-    used = (
-        select(func.count())
-        .select_from(schema.va_cameras)
-        .where(cam.license_id == lic.id)
-        .scalar_subquery()
-    )
-    licenses = conn.execute(
-        select(lic.id, lic.size, lic.expiration_us, used.label("used"))
-        .where(lic.account_id == account_id)
-        .order_by(lic.id)
-    ).all()
+    licenses = conn.execute(_LICENSES, {"account": account_id}).all()
     active = [row for row in licenses if row.expiration_us > now_us]
     chosen = next((row for row in active if row.used < row.size), None)
     if chosen is None:
@@ -327,15 +335,16 @@ def register_camera(
             raise Message("Every VisionAlert license of this account has expired.", 403)
         raise Message("No VisionAlert license of this account has a free camera slot.", 403)
     camera_id = conn.execute(
-        schema.va_cameras.insert().values(
-            license_id=chosen.id,
-            account_id=account_id,
-            serial=serial,
-            name=serial,
-            created_us=now_us,
-            modified_us=now_us,
-            last_accepted_us=now_us if accepted else None,
-        )
+        schema.va_cameras.insert(),
+        {
+            "license_id": chosen.id,
+            "account_id": account_id,
+            "serial": serial,
+            "name": serial,
+            "created_us": now_us,
+            "modified_us": now_us,
+            "last_accepted_us": now_us if accepted else None,
+        },
     ).inserted_primary_key[0]
     return camera_id, chosen.id
 

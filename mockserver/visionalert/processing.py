@@ -185,11 +185,14 @@ def take_forced(conn: Connection, camera_id: int) -> dict | None:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The accepted image: its media row, content hash and analysis."""
+    """The accepted image: its media row, content hash and analysis (size and content type
+    when known, for a reference made of it)."""
 
     media_id: int
     sha: str
     analysis: scoring.Analysis
+    size: int | None = None
+    content_type: str | None = None
 
 
 def record_upload(
@@ -209,18 +212,19 @@ def record_upload(
     thresholds = thresholds_of(camera.thresholds, settings["default_threshold"])
     result = verdict(snapshot.analysis, comparison, forced, thresholds, settings, has_reference)
     log_id = conn.execute(
-        LOGS.insert().values(
-            license_id=camera.license_id,
-            camera_id=camera.id,
-            status=result.status,
-            anomalies=json.dumps(result.anomalies),
-            scores=json.dumps(result.scores),
-            snapshot_id=snapshot.media_id,
-            tag=tag,
-            created_us=now_us,
-            visible_us=visible_us,
-            forced=None if forced is None else json.dumps(forced),
-        )
+        LOGS.insert(),
+        {
+            "license_id": camera.license_id,
+            "camera_id": camera.id,
+            "status": result.status,
+            "anomalies": json.dumps(result.anomalies),
+            "scores": json.dumps(result.scores),
+            "snapshot_id": snapshot.media_id,
+            "tag": tag,
+            "created_us": now_us,
+            "visible_us": visible_us,
+            "forced": None if forced is None else json.dumps(forced),
+        },
     ).inserted_primary_key[0]
     _follow_up(emulator, conn, camera.id, log_id, snapshot, result, visible_us, settings)
     return log_id
@@ -244,11 +248,14 @@ def _adopt(
 ) -> None:
     """The snapshot becomes the camera's reference from ``at_us`` on (a second media row
     for the same bytes), and its analysis is kept for the comparisons to come."""
-    row = conn.execute(select(schema.media).where(schema.media.c.id == snapshot.media_id)).one()
-    media_id = emulator.media.add(
-        conn, row.sha256, row.size, row.content_type, REFERENCE_KIND, at_us
-    )
-    set_reference(conn, camera_id, media_id, at_us)
+    size, content_type = snapshot.size, snapshot.content_type
+    if size is None or content_type is None:
+        media = schema.media.c
+        size, content_type = conn.execute(
+            select(media.size, media.content_type).where(media.id == snapshot.media_id)
+        ).one()
+    media_id = emulator.media.add(conn, snapshot.sha, size, content_type, REFERENCE_KIND, at_us)
+    set_reference(conn, camera_id, media_id, at_us, posted=False)
     remember(conn, snapshot.sha, snapshot.analysis)
 
 
