@@ -47,7 +47,10 @@ def _delete_camera_rows(emulator: Emulator, conn: Connection, camera_id: int) ->
             conn.execute(select(column).where(owner == camera_id, column.is_not(None))).scalars()
         )
     log_ids = list(conn.execute(select(logs.id).where(logs.camera_id == camera_id)).scalars())
-    for key in processing.job_keys(camera_id, log_ids):
+    upload_ids = list(
+        conn.execute(select(uploads.id).where(uploads.camera_id == camera_id)).scalars()
+    )
+    for key in processing.job_keys(camera_id, log_ids, upload_ids):
         duework.cancel(conn, key)  # pending work for the camera has nothing left to do
     conn.execute(delete(schema.va_logs).where(logs.camera_id == camera_id))
     conn.execute(delete(schema.va_uploads).where(uploads.camera_id == camera_id))

@@ -36,6 +36,7 @@ from ..core.emulator import Emulator
 from . import alerts, schema, scoring
 from .references import drop_pending_adoptions, reference_at, set_reference
 
+LEGACY_PROCESS = "va.process"  # see _legacy_process
 TURNED = "va.turned"
 RETRY = "va.retry"
 OFFLINE = "va.offline"
@@ -500,15 +501,53 @@ def _offline(emulator: Emulator, conn: Connection, job: duework.Job, _prepared) 
     feed_alert(emulator, conn, camera, "offline", {}, None, job.due_us, before)
 
 
-def job_keys(camera_id: int, log_ids: list[int]) -> list[str]:
-    """The keys of every job that can be pending for the camera and its logs."""
+def _legacy_process(emulator: Emulator, conn: Connection, job: duework.Job, _prepared) -> None:
+    """A store written before logs were written at acceptance may hold uploads whose log
+    is still to be processed (``va.process`` jobs): their log is written now, as then."""
+    uploads, media = schema.va_uploads.c, schema.media.c
+    row = conn.execute(
+        select(uploads.camera_id, uploads.uploaded_us, uploads.media_id, media.sha256)
+        .join(schema.media, media.id == uploads.media_id)
+        .where(uploads.id == job.payload.get("upload_id"))
+    ).first()
+    camera = _camera(conn, row.camera_id) if row is not None else None
+    if camera is None:
+        return  # the camera was deleted meanwhile
+    settings = emulator.settings(conn)
+    try:
+        analysis = analysis_of(emulator, row.sha256, conn)
+    except Exception:  # an unreadable stored file: the analysis failed, retried later
+        analysis = None
+    reference = reference_at(conn, camera.id, job.due_us)
+    comparison = comparison_with(emulator, conn, analysis, reference.sha256 if reference else None)
+    snapshot = Snapshot(row.media_id, row.sha256, analysis)
+    forced = take_forced(conn, camera.id)
+    record_upload(
+        emulator,
+        conn,
+        camera,
+        snapshot,
+        comparison,
+        reference is not None,
+        forced,
+        job.payload.get("tag"),
+        row.uploaded_us,
+        {**settings, "processing_delay": (job.due_us - row.uploaded_us) / 1_000_000},
+    )
+
+
+def job_keys(camera_id: int, log_ids: list[int], upload_ids: list[int] = ()) -> list[str]:
+    """The keys of every job that can be pending for the camera, its logs and its uploads
+    of before logs were written at acceptance."""
     return [
         f"{OFFLINE}:{camera_id}",
         *(f"{kind}:{log_id}" for log_id in log_ids for kind in (TURNED, RETRY)),
+        *(f"{LEGACY_PROCESS}:{upload_id}" for upload_id in upload_ids),
     ]
 
 
 JOBS = (
+    duework.JobKind(LEGACY_PROCESS, _legacy_process),
     duework.JobKind(TURNED, _turned),
     duework.JobKind(RETRY, _retry, prepare=_prepare_retry),
     duework.JobKind(OFFLINE, _offline),

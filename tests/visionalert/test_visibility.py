@@ -11,10 +11,13 @@ import pytest
 import requests
 from sqlalchemy import event
 
+from mockserver.core import duework
 from mockserver.core.timefmt import parse_instant
 from mockserver.testkit.plugin import LiveServer
+from mockserver.visionalert import schema as va_schema
 
 from ..conftest import auth
+from .va_rows import camera_id, store_media
 from .va_support import (
     CREATE_LOG,
     START,
@@ -265,3 +268,30 @@ def test_visibility_across_two_workers(two_workers):
     clock(1)
     for _ in range(6):
         assert _views(get, lic) == PRESENT
+
+
+def test_an_upload_accepted_before_logs_were_written_at_acceptance(app, client):
+    """A store of an earlier version may hold an upload whose log is still to be processed
+    (a ``va.process`` job): it gets its log at the job's due time, as it would have."""
+    (lic,) = seed(client, licenses=[{"code": "L1", "size": 5, "cameras": [{"serial": "C1"}]}])
+    emulator = app.extensions["mockserver"]
+    snapshot = store_media(app, photo())
+    camera = camera_id(app, lic, "C1")
+    uploaded = parse_instant(START)
+
+    def old_version_accept(conn):
+        upload = conn.execute(
+            va_schema.va_uploads.insert().values(
+                camera_id=camera, media_id=snapshot, uploaded_us=uploaded
+            )
+        ).inserted_primary_key[0]
+        payload = {"upload_id": upload, "tag": None}
+        duework.schedule(
+            conn, "va.process", uploaded + 5_000_000, payload, key=f"va.process:{upload}"
+        )
+
+    emulator.store.transact(old_version_accept)
+    advance(client, 5)
+    logs = client.get(f"{VA}/{lic}/cameras/C1/logs/", headers=auth(TOKEN)).json["results"]
+    assert [(log["status"], log["created"]) for log in logs] == [("normal", START)]
+    assert camera(client, lic, "C1")["latest_status"] == "normal"
