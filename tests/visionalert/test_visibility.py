@@ -276,13 +276,13 @@ def test_an_upload_accepted_before_logs_were_written_at_acceptance(app, client):
     (lic,) = seed(client, licenses=[{"code": "L1", "size": 5, "cameras": [{"serial": "C1"}]}])
     emulator = app.extensions["mockserver"]
     snapshot = store_media(app, photo())
-    camera = camera_id(app, lic, "C1")
+    c1 = camera_id(app, lic, "C1")
     uploaded = parse_instant(START)
 
     def old_version_accept(conn):
         upload = conn.execute(
             va_schema.va_uploads.insert().values(
-                camera_id=camera, media_id=snapshot, uploaded_us=uploaded
+                camera_id=c1, media_id=snapshot, uploaded_us=uploaded
             )
         ).inserted_primary_key[0]
         payload = {"upload_id": upload, "tag": None}
