@@ -46,7 +46,8 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
     3: ["DROP TABLE IF EXISTS journal"],  # moved to journal.sqlite3
     4: [],  # mutant_deletions: a new table, made by create_all
-    5: [  # logs written at acceptance, visible processing_delay later
+    5: [],  # ParkPow tools' tables (pp_visit_data, pp_tags, ...): new tables, create_all
+    6: [  # logs written at acceptance, visible processing_delay later
         "ALTER TABLE va_logs ADD COLUMN visible_us INTEGER NOT NULL DEFAULT 0",
         "UPDATE va_logs SET visible_us = created_us",
         "ALTER TABLE va_logs ADD COLUMN forced TEXT",
