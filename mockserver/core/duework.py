@@ -2,15 +2,15 @@
 
 Each vendor declares its job kinds (``JobKind``) in its descriptor and the server assembly
 registers them on the emulator's own ``DueWork``; handlers get the emulator as an argument.
-Whenever the clock passes due times (a request
-arrives, the clock is advanced, the background tick fires) ``run_due`` claims the due jobs
-in due-time order and applies each in its own write transaction, deleting the job in that
+Whenever the clock passes due times (the clock
+is moved through the control plane, the background tick fires; never on a request's path)
+``run_due`` claims the due jobs in due-time order and applies each in its own write transaction, deleting the job in that
 same transaction: a job is applied once even when several worker processes race for it.
 A claim is a lease on the wall clock, so work held by a crashed process is taken over.
 
 A handler may split into ``prepare`` (slow work outside any transaction, e.g. image
 analysis) and ``apply`` (the state change). Kinds marked ``background`` (webhook delivery)
-are never run on a request's path, only by the background tick.
+run only on the background tick, never on a clock move's reply path.
 """
 
 from __future__ import annotations
@@ -95,57 +95,47 @@ def cancel(conn: Connection, key: str) -> None:
 class _ClockRow(NamedTuple):
     frozen_us: int | None
     offset_us: int | None
-    next_due: int | None
     version: int
 
 
-def _catch_up_sql(kind_count: int) -> str:
-    """The clock, the next claimable job's due time, and the store's data version, in one
-    statement: one ``?`` per request-path job kind, then the wall time (for leases).
-
-    Every request runs it, so it goes straight to the driver (no statement to build); the
-    ``data_version`` changes whenever another connection committed (``core.readcache``).
-    """
-    kinds = ", ".join("?" * kind_count) if kind_count else "NULL"
-    return (
-        "SELECT (SELECT frozen_us FROM clock WHERE id = 1),"
-        " (SELECT offset_us FROM clock WHERE id = 1),"
-        f" (SELECT due_us FROM jobs WHERE kind IN ({kinds})"
-        " AND (lease_until IS NULL OR lease_until < ?) ORDER BY due_us LIMIT 1),"
-        " (SELECT data_version FROM pragma_data_version())"
-    )
+#: The clock and the store's data version in one statement. Every request runs it, so it
+#: goes straight to the driver (no statement to build); the ``data_version`` changes
+#: whenever another connection committed (``core.readcache``).
+_OBSERVE_SQL = (
+    "SELECT (SELECT frozen_us FROM clock WHERE id = 1),"
+    " (SELECT offset_us FROM clock WHERE id = 1),"
+    " (SELECT data_version FROM pragma_data_version())"
+)
 
 
 class DueWork:
     """Runs the due jobs of one store."""
 
     def catch_up(self) -> ClockState:
-        """Read the clock and run the request-path work due by then: one query when idle."""
-        return self.catch_up_versioned()[0]
+        """Read the clock and run the request-path work due by then (the control plane's
+        clock moves; requests never run due work, see ``observe``)."""
+        state = self.observe()[0]
+        self.settle(state.now_us)
+        return state
 
-    def catch_up_versioned(self) -> tuple[ClockState, tuple | None]:
-        """``catch_up``, plus the store's data version as this thread's reader sees it
-        (None when due work just ran: what this request reads is then new)."""
-        kinds = tuple(self._kinds(False))
-        sql = self._catch_up_sql.get(kinds)
-        if sql is None:
-            sql = self._catch_up_sql[kinds] = _catch_up_sql(len(kinds))
+    def observe(self) -> tuple[ClockState, tuple | None]:
+        """The clock, and the store's data version as this thread's reader sees it: one
+        query, and nothing run. A request does its own work only: what falls due is
+        visible by reading (features filter on their own instants), and due work with
+        effects (alerts, offline logs, webhooks, retries) runs on the background tick and
+        when the clock is moved through the control plane."""
 
         def read(conn: Connection):
-            # every request runs this: straight to the driver, compiled once per kind set
-            cursor = conn.connection.driver_connection.execute(sql, (*kinds, wall_seconds()))
+            # every request runs this: straight to the driver
+            cursor = conn.connection.driver_connection.execute(_OBSERVE_SQL)
             return conn.info.get("serial"), _ClockRow(*cursor.fetchone())
 
         connection, row = self.store.query(read)
         state = state_from_row(row)
-        if row is not None and row.next_due is not None and row.next_due <= state.now_us:
-            self.run_due(state.now_us)
-            return state, None
         # data_version counts per connection: the connection's serial makes it unique
         return state, (connection, row.version) if connection is not None else None
 
     def __init__(self, store, emulator=None) -> None:
-        self._catch_up_sql: dict[tuple, str] = {}
         self.store = store
         self.emulator = emulator  # the owning emulator, handed to every handler
         self._handlers: dict[str, JobKind] = {}

@@ -47,6 +47,14 @@ MIGRATIONS: dict[int, list[str]] = {
     3: ["DROP TABLE IF EXISTS journal"],  # moved to journal.sqlite3
     4: [],  # mutant_deletions: a new table, made by create_all
     5: [],  # ParkPow tools' tables (pp_visit_data, pp_tags, ...): new tables, create_all
+    6: [  # logs written at acceptance, visible processing_delay later
+        "ALTER TABLE va_logs ADD COLUMN visible_us INTEGER NOT NULL DEFAULT 0",
+        "UPDATE va_logs SET visible_us = created_us",
+        "ALTER TABLE va_logs ADD COLUMN forced TEXT",
+        "CREATE INDEX IF NOT EXISTS ix_va_references_camera"
+        " ON va_references (camera_id, created_us)",
+        "CREATE INDEX IF NOT EXISTS ix_va_logs_visible ON va_logs (visible_us)",
+    ],
 }
 
 

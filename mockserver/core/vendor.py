@@ -41,6 +41,9 @@ class Vendor:
     #: its cross-origin policy: path pattern -> flask-cors options (``core/cors.py``); paths
     #: not listed answer no browser of another origin
     cors: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: ``settings_changed(emulator, conn, changes, now_us)``: run-time settings changed (in
+    #: the transaction that changed them), e.g. to judge pending work again
+    settings_changed: Callable[[Any, Connection, dict, int], None] | None = None
     #: the deliberate contract deviations that concern this API (name -> description)
     mutants: Mapping[str, str] = field(default_factory=dict)
 

@@ -53,8 +53,10 @@ def visit_filter(start_us, end_us, plate, camera, ordering) -> VisitFilter:
     return VisitFilter(start_us, end_us, plate, camera, ascending)
 
 
-def visit_page(store, account_id: int, chosen: VisitFilter, page: PageNumber) -> NumberedPage:
-    query = visits.visit_query(account_id)
+def visit_page(
+    store, account_id: int, chosen: VisitFilter, page: PageNumber, now_us: int
+) -> NumberedPage:
+    query = visits.visit_query(account_id, now_us)
     if chosen.start_us is not None:
         query = query.where(VC.start_us >= chosen.start_us)
     if chosen.end_us is not None:

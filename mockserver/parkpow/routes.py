@@ -52,9 +52,8 @@ def visit_list():
     if request.method == "POST":
         body = read_body(request)
         params.update({name: body.text(name) for name in body.fields if name not in params})
-    start_us, end_us = visit_period(
-        params.get("start"), params.get("end"), emulator.server_tz, now_us()
-    )
+    now = now_us()
+    start_us, end_us = visit_period(params.get("start"), params.get("end"), emulator.server_tz, now)
     base = base_url(request, emulator.config.public_base_url)
 
     def media_url(name: str) -> str:
@@ -64,13 +63,13 @@ def visit_list():
         return serializers.visit(row, media_url, emulator.server_tz)
 
     if not live_visits.wants_live_form(emulator.settings()["visit_list_form"], params):
-        rows = visits.visits_started_between(emulator.store, account.id, start_us, end_us)
+        rows = visits.visits_started_between(emulator.store, account.id, start_us, end_us, now)
         return json_response([render(row) for row in rows])
     chosen = live_visits.visit_filter(
         start_us, end_us, params.get("plate"), params.get("camera"), params.get("ordering")
     )
     page = page_number_from(params.get("page"), params.get("page_size"))
-    numbered = live_visits.visit_page(emulator.store, account.id, chosen, page)
+    numbered = live_visits.visit_page(emulator.store, account.id, chosen, page, now)
     query = request.query_string.decode("latin-1")
     url = f"{base}{request.path}" + (f"?{query}" if query else "")
     return json_response(

@@ -35,8 +35,9 @@ def webhook_receiver_post():
     account = web.current_account(PRODUCT)
     emulator = web.current_emulator()
     webhook = parse_webhook(read_body(request), emulator.config.pixel_limit)
-    answers = webhook_receiver.receive(emulator, account.id, webhook, web.now_us())
-    rows = webhook_receiver.visit_rows(emulator.store, account.id, answers)
+    now = web.now_us()
+    answers = webhook_receiver.receive(emulator, account.id, webhook, now)
+    rows = webhook_receiver.visit_rows(emulator.store, account.id, answers, now)
     media_url = media_url_maker(emulator)
     reply = []
     for answer in answers:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Row, and_, select
+from sqlalchemy import Connection, Row, String, and_, case, cast, literal, select
 from sqlalchemy.orm import aliased
 
 from ..core import duework
@@ -59,7 +59,7 @@ def log_vehicle(emulator: Emulator, account_id: int, log: VehicleLog, now_us: in
     """
     files: list[str] = []
     if log.image is not None and emulator.store.query(
-        lambda conn: _image_needed(conn, account_id, log)
+        lambda conn: _image_needed(conn, account_id, log, now_us)
     ):
         files.append(emulator.media.write_file(log.image))
     at_us = log.time_us if log.time_us is not None else now_us
@@ -86,6 +86,11 @@ def log_vehicle(emulator: Emulator, account_id: int, log: VehicleLog, now_us: in
         outcomes: list[Outcome] = []
         for sighting in log.sightings:
             visit = _open_visit(conn, account_id, camera.parking_id, sighting.plate)
+            if visit is not None and _absent_by(visit, now_us):
+                # its absence fell due before this request: closed first (this request's
+                # own work; nothing else runs due work on a request's path)
+                _close_absent(conn, visit)
+                visit = None
             prediction = _json_text(sighting.prediction)
             if camera.type == "EXIT":
                 if visit is None:
@@ -147,7 +152,7 @@ def _keep_data(conn: Connection, visit_id: int, column: str, data: dict | None) 
         conn.execute(table.insert().values({"visit_id": visit_id, column: text}))
 
 
-def _image_needed(conn: Connection, account_id: int, log: VehicleLog) -> bool:
+def _image_needed(conn: Connection, account_id: int, log: VehicleLog, now_us: int) -> bool:
     """Will any sighting open or close a visit (and so keep the image)?"""
     if not log.sightings:
         return False
@@ -155,15 +160,35 @@ def _image_needed(conn: Connection, account_id: int, log: VehicleLog) -> bool:
     if camera is None:
         return True  # a new SPOT camera: its first sighting opens a visit
     for sighting in log.sightings:
-        is_open = _open_visit(conn, account_id, camera.parking_id, sighting.plate) is not None
+        visit = _open_visit(conn, account_id, camera.parking_id, sighting.plate)
+        is_open = visit is not None and not _absent_by(visit, now_us)
         if is_open == (camera.type == "EXIT"):
             return True
     return False
 
 
+def _absence_due():
+    """The due time of a visit's absence job (None: it never closes by absence)."""
+    jobs = schema.jobs.c
+    key = literal(f"{ABSENT_KIND}:") + cast(VC.id, String)
+    return select(jobs.due_us).where(jobs.key == key).correlate(VISITS).scalar_subquery()
+
+
+def _absent_by(visit: Row, now_us: int) -> bool:
+    return visit.absent_due is not None and visit.absent_due <= now_us
+
+
+def _close_absent(conn: Connection, visit: Row) -> None:
+    """What the absence job does: the visit ends at its last sighting."""
+    conn.execute(
+        VISITS.update().where(VC.id == visit.id).values(open=False, end_us=visit.last_seen_us)
+    )
+    duework.cancel(conn, _absence_key(visit.id))
+
+
 def _open_visit(conn: Connection, account_id: int, parking_id: int, plate: str) -> Row | None:
     return conn.execute(
-        select(VC.id, VC.start_us, VC.last_seen_us).where(
+        select(VC.id, VC.start_us, VC.last_seen_us, _absence_due().label("absent_due")).where(
             VC.account_id == account_id,
             VC.parking_id == parking_id,
             VC.license_plate == plate,
@@ -236,17 +261,22 @@ def _apply_absence(_emulator: Emulator, conn: Connection, job: duework.Job, _pre
 JOBS = (duework.JobKind(ABSENT_KIND, _apply_absence),)
 
 
-def visit_query(account_id: int):
-    """The account's visits (no order), each row with its cameras, image names, the
-    vehicle's import row (if any) and the raw ALPR data it started and ended with."""
+def visit_query(account_id: int, now_us: int):
+    """The account's visits (no order) as they are at ``now_us`` — a visit whose absence
+    fell due reads as closed at its last sighting even before the job that records it has
+    run — each row with its cameras, image names, the vehicle's import row (if any) and
+    the raw ALPR data it started and ended with."""
     start_cam = aliased(schema.pp_cameras, name="start_cam")
     end_cam = aliased(schema.pp_cameras, name="end_cam")
     start_media = aliased(schema.media, name="start_media")
     end_media = aliased(schema.media, name="end_media")
     vehicles = schema.pp_vehicles
+    absent = and_(VC.open == True, _absence_due() <= now_us)  # noqa: E712
     data = schema.pp_visit_data
     columns = [
-        VISITS,
+        *(column for column in VISITS.c if column.name not in ("open", "end_us")),
+        case((absent, False), else_=VC.open).label("open"),
+        case((absent, VC.last_seen_us), else_=VC.end_us).label("end_us"),
         vehicles.c.id.label("vehicle_id"),
         *[vehicles.c[f"field{i}"].label(f"vehicle_field{i}") for i in range(1, 7)],
         start_media.c.name.label("start_media_name"),
@@ -276,9 +306,12 @@ def visit_query(account_id: int):
     )
 
 
-def visits_started_between(store, account_id: int, start_us: int | None, end_us: int | None):
-    """The account's visits whose start lies in [start_us, end_us], newest first."""
-    query = visit_query(account_id).order_by(VC.start_us.desc(), VC.id.desc())
+def visits_started_between(
+    store, account_id: int, start_us: int | None, end_us: int | None, now_us: int
+):
+    """The account's visits whose start lies in [start_us, end_us], newest first, as they
+    are at ``now_us``."""
+    query = visit_query(account_id, now_us).order_by(VC.start_us.desc(), VC.id.desc())
     if start_us is not None:
         query = query.where(VC.start_us >= start_us)
     if end_us is not None:

@@ -67,10 +67,10 @@ def receive(emulator, account_id: int, webhook: Webhook, now_us: int) -> list[An
     return filled
 
 
-def visit_rows(store, account_id: int, answers: list[Answer]) -> dict[int, Row]:
-    """The current state of every visit the answers name, by id (one query)."""
+def visit_rows(store, account_id: int, answers: list[Answer], now_us: int) -> dict[int, Row]:
+    """The state at ``now_us`` of every visit the answers name, by id (one query)."""
     ids = {answer.visit_id for answer in answers if answer.visit_id is not None}
     if not ids:
         return {}
-    query = visits.visit_query(account_id).where(visits.VC.id.in_(ids))
+    query = visits.visit_query(account_id, now_us).where(visits.VC.id.in_(ids))
     return {row.id: row for row in store.query(lambda conn: conn.execute(query).all())}

@@ -17,6 +17,7 @@ from ...core import schema
 from ...core.errors import NotFound
 from ...visionalert import processing, scoring
 from ...visionalert import schema as va_schema
+from ...visionalert.references import reference_at
 from .keyset import KeysetPage, Position, newest_first
 
 CAMERAS_PER_PAGE = 48
@@ -64,7 +65,7 @@ class LicenseSummary:
     statuses: dict[str, int] = field(default_factory=dict)
 
 
-def licenses(conn: Connection) -> list[LicenseSummary]:
+def licenses(conn: Connection, now_us: int) -> list[LicenseSummary]:
     """Every license with its tokens, camera count and cameras per latest status (three
     grouped statements, not one per license)."""
     lic = va_schema.va_licenses.c
@@ -86,10 +87,9 @@ def licenses(conn: Connection) -> list[LicenseSummary]:
         for row in rows
     }
     cam = va_schema.va_cameras.c
+    status = processing.latest_status_column(now_us).label("status")
     counts = conn.execute(
-        select(cam.license_id, cam.latest_status, func.count()).group_by(
-            cam.license_id, cam.latest_status
-        )
+        select(cam.license_id, status, func.count()).group_by(cam.license_id, status)
     )
     for license_id, status, count in counts:
         summary = found.get(license_id)
@@ -126,20 +126,22 @@ def license_row(conn: Connection, license_id: int):
 
 
 def camera_page(
-    conn: Connection, license_id: int, settings: dict, after: Position | None
+    conn: Connection, license_id: int, settings: dict, after: Position | None, now_us: int
 ) -> tuple[KeysetPage, list[CameraCard]]:
+    """The cards as the clock stands at ``now_us`` (logs that have appeared)."""
     cam, logs = va_schema.va_cameras.c, va_schema.va_logs.c
     latest = (
         select(logs.id)
-        .where(logs.camera_id == cam.id)
+        .where(logs.camera_id == cam.id, logs.visible_us <= now_us)
         .order_by(logs.created_us.desc(), logs.id.desc())
         .limit(1)
         .correlate(va_schema.va_cameras)
         .scalar_subquery()
     )
     query = select(
-        cam.id, cam.serial, cam.name, cam.latest_status, cam.thresholds, cam.reference_id,
-        cam.created_us, latest.label("latest_log_id"),
+        cam.id, cam.serial, cam.name, cam.thresholds, cam.created_us,
+        processing.reference_id_column(now_us).label("reference_id"),
+        latest.label("latest_log_id"),
     ).where(cam.license_id == license_id)  # fmt: skip
     page = newest_first(conn, query, cam.created_us, cam.id, after, CAMERAS_PER_PAGE)
     log_rows = _logs_by_id(conn, [row.latest_log_id for row in page.rows if row.latest_log_id])
@@ -154,7 +156,7 @@ def camera_page(
                 row.id,
                 row.serial,
                 row.name,
-                row.latest_status,
+                log.status if log else None,
                 tags.get(row.id, []),
                 log.snapshot_name if log else None,
                 references.get(row.reference_id),
@@ -246,7 +248,9 @@ def camera_view(
     settings: dict,
     after: Position | None,
     log_id: int | None,
+    now_us: int,
 ) -> CameraView:
+    """The camera as the clock stands at ``now_us`` (logs that have appeared)."""
     cam, logs, media = va_schema.va_cameras.c, va_schema.va_logs.c, schema.media.c
     camera = conn.execute(
         select(va_schema.va_cameras).where(cam.license_id == license_id, cam.serial == serial)
@@ -263,9 +267,17 @@ def camera_view(
         select(*columns)
         .select_from(va_schema.va_logs)
         .outerjoin(schema.media, media.id == logs.snapshot_id)
-        .where(logs.camera_id == camera.id)
+        .where(logs.camera_id == camera.id, logs.visible_us <= now_us)
     )
     page = newest_first(conn, base, logs.created_us, logs.id, after, LOGS_PER_PAGE)
+    newest = conn.execute(
+        select(logs.status)
+        .where(logs.camera_id == camera.id, logs.visible_us <= now_us)
+        .order_by(logs.created_us.desc(), logs.id.desc())
+        .limit(1)
+    ).scalar()
+    reference = reference_at(conn, camera.id, now_us)
+    reference_id = reference.id if reference else None
 
     def view(row) -> LogView:
         return LogView(
@@ -283,9 +295,9 @@ def camera_view(
     elif strip:
         shown = strip[0]
     return CameraView(
-        camera.id, camera.serial, camera.name, camera.notes, camera.latest_status,
+        camera.id, camera.serial, camera.name, camera.notes, newest,
         tags_of(conn, [camera.id]).get(camera.id, []),
-        _reference_names(conn, [camera.reference_id]).get(camera.reference_id),
+        _reference_names(conn, [reference_id]).get(reference_id),
         thresholds, page, strip, shown,
     )  # fmt: skip
 

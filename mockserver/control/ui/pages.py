@@ -52,7 +52,8 @@ def index():
     emulator = current_emulator()
 
     def read(conn):
-        return fleet.licenses(conn), parking.accounts(conn), faults.list_all(conn)
+        now_us = emulator.clock.now_us(conn)
+        return fleet.licenses(conn, now_us), parking.accounts(conn), faults.list_all(conn)
 
     licenses, parkpow_accounts, fault_list = emulator.store.query(read)
     return _render(
@@ -72,7 +73,8 @@ def license_cameras(license_id: int):
 
     def read(conn):
         lic = fleet.license_row(conn, license_id)
-        return lic, *fleet.camera_page(conn, license_id, settings, after)
+        now_us = emulator.clock.now_us(conn)
+        return lic, *fleet.camera_page(conn, license_id, settings, after, now_us)
 
     lic, page, cards = emulator.store.query(read)
     return _render("license.html", license=lic, page=page, cards=cards, after=after)
@@ -87,7 +89,8 @@ def camera(license_id: int, serial: str):
 
     def read(conn):
         lic = fleet.license_row(conn, license_id)
-        return lic, fleet.camera_view(conn, license_id, serial, settings, after, log_id)
+        now_us = emulator.clock.now_us(conn)
+        return lic, fleet.camera_view(conn, license_id, serial, settings, after, log_id, now_us)
 
     lic, view = emulator.store.query(read)
     return _render(
