@@ -13,11 +13,10 @@ from sqlalchemy import Connection, select
 
 from .config import RUNTIME_SETTINGS, Config
 from .core import schema
+from .core.backends import open_stores
 from .core.clock import Clock
 from .core.duework import DueWork
-from .core.media import MediaStore
 from .core.readcache import cached_value
-from .core.store import Store
 from .core.timefmt import zone
 
 log = logging.getLogger(__name__)
@@ -30,11 +29,8 @@ class Emulator:
         if not config.data_dir:
             self._tmpdir = tempfile.mkdtemp(prefix="mockserver-")
             config.data_dir = self._tmpdir
-        self.store = Store(config.data_dir)
-        # the request journal lives beside the world, in its own file (see core/schema.py)
-        self.journal_store = Store(config.data_dir, "journal", schema.journal_metadata)
+        self.store, self.journal_store, self.media = open_stores(config)
         self.clock = Clock(self.store)
-        self.media = MediaStore(self.store.media_dir)
         self.duework = DueWork(self.store, world=self)
         self.server_tz = zone(config.server_timezone)
         self._ticker: threading.Thread | None = None
@@ -98,7 +94,9 @@ class Emulator:
     def recover(self) -> dict[str, int]:
         """Start-up after a crash: release the dead workers' job claims and remove media
         files no row names. Run once by the server before any worker starts."""
-        leases = self.store.transact(self.duework.release_leases)
+        leases = 0
+        if self.store.dialect == "sqlite":  # PostgreSQL's claims die with their host
+            leases = self.store.transact(self.duework.release_leases)
         files = self.store.query(self.media.sweep_orphans)
         return {"leases": leases, "files": len(files)}
 
@@ -106,7 +104,7 @@ class Emulator:
         """Empty state: every row and every media file."""
         self.store.transact(self.store.clear)
         self.journal_store.transact(self.journal_store.clear)
-        shutil.rmtree(self.media.root, ignore_errors=True)
+        self.media.wipe()
 
     def close(self) -> None:
         self._stop.set()

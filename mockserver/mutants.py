@@ -87,6 +87,35 @@ class MutantSwitch:
         return self._active
 
 
+class StoredMutantSwitch:
+    """The active set in the shared database's ``meta`` table: hosts of one PostgreSQL
+    world share no directory. One primary-key read per vendor request."""
+
+    KEY = "mutants"
+
+    def __init__(self, store, initial: list[str]) -> None:
+        self.store = store
+        self.set(initial)
+
+    def set(self, names: list[str]) -> None:
+        meta = schema.meta
+
+        def work(conn) -> None:
+            conn.execute(meta.delete().where(meta.c.key == self.KEY))
+            conn.execute(meta.insert().values(key=self.KEY, value=json.dumps(sorted(names))))
+
+        self.store.transact(work)
+
+    def active(self) -> frozenset[str]:
+        meta = schema.meta
+        found = self.store.query(
+            lambda conn: conn.execute(
+                select(meta.c.value).where(meta.c.key == self.KEY)
+            ).scalar_one_or_none()
+        )
+        return frozenset(json.loads(found)) if found else frozenset()
+
+
 class MutantMiddleware:
     """Applies the active mutants to vendor requests and replies; passes everything else."""
 
@@ -223,7 +252,11 @@ def _json(body: bytes):
 
 def install(app, world) -> MutantSwitch:
     """Wrap the app (inside the control middleware) and start with the configured set."""
-    switch = MutantSwitch(world.config.data_dir, parse_names(world.config.mutants))
+    initial = parse_names(world.config.mutants)
+    if world.store.dialect == "sqlite":
+        switch = MutantSwitch(world.config.data_dir, initial)
+    else:
+        switch = StoredMutantSwitch(world.store, initial)
     app.extensions["mockserver_mutants"] = switch
     app.wsgi_app = MutantMiddleware(app.wsgi_app, world, switch)
     return switch

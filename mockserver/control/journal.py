@@ -24,6 +24,7 @@ from sqlalchemy import Connection, func, select
 
 from ..core import schema
 from ..core.clock import wall_us
+from ..core.dialect import glob
 from ..core.errors import FieldErrors
 from .routes import iso_z_precise
 from .sharedmem import SharedState
@@ -42,6 +43,7 @@ INSERT = (
     " fault_id, wall_us, retry_after, next_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 TRIM = "DELETE FROM journal WHERE id <= (SELECT max(id) FROM journal) - ?"
+PG_STATEMENTS = (INSERT.replace("?", "%s"), TRIM.replace("?", "%s"))
 
 
 @dataclass(slots=True)
@@ -86,6 +88,8 @@ class Journal:
         self.clock = clock
         self.size = size
         self.shared = shared
+        #: one database for every host (PostgreSQL): no buffer another host cannot see
+        self.immediate = getattr(store, "dialect", "sqlite") != "sqlite"
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._buffer: list[Entry] = []
@@ -105,6 +109,9 @@ class Journal:
     def record(self, entry: Entry) -> None:
         if not self.enabled or self._stop.is_set():
             return
+        if self.immediate:
+            self._write_now(entry)
+            return
         if self._pid != os.getpid():
             self._start_in_this_process()
         with self._lock:
@@ -113,6 +120,15 @@ class Journal:
             if self._slot is not None:
                 self.shared.set_recorded(self._slot, self._recorded)
         self._wake.set()
+
+    def _write_now(self, entry: Entry) -> None:
+        """Shared-database mode: the entry is in the database before the request ends, so
+        a reader on any host sees it without knowing about this host's buffer."""
+        try:
+            state = self.clock.state()
+            self.store.transact(lambda conn: self._write(conn, [entry], state))
+        except Exception:  # a journal must never take the server down
+            log.exception("request journal: 1 entry lost")
 
     def _start_in_this_process(self) -> None:
         with self._lock:
@@ -171,11 +187,12 @@ class Journal:
             )
             for entry in batch
         ]
+        insert, trim = (INSERT, TRIM) if conn.dialect.paramstyle == "qmark" else PG_STATEMENTS
         cursor = conn.connection.driver_connection.cursor()
         try:
-            cursor.executemany(INSERT, rows)
+            cursor.executemany(insert, rows)
             # the ring: entries older than the newest ``size`` go (the id index makes it cheap)
-            cursor.execute(TRIM, (self.size,))
+            cursor.execute(trim, (self.size,))
         finally:
             cursor.close()
 
@@ -249,14 +266,14 @@ def _integer(raw: str | None, name: str, minimum: int) -> int | None:
     return int(raw)
 
 
-def _conditions(wanted: JournalFilter) -> list:
+def _conditions(wanted: JournalFilter, dialect: str) -> list:
     c = schema.journal.c
     conditions = []
     if wanted.method:
         conditions.append(c.method == wanted.method)
     if wanted.path:
         if any(ch in wanted.path for ch in "*?["):
-            conditions.append(c.path.op("GLOB")(wanted.path))
+            conditions.append(glob(dialect, c.path, wanted.path))
         else:
             conditions.append(func.substr(c.path, 1, len(wanted.path)) == wanted.path)
     if wanted.status:
@@ -275,7 +292,7 @@ def _conditions(wanted: JournalFilter) -> list:
 def entries(conn: Connection, wanted: JournalFilter) -> list[dict]:
     """Matching entries in arrival order: after ``since`` the oldest first, else the newest."""
     c = schema.journal.c
-    query = select(schema.journal).where(*_conditions(wanted))
+    query = select(schema.journal).where(*_conditions(wanted, conn.dialect.name))
     if wanted.since is not None:
         rows = conn.execute(query.order_by(c.id).limit(wanted.limit)).all()
     else:
@@ -287,7 +304,8 @@ def rows_for_assertions(conn: Connection, token: str | None, path: str | None) -
     """Every entry of one client (token) under a path, in real arrival order."""
     c = schema.journal.c
     wanted = JournalFilter(token=token, path=path)
-    query = select(schema.journal).where(*_conditions(wanted)).order_by(c.wall_us, c.id)
+    conditions = _conditions(wanted, conn.dialect.name)
+    query = select(schema.journal).where(*conditions).order_by(c.wall_us, c.id)
     return conn.execute(query).all()
 
 

@@ -29,6 +29,7 @@ from ..core.clock import wall_us
 from .faults import Fault, Hit, active_faults, claim
 from .journal import BODY_EXCERPT, Entry, Journal, body_excerpt
 from .sharedmem import SharedState, open_shared
+from .sharedstore import DatabaseSharedState
 
 SMALL_REPLY = 256 * 1024  # replies up to this size are journaled as soon as they are made
 BREAK_DELAY = 0.02  # seconds between the last bytes sent and the broken connection
@@ -87,7 +88,10 @@ class ControlPlane:
 
     def __init__(self, world) -> None:
         config = world.config
-        self.shared = open_shared(config.data_dir)
+        if world.store.dialect == "sqlite":
+            self.shared = open_shared(config.data_dir)
+        else:  # hosts share the database, not a machine
+            self.shared = DatabaseSharedState(world.store)
         self.journal = Journal(world.journal_store, world.clock, config.journal_size, self.shared)
         self.faults = FaultBook(world.store, self.shared)
 

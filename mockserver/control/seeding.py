@@ -17,6 +17,7 @@ from ..core import schema
 from ..core.auth import PRODUCTS
 from ..core.errors import ApiError, FieldErrors
 from ..core.timefmt import parse_instant
+from ..visionalert import camera_tags
 
 CAMERA_TYPES = ("ENTRANCE", "EXIT", "SPOT")
 
@@ -190,7 +191,7 @@ def _va_camera(conn, account_id, license_id, spec, where, now_us) -> None:
     ).inserted_primary_key[0]
     for tag in dict.fromkeys(tags):
         tag_id = ensure_tag(conn, account_id, tag)
-        conn.execute(schema.va_camera_tags.insert().values(camera_id=camera_id, tag_id=tag_id))
+        camera_tags.link(conn, camera_id, tag_id)
 
 
 def ensure_tag(conn: Connection, account_id: int, name: str) -> int:

@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 
 from . import schema
 from .clock import ClockState, state_from_row, wall_seconds
+from .dialect import upsert
+from .pgstore import is_retryable
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +76,10 @@ def schedule(
     """Add a job; with a ``key``, replace the pending job of that key (its due time moves)."""
     body = json.dumps(payload or {}, separators=(",", ":"))
     values = {"kind": kind, "key": key, "due_us": due_us, "payload": body}
-    conn.execute(_INSERT if key is None else _UPSERT, values)
+    conn.execute(_INSERT if key is None else _UPSERTS[conn.dialect.name], values)
 
 
-_INSERT = sqlite_insert(schema.jobs).values(
+_INSERT = schema.jobs.insert().values(
     kind=bindparam("kind"),
     key=bindparam("key"),
     due_us=bindparam("due_us"),
@@ -85,12 +87,14 @@ _INSERT = sqlite_insert(schema.jobs).values(
 )
 #: one statement replaces a key's job: new due time and payload, any claim on it dropped
 #: (a runner holding the old claim then finds its lease gone and leaves the job alone)
-_UPSERT = _INSERT.on_conflict_do_update(
+_UPSERTS = upsert(
+    schema.jobs,
+    values={name: bindparam(name) for name in ("kind", "key", "due_us", "payload")},
     index_elements=[schema.jobs.c.key],
     set_={
-        "kind": _INSERT.excluded.kind,
-        "due_us": _INSERT.excluded.due_us,
-        "payload": _INSERT.excluded.payload,
+        "kind": "excluded.kind",
+        "due_us": "excluded.due_us",
+        "payload": "excluded.payload",
         "lease_until": None,
         "attempts": 0,
     },
@@ -108,23 +112,6 @@ class _ClockRow(NamedTuple):
     version: int
 
 
-def _catch_up_sql(kind_count: int) -> str:
-    """The clock, the next claimable job's due time, and the store's data version, in one
-    statement: one ``?`` per request-path job kind, then the wall time (for leases).
-
-    Every request runs it, so it goes straight to the driver (no statement to build); the
-    ``data_version`` changes whenever another connection committed (``core.readcache``).
-    """
-    kinds = ", ".join("?" * kind_count) if kind_count else "NULL"
-    return (
-        "SELECT (SELECT frozen_us FROM clock WHERE id = 1),"
-        " (SELECT offset_us FROM clock WHERE id = 1),"
-        f" (SELECT due_us FROM jobs WHERE kind IN ({kinds})"
-        " AND (lease_until IS NULL OR lease_until < ?) ORDER BY due_us LIMIT 1),"
-        " (SELECT data_version FROM pragma_data_version())"
-    )
-
-
 class DueWork:
     """Runs the due jobs of one store."""
 
@@ -136,22 +123,23 @@ class DueWork:
         """``catch_up``, plus the store's data version as this thread's reader sees it
         (None when due work just ran: what this request reads is then new)."""
         kinds = tuple(self._kinds(False))
-        sql = self._catch_up_sql.get(kinds)
-        if sql is None:
-            sql = self._catch_up_sql[kinds] = _catch_up_sql(len(kinds))
+        statement = self._catch_up_sql.get(kinds)
+        if statement is None:
+            statement = self._catch_up_sql[kinds] = self.store.catch_up_statement(kinds)
+        sql, params = statement
 
         def read(conn: Connection):
-            # every request runs this: straight to the driver, compiled once per kind set
-            cursor = conn.connection.driver_connection.execute(sql, (*kinds, wall_seconds()))
-            return conn.info.get("serial"), _ClockRow(*cursor.fetchone())
+            # every request runs this: straight to the driver, built once per kind set
+            cursor = conn.connection.driver_connection.execute(sql, params(wall_seconds()))
+            row = _ClockRow(*cursor.fetchone())
+            return self.store.version_key(conn, row.version), row
 
-        connection, row = self.store.query(read)
+        version, row = self.store.query(read)
         state = state_from_row(row)
         if row is not None and row.next_due is not None and row.next_due <= state.now_us:
             self.run_due(state.now_us)
             return state, None
-        # data_version counts per connection: the connection's serial makes it unique
-        return state, (connection, row.version) if connection is not None else None
+        return state, version
 
     def __init__(self, store, world=None) -> None:
         self._catch_up_sql: dict[tuple, str] = {}
@@ -181,6 +169,8 @@ class DueWork:
             return 0  # a handler's own request path: never re-enter
         self._local.running = True
         try:
+            if self.store.row_locks:
+                return self._run_due_locked(until_us, background, limit)
             done = 0
             while done < limit and self.pending(until_us, background):
                 batch = self.store.transact(lambda conn: self._claim(conn, until_us, background))
@@ -239,6 +229,79 @@ class DueWork:
             job = Job(row.id, row.kind, row.key, row.due_us, json.loads(row.payload), row.attempts)
             claimed.append((job, lease))
         return claimed
+
+    # -- PostgreSQL: a claim is a row lock held by the transaction that runs the job ---------
+
+    def _run_due_locked(self, until_us: int, background: bool, limit: int) -> int:
+        """Claim one due job with ``FOR UPDATE SKIP LOCKED``, prepare, apply and delete it in
+        that one transaction. Hosts racing for work skip each other's rows instead of
+        waiting; a host that dies mid-job loses its connection, PostgreSQL rolls the
+        transaction back and the row is free for the next runner at once (no lease to
+        expire)."""
+        done = 0
+        prepared: dict[int, Any] = {}  # kept across retries: a webhook is not sent twice
+        while done < limit:
+            ran = self.store.transact(
+                lambda conn: self._run_one_locked(conn, until_us, background, prepared)
+            )
+            if not ran:
+                break
+            prepared.clear()
+            done += 1
+        return done
+
+    def _run_one_locked(
+        self, conn: Connection, until_us: int, background: bool, prepared: dict[int, Any]
+    ) -> bool:
+        row = conn.execute(
+            select(schema.jobs)
+            .where(self._claimable(until_us, self._kinds(background)))
+            .order_by(schema.jobs.c.due_us, schema.jobs.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if row is None:
+            return False
+        job = Job(row.id, row.kind, row.key, row.due_us, json.loads(row.payload), row.attempts)
+        conn.execute(delete(schema.jobs).where(schema.jobs.c.id == job.id))
+        handler = _HANDLERS.get(job.kind)
+        if handler is None:
+            return True
+        token = _RUNNING.set(self)
+        try:
+            with conn.begin_nested():
+                if job.id not in prepared:
+                    prepared[job.id] = handler.prepare(job) if handler.prepare else None
+                handler.apply(conn, job, prepared[job.id])
+        except DBAPIError as error:
+            if is_retryable(error):
+                raise  # the whole unit of work is tried again
+            self._give_back(conn, job, error)
+        except Exception as error:  # a broken job must not take the request with it
+            self._give_back(conn, job, error)
+        finally:
+            _RUNNING.reset(token)
+        return True
+
+    @staticmethod
+    def _give_back(conn: Connection, job: Job, error: Exception) -> None:
+        """The failed job again, for a later try (a fresh row, the same key and payload)."""
+        log.error("job %s (%s) failed: %r", job.id, job.kind, error, exc_info=error)
+        if job.attempts + 1 >= MAX_ATTEMPTS:
+            log.error("job %s (%s) dropped after %s attempts", job.id, job.kind, MAX_ATTEMPTS)
+            return
+        conn.execute(
+            schema.jobs.insert().values(
+                kind=job.kind,
+                key=job.key,
+                due_us=job.due_us,
+                payload=json.dumps(job.payload, separators=(",", ":")),
+                lease_until=wall_seconds() + 5 * (job.attempts + 1),
+                attempts=job.attempts + 1,
+            )
+        )
+
+    # -- SQLite: a claim is a lease on the wall clock -----------------------------------------
 
     def _run(self, job: Job, lease: float) -> None:
         token = _RUNNING.set(self)

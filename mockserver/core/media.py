@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 import tempfile
 
 from sqlalchemy import Connection, delete, func, select
@@ -40,6 +41,18 @@ class MediaStore:
 
     def path(self, sha256: str) -> str:
         return os.path.join(self.root, sha256[:2], sha256)
+
+    def read(self, sha256: str) -> bytes | None:
+        """The stored bytes of one content, or None when they are gone."""
+        try:
+            with open(self.path(sha256), "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+
+    def wipe(self) -> None:
+        """Every stored file goes (the rows are deleted with the rest of the store)."""
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def write_file(self, content: bytes) -> str:
         """Put the bytes on disk atomically and return their hash.

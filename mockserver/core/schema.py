@@ -2,27 +2,28 @@
 
 Times are integers: microseconds since the Unix epoch, UTC (``*_us`` columns). That keeps
 range filters and keyset pagination on plain indexed integer comparisons.
-Bump ``SCHEMA_VERSION`` and add a step to ``MIGRATIONS`` in ``store.py`` on any change.
+Any change needs an Alembic revision in ``mockserver/migrations/versions`` (both dialects).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
-
-SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -37,8 +38,8 @@ clock = Table(
     "clock",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("frozen_us", Integer, nullable=True),  # set: the clock stands still there
-    Column("offset_us", Integer, nullable=False, server_default=text("0")),
+    Column("frozen_us", BigInteger, nullable=True),  # set: the clock stands still there
+    Column("offset_us", BigInteger, nullable=False, server_default=text("0")),
 )
 
 settings = Table(
@@ -54,7 +55,7 @@ accounts = Table(
     Column("id", Integer, primary_key=True),
     Column("products", Text, nullable=False),  # JSON list: "parkpow", "visionalert"
     Column("rate_limit_per_second", Float, nullable=True),  # None: no per-account throttle
-    Column("created_us", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
 )
 
 tokens = Table(
@@ -78,7 +79,7 @@ jobs = Table(
     Column("id", Integer, primary_key=True),
     Column("kind", String, nullable=False),
     Column("key", String, nullable=True, unique=True),  # at most one pending job per key
-    Column("due_us", Integer, nullable=False),
+    Column("due_us", BigInteger, nullable=False),
     Column("payload", Text, nullable=False, server_default=text("'{}'")),
     Column("lease_until", Float, nullable=True),  # wall-clock seconds; None: not claimed
     Column("attempts", Integer, nullable=False, server_default=text("0")),
@@ -94,9 +95,18 @@ media = Table(
     Column("content_type", String, nullable=False),
     Column("size", Integer, nullable=False),
     Column("kind", String, nullable=False),  # camera_snapshot, camera_reference, parkpow
-    Column("created_us", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
 )
 Index("ix_media_sha", media.c.sha256)
+
+#: media bytes, when they live in the database (PostgreSQL: every host reaches them)
+media_content = Table(
+    "media_content",
+    metadata,
+    Column("sha256", String, primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+    Column("stored_at", Float, nullable=False),  # wall-clock seconds, for the orphan sweep
+)
 
 image_analysis = Table(
     "image_analysis",
@@ -118,11 +128,11 @@ va_licenses = Table(
     Column("code", String, nullable=False, unique=True),
     Column("size", Integer, nullable=False),
     Column("va_type", String, nullable=False),
-    Column("expiration_us", Integer, nullable=False),
+    Column("expiration_us", BigInteger, nullable=False),
     Column("webhook_url", String, nullable=True),
     Column("notify_email", String, nullable=True),
-    Column("created_us", Integer, nullable=False),
-    Column("modified_us", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("modified_us", BigInteger, nullable=False),
 )
 Index("ix_va_licenses_account", va_licenses.c.account_id, va_licenses.c.created_us)
 
@@ -138,9 +148,9 @@ va_cameras = Table(
     Column("latest_status", String, nullable=True),
     Column("thresholds", Text, nullable=False, server_default=text("'{}'")),  # JSON
     Column("reference_id", Integer, nullable=True),  # va_references.id of the current one
-    Column("last_accepted_us", Integer, nullable=True),  # per-camera upload window
-    Column("created_us", Integer, nullable=False),
-    Column("modified_us", Integer, nullable=False),
+    Column("last_accepted_us", BigInteger, nullable=True),  # per-camera upload window
+    Column("created_us", BigInteger, nullable=False),
+    Column("modified_us", BigInteger, nullable=False),
     UniqueConstraint("account_id", "serial", name="uq_va_camera_serial"),
 )
 Index("ix_va_cameras_page", va_cameras.c.license_id, va_cameras.c.created_us, va_cameras.c.id)
@@ -159,6 +169,7 @@ va_camera_tags = Table(
     metadata,
     Column("camera_id", Integer, ForeignKey("va_cameras.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", Integer, ForeignKey("va_tags.id", ondelete="CASCADE"), primary_key=True),
+    Column("ordinal", Integer, nullable=True),  # assignment order within the camera
 )
 Index("ix_va_camera_tags_tag", va_camera_tags.c.tag_id)
 
@@ -168,7 +179,7 @@ va_uploads = Table(
     Column("id", Integer, primary_key=True),
     Column("camera_id", Integer, ForeignKey("va_cameras.id", ondelete="CASCADE"), nullable=False),
     Column("media_id", Integer, ForeignKey("media.id"), nullable=False),
-    Column("uploaded_us", Integer, nullable=False),
+    Column("uploaded_us", BigInteger, nullable=False),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
 )
 
@@ -178,7 +189,7 @@ va_references = Table(
     Column("id", Integer, primary_key=True),
     Column("camera_id", Integer, ForeignKey("va_cameras.id", ondelete="CASCADE"), nullable=False),
     Column("media_id", Integer, ForeignKey("media.id"), nullable=False),
-    Column("created_us", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
 )
 
 va_logs = Table(
@@ -193,7 +204,7 @@ va_logs = Table(
     Column("scores", Text, nullable=False, server_default=text("'{}'")),  # JSON, all four
     Column("snapshot_id", Integer, ForeignKey("media.id"), nullable=True),
     Column("tag", String, nullable=True),
-    Column("created_us", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
 )
 Index("ix_va_logs_license", va_logs.c.license_id, va_logs.c.created_us, va_logs.c.id)
 Index("ix_va_logs_camera", va_logs.c.camera_id, va_logs.c.created_us, va_logs.c.id)
@@ -206,10 +217,10 @@ va_alerts = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("license_id", Integer, ForeignKey("va_licenses.id", ondelete="CASCADE"), nullable=False),
-    Column("sent", Boolean, nullable=False, server_default=text("0")),
-    Column("emitted", Boolean, nullable=False, server_default=text("0")),
-    Column("opened_us", Integer, nullable=False),
-    Column("created_us", Integer, nullable=False),  # when it is (or will be) emitted
+    Column("sent", Boolean, nullable=False, server_default=false()),
+    Column("emitted", Boolean, nullable=False, server_default=false()),
+    Column("opened_us", BigInteger, nullable=False),
+    Column("created_us", BigInteger, nullable=False),  # when it is (or will be) emitted
 )
 Index("ix_va_alerts_page", va_alerts.c.license_id, va_alerts.c.created_us, va_alerts.c.id)
 
@@ -238,7 +249,7 @@ va_deliveries = Table(
     Column("ok", Boolean, nullable=False),
     Column("status_code", Integer, nullable=True),
     Column("error", Text, nullable=True),
-    Column("at_us", Integer, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
 )
 
 va_outbox = Table(
@@ -249,7 +260,7 @@ va_outbox = Table(
     Column("to", String, nullable=False),
     Column("subject", Text, nullable=False),
     Column("body", Text, nullable=False),
-    Column("at_us", Integer, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
 )
 
 va_forced_scores = Table(
@@ -258,7 +269,7 @@ va_forced_scores = Table(
     Column("id", Integer, primary_key=True),
     Column("camera_id", Integer, ForeignKey("va_cameras.id", ondelete="CASCADE"), nullable=False),
     Column("scores", Text, nullable=True),  # JSON; None with fail=True: a processing fault
-    Column("fail", Boolean, nullable=False, server_default=text("0")),
+    Column("fail", Boolean, nullable=False, server_default=false()),
     Column("remaining", Integer, nullable=False),
 )
 
@@ -313,9 +324,9 @@ pp_visits = Table(
     Column("end_cam_id", Integer, ForeignKey("pp_cameras.id"), nullable=True),
     Column("start_media_id", Integer, ForeignKey("media.id"), nullable=True),
     Column("end_media_id", Integer, ForeignKey("media.id"), nullable=True),
-    Column("start_us", Integer, nullable=False),
-    Column("end_us", Integer, nullable=True),
-    Column("last_seen_us", Integer, nullable=False),
+    Column("start_us", BigInteger, nullable=False),
+    Column("end_us", BigInteger, nullable=True),
+    Column("last_seen_us", BigInteger, nullable=False),
     Column("start_prediction", Text, nullable=True),  # JSON
     Column("end_prediction", Text, nullable=True),  # JSON
 )
@@ -327,6 +338,7 @@ Index(
     pp_visits.c.license_plate,
     unique=True,
     sqlite_where=pp_visits.c.open == True,  # noqa: E712
+    postgresql_where=pp_visits.c.open == True,  # noqa: E712
 )
 
 # --- Control plane -----------------------------------------------------------------------
@@ -338,7 +350,7 @@ faults = Table(
     Column("spec", Text, nullable=False),  # JSON, see control/faults.py
     Column("remaining", Integer, nullable=True),  # None: until removed
     Column("hits", Integer, nullable=False, server_default=text("0")),
-    Column("created_us", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
     Column("seen", Integer, nullable=False, server_default=text("0")),  # matching requests
 )
 
@@ -352,7 +364,7 @@ journal = Table(
     "journal",
     journal_metadata,
     Column("id", Integer, primary_key=True),
-    Column("at_us", Integer, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
     Column("method", String, nullable=False),
     Column("path", Text, nullable=False),
     Column("query", Text, nullable=False),
@@ -361,7 +373,7 @@ journal = Table(
     Column("token", String, nullable=True),
     Column("body", Text, nullable=True),
     Column("fault_id", Integer, nullable=True),
-    Column("wall_us", Integer, nullable=True),  # real time of arrival (client behaviour)
+    Column("wall_us", BigInteger, nullable=True),  # real time of arrival (client behaviour)
     Column("retry_after", Float, nullable=True),  # the reply's Retry-After, seconds
     Column("next_url", Text, nullable=True),  # paginated reply: its next ("" = none)
 )

@@ -8,10 +8,11 @@ so an alert's ``snapshot``/``reference_image`` URLs stay valid after the delete.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, func, or_, select
+from sqlalchemy import Connection, and_, delete, func, or_, select
 
 from ..core import schema
 from ..core.auth import Account
+from ..core.dialect import json_int
 from ..core.errors import FieldErrors
 from ..core.images import InvalidImage, inspect_image
 from ..core.media import MediaStore
@@ -71,11 +72,14 @@ def _delete_camera_rows(conn: Connection, camera_id: int) -> list[str]:
 def _cancel_jobs(conn: Connection, camera_id: int, upload_ids: list[int]) -> None:
     """Pending work that names the camera (or one of its uploads) has nothing left to do."""
     jobs = schema.jobs.c
-    names_camera = func.json_extract(jobs.payload, "$.camera_id") == camera_id
+    dialect = conn.dialect.name
+    names_camera = json_int(dialect, jobs.payload, "camera_id") == camera_id
     clauses = [names_camera]
     if upload_ids:
-        clauses.append(func.json_extract(jobs.payload, "$.upload_id").in_(upload_ids))
-    conn.execute(delete(schema.jobs).where(func.json_valid(jobs.payload) == 1, or_(*clauses)))
+        clauses.append(json_int(dialect, jobs.payload, "upload_id").in_(upload_ids))
+    if dialect == "sqlite":  # PostgreSQL's payloads are JSON by construction
+        clauses = [and_(func.json_valid(jobs.payload) == 1, or_(*clauses))]
+    conn.execute(delete(schema.jobs).where(or_(*clauses)))
 
 
 def _still_named(conn: Connection, media_ids: set[int]) -> set[int]:

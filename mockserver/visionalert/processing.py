@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, delete, select, update
 
 from ..core import duework, schema
+from ..core.dialect import insert_or_ignore
 from . import alerts, scoring
 from .references import set_reference
 from .runtime import seconds_to_us, world
@@ -77,16 +78,13 @@ def analysis_of(emulator, sha: str) -> scoring.Analysis:
     found = emulator.store.query(lambda conn: cached_analysis(conn, sha))
     if found is not None:
         return found
-    with open(emulator.media.path(sha), "rb") as handle:
-        return scoring.analyse(handle.read())
+    return scoring.analyse(emulator.media.read(sha))
 
 
 def remember(conn: Connection, sha: str, analysis: scoring.Analysis) -> None:
     """Keep an analysis for its content (the first one stays: same bytes, same scores)."""
     conn.execute(
-        schema.image_analysis.insert()
-        .prefix_with("OR IGNORE")
-        .values(
+        _REMEMBER[conn.dialect.name].values(
             sha256=sha,
             width=analysis.width,
             height=analysis.height,
@@ -94,6 +92,9 @@ def remember(conn: Connection, sha: str, analysis: scoring.Analysis) -> None:
             signature=json.dumps(analysis.signature),
         )
     )
+
+
+_REMEMBER = insert_or_ignore(schema.image_analysis)
 
 
 def _reference_sha(conn: Connection, camera_id: int) -> tuple[int | None, str | None]:
@@ -233,8 +234,7 @@ def _scores(conn, emulator, camera, prepared: Prepared) -> dict[str, float]:
         _, sha = _reference_sha(conn, camera.id)
         reference = cached_analysis(conn, sha) if sha else None
         if reference is None and sha:
-            with open(emulator.media.path(sha), "rb") as handle:
-                reference = scoring.analyse(handle.read())
+            reference = scoring.analyse(emulator.media.read(sha))
             remember(conn, sha, reference)
     if reference is not None:
         scores.update(scoring.compare(prepared.analysis.signature, reference.signature))
