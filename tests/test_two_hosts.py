@@ -174,6 +174,27 @@ def test_120_sightings_across_hosts_one_visit_per_plate(hosts, world):
         assert per_plate == Counter({plate: 1 for plate in plates}), per_plate
 
 
+def test_fault_budget_is_consumed_exactly_once_across_hosts_and_journaled_on_both(hosts, world):
+    first, second = hosts
+    path = f"/v1/vision-alert/{world}/cameras/"
+    reply = requests.post(
+        f"{first}/_mock/faults",
+        json={"match": {"path": path}, "action": {"type": "status", "status": 503}, "times": 5},
+    )
+    assert reply.status_code == 201, reply.text
+
+    def read(session, number):
+        return session.get(f"{hosts[number % 2]}{path}", headers=HEADERS, timeout=60).status_code
+
+    codes = Counter(_parallel(list(range(40)), read))
+    assert codes == Counter({503: 5, 200: 35}), codes
+    # every request is in the journal, whichever host served it and whichever host reads
+    for url in hosts:
+        entries = requests.get(f"{url}/_mock/requests", params={"path": path, "limit": 1000}).json()
+        entries = entries.get("requests", entries) if isinstance(entries, dict) else entries
+        assert Counter(entry["status"] for entry in entries) == codes
+
+
 def test_sigkill_one_host_the_survivor_keeps_every_write_and_runs_its_claimed_work(
     postgres_server,
 ):
