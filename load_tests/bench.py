@@ -24,7 +24,7 @@ import time
 
 import requests
 
-from mockserver.testing import LiveServer, free_port
+from mockserver.testkit.plugin import LiveServer, free_port
 
 from . import loadgen
 from .bench_common import (

@@ -37,7 +37,8 @@ from mockserver.core import schema
 from mockserver.core.pagination import Cursor, encode_cursor
 from mockserver.core.pgstore import PostgresStore
 from mockserver.core.timefmt import parse_instant
-from mockserver.testing import LiveServer
+from mockserver.testkit.plugin import LiveServer
+from mockserver.vendors import VENDORS
 
 from . import loadgen
 from .balancer import Balancer
@@ -103,7 +104,7 @@ def seed_logs(url: str, logs: int, cameras: int = 50) -> tuple[int, str]:
 
         def setup(conn):
             conn.execute(schema.meta.insert().values(key="initialized", value="1"))
-            return apply_seed(conn, seed, start_us)["accounts"][0]["licenses"][0]["id"]
+            return apply_seed(VENDORS, conn, seed, start_us)["accounts"][0]["licenses"][0]["id"]
 
         license_id = store.transact(setup)
     finally:
@@ -360,7 +361,7 @@ def _aggregated(path: str) -> dict:
 
 
 def loadgen_free_port() -> int:
-    from mockserver.testing import free_port
+    from mockserver.testkit.plugin import free_port
 
     return free_port()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from mockserver.testing import LiveServer
+from mockserver.testkit.plugin import LiveServer
 
 from . import loadgen
 from .bench_common import TOKEN, Row, camera_seed, default_workers, log

@@ -3,9 +3,9 @@
     locust -f load_tests/gate.py --host http://127.0.0.1:8000 --token demo-token \
         --emulator --time-scale 90 --headless -u 40 -r 10 -t 2m
 
-``log-vehicle`` goes out in both encodings real integrations use (PRODUCT.md §7): multipart
-(``image`` file, ``results`` JSON string, ``camera``) and JSON (base64 ``image``,
-``results``, ``time`` as ``%Y-%m-%d %H:%M:%S.%f%z``).
+``log-vehicle`` goes out in both encodings real integrations use (README, "ParkPow
+(emulator-defined)"): multipart (``image`` file, ``results`` JSON string, ``camera``) and
+JSON (base64 ``image``, ``results``, ``time`` as ``%Y-%m-%d %H:%M:%S.%f%z``).
 """
 
 from __future__ import annotations

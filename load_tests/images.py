@@ -1,8 +1,8 @@
 """Camera frames for load runs: real JPEGs of natural photographs, every anomaly labelled.
 
 The frames come from the fixture generator (``fixtures/generate.py``: scikit-image's
-photographs, degraded as PRODUCT.md §4.2 describes), rendered at the run's width and cached
-under ``load_tests/results/frames/``. One scene per source photo: its reference frame,
+photographs, degraded as the README's VisionAlert upload section describes), rendered at
+the run's width and cached under ``load_tests/results/frames/``. One scene per source photo: its reference frame,
 everyday normal variations, and blurred, obstructed, glared and moved views.
 
 Each upload gets a unique JPEG comment (``unique_bytes``) so no two uploads share bytes: the

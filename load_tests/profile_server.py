@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from mockserver.testing import LiveServer
+from mockserver.testkit.plugin import LiveServer
 
 from . import bench_common as bench
 from . import loadgen

@@ -23,6 +23,7 @@ from mockserver.control.seeding import apply_seed
 from mockserver.core import schema
 from mockserver.core.store import Store
 from mockserver.core.timefmt import parse_instant
+from mockserver.vendors import VENDORS
 
 BATCH = 20_000
 #: (status, weight, anomalies) of the generated logs: mostly normal, like a healthy fleet
@@ -103,7 +104,7 @@ def seed_bulk(
 
         def setup(conn):
             conn.execute(schema.meta.insert().values(key="initialized", value="1"))
-            result = apply_seed(conn, seed, start_us)
+            result = apply_seed(VENDORS, conn, seed, start_us)
             return result["accounts"][0]["licenses"][0]["id"]
 
         license_id = store.transact(setup)

@@ -129,7 +129,7 @@ def _mutant_names(names: tuple[str, ...]) -> str | None:
     """``--mutant`` values, checked against the known mutants (None: keep the environment's)."""
     if not names:
         return None
-    from .mutants import parse_names
+    from .control.mutants import parse_names
 
     try:
         return ",".join(parse_names(list(names)))
@@ -141,28 +141,30 @@ def _announce(config: Config, host: str, port: int, workers: int) -> None:
     """Prepare the store once (seed it if fresh) and print how to reach it."""
     from .control.seeding import load_initial_seed
     from .core import schema
-    from .emulator import Emulator
+    from .core.emulator import Emulator
+    from .vendors import VENDORS
+    from .visionalert.schema import va_licenses
 
-    world = Emulator(config)
+    emulator = Emulator(config, VENDORS)
     try:
-        world.recover()  # no worker runs yet: a crashed run's leases and stray files go
-        load_initial_seed(world)
-        rows = world.store.query(
+        emulator.recover()  # no worker runs yet: a crashed run's leases and stray files go
+        load_initial_seed(emulator)
+        rows = emulator.store.query(
             lambda conn: conn.execute(
                 select(schema.tokens.c.token, schema.accounts.c.products)
                 .join(schema.accounts, schema.accounts.c.id == schema.tokens.c.account_id)
                 .order_by(schema.accounts.c.id)
             ).all()
         )
-        licenses = world.store.query(
+        licenses = emulator.store.query(
             lambda conn: conn.execute(
-                select(schema.va_licenses.c.id, schema.va_licenses.c.code, schema.tokens.c.token)
-                .join(schema.tokens, schema.tokens.c.account_id == schema.va_licenses.c.account_id)
-                .order_by(schema.va_licenses.c.id)
+                select(va_licenses.c.id, va_licenses.c.code, schema.tokens.c.token)
+                .join(schema.tokens, schema.tokens.c.account_id == va_licenses.c.account_id)
+                .order_by(va_licenses.c.id)
             ).all()
         )
     finally:
-        world.close()
+        emulator.close()
     echo = lambda text: click.echo(text, err=False)  # noqa: E731
     where = redacted(config.database_url) if config.database_url else config.data_dir
     echo(f"mockserver on http://{host}:{port}  ({workers} workers, store: {where})")

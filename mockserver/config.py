@@ -2,13 +2,13 @@
 
 Every setting has an environment variable ``MOCKSERVER_<NAME>`` so that worker processes
 started by the WSGI server build exactly the same app as the process that launched them.
-The table in the README is generated from ``SETTINGS`` below.
+The README's configuration table lists them.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 
 @dataclass
@@ -25,8 +25,8 @@ class Config:
     tick_seconds: float = 1.0  # background tick that runs due work while the clock runs
     journal_size: int = 2000  # request journal ring size (rows)
     webhook_timeout: float = 5.0  # seconds per webhook attempt
-    webhook_queue: int = 1000
-    read_cache: bool = True  # reuse a read reply while the store is unchanged (per thread)  # max webhook deliveries waiting (store-wide), retries included
+    webhook_queue: int = 1000  # max webhook deliveries waiting (store-wide), retries included
+    read_cache: bool = True  # reuse a read reply while the store is unchanged (per thread)
     # Emulator-defined VisionAlert rules (defaults; changeable at run time via /_mock/settings)
     processing_delay: float = 5.0
     camera_window: float = 900.0
@@ -39,14 +39,11 @@ class Config:
     default_threshold: float = 0.5
     # Mutant mode: deliberate deviations from the vendor contract (comma-separated names)
     mutants: str = ""
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, **overrides) -> Config:
         cfg = cls()
         for f in fields(cls):
-            if f.name == "extra":
-                continue
             raw = os.environ.get(env_name(f.name))
             if raw is not None:
                 setattr(cfg, f.name, _coerce(type(getattr(cfg, f.name)), raw))
@@ -58,8 +55,6 @@ class Config:
     def to_env(self) -> dict[str, str]:
         env = {}
         for f in fields(self):
-            if f.name == "extra":
-                continue
             value = getattr(self, f.name)
             env[env_name(f.name)] = (
                 ("1" if value else "0") if isinstance(value, bool) else str(value)

@@ -14,13 +14,12 @@ inputs the contract rejects.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import struct
 import zlib
 from dataclasses import dataclass, field
 
-from PIL import Image
+from .images import solid
 
 TOKEN = "tok-bad"
 OTHER = "tok-other"
@@ -82,9 +81,7 @@ def seed() -> dict:
 
 
 def jpeg(width: int = 400, height: int = 300) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (120, 90, 60)).save(buffer, "JPEG")
-    return buffer.getvalue()
+    return solid((width, height), (120, 90, 60))
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

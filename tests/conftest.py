@@ -147,7 +147,7 @@ def client(app):
 
 @pytest.fixture
 def seeded(client):
-    """The PRODUCT.md seed example loaded, clock frozen at 2026-04-10T14:30:00Z."""
+    """The README's seed example loaded, clock frozen at 2026-04-10T14:30:00Z."""
     reply = client.post("/_mock/seed", json=SEED_EXAMPLE)
     assert reply.status_code == 201, reply.json
     client.post("/_mock/clock", json={"set": "2026-04-10T14:30:00Z"})

@@ -6,6 +6,7 @@ from sqlalchemy import Connection, select
 
 from ..core import schema
 from ..core.errors import FieldErrors, NotFound
+from ..core.numbers import is_number
 
 
 def _account_id(conn: Connection, token: str) -> int:
@@ -21,9 +22,7 @@ def parse_rate_limit(body: dict) -> float | None:
     if "rate_limit_per_second" not in body:
         raise FieldErrors({"rate_limit_per_second": ["This field is required."]})
     value = body["rate_limit_per_second"]
-    if value is not None and (
-        isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1e6
-    ):
+    if value is not None and (not is_number(value) or not 0 < value <= 1e6):
         raise FieldErrors(
             {"rate_limit_per_second": ["A number of requests per second > 0, or null for none."]}
         )

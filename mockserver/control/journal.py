@@ -26,7 +26,7 @@ from ..core import schema
 from ..core.clock import wall_us
 from ..core.dialect import glob
 from ..core.errors import FieldErrors
-from .routes import iso_z_precise
+from ..core.timefmt import iso_z_precise
 from .sharedmem import SharedState
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ class Journal:
                 upto = self._recorded
             if batch:
                 try:
-                    state = self.clock.state()  # the world's clock, in the world's store
+                    state = self.clock.state()  # the emulator's clock, in its store
                     self.store.transact(lambda conn: self._write(conn, batch, state))
                 except Exception:  # a journal must never take the server down
                     log.exception("request journal: %d entries lost", len(batch))

@@ -26,7 +26,7 @@ import re
 import time
 
 from ..core.clock import wall_us
-from .faults import Fault, Hit, active_faults, claim
+from ..core.faults import Fault, Hit, active_faults, claim
 from .journal import BODY_EXCERPT, Entry, Journal, body_excerpt
 from .sharedmem import SharedState, open_shared
 from .sharedstore import DatabaseSharedState
@@ -86,26 +86,28 @@ class FaultBook:
 class ControlPlane:
     """What the control routes and the middleware share in one process."""
 
-    def __init__(self, world) -> None:
-        config = world.config
-        if world.store.dialect == "sqlite":
+    def __init__(self, emulator) -> None:
+        config = emulator.config
+        if emulator.store.dialect == "sqlite":
             self.shared = open_shared(config.data_dir)
         else:  # hosts share the database, not a machine
-            self.shared = DatabaseSharedState(world.store)
-        self.journal = Journal(world.journal_store, world.clock, config.journal_size, self.shared)
-        self.faults = FaultBook(world.store, self.shared)
+            self.shared = DatabaseSharedState(emulator.store)
+        self.journal = Journal(
+            emulator.journal_store, emulator.clock, config.journal_size, self.shared
+        )
+        self.faults = FaultBook(emulator.store, self.shared)
 
     def close(self) -> None:
         self.journal.close()
 
 
 class ControlMiddleware:
-    def __init__(self, wsgi_app, world) -> None:
+    def __init__(self, wsgi_app, emulator) -> None:
         self.wsgi_app = wsgi_app
-        self.world = world
-        self.plane = ControlPlane(world)
-        world.control_plane = self.plane
-        world.background.append(self.plane)
+        self.emulator = emulator
+        self.plane = ControlPlane(emulator)
+        emulator.control_plane = self.plane
+        emulator.background.append(self.plane)
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO") or "/"
@@ -116,7 +118,7 @@ class ControlMiddleware:
     # -- the control plane --------------------------------------------------------------
 
     def _control(self, environ, start_response, path: str):
-        config = self.world.config
+        config = self.emulator.config
         if not config.control_enabled:
             return self.wsgi_app(environ, start_response)
         if config.control_token and not _control_authorised(environ, config.control_token):

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from ..core import faults
+from ..core.bodies import read_json_object
 from ..core.errors import NotFound
-from ..core.web import emulator, json_response
-from . import accounts, assertions, faults, journal
-from .routes import _control_token, _json_object
+from ..core.web import current_emulator, json_response
+from . import accounts, assertions, journal
 
 blueprint = Blueprint("control_plane", __name__, url_prefix="/_mock")
-blueprint.before_request(_control_token)
 
 
 def _plane():
-    return emulator().control_plane
+    return current_emulator().control_plane
 
 
 # -- faults -------------------------------------------------------------------------------
@@ -23,34 +23,34 @@ def _plane():
 
 @blueprint.get("/faults")
 def list_faults():
-    world = emulator()
-    return json_response({"faults": world.store.query(faults.list_all)})
+    emulator = current_emulator()
+    return json_response({"faults": emulator.store.query(faults.list_all)})
 
 
 @blueprint.post("/faults")
 def create_fault():
-    spec = faults.parse_spec(_json_object())
-    world = emulator()
-    created = world.store.transact(lambda conn: faults.create(conn, spec, world.now_us()))
+    spec = faults.parse_spec(read_json_object(request))
+    emulator = current_emulator()
+    created = emulator.store.transact(lambda conn: faults.create(conn, spec, emulator.now_us()))
     _plane().faults.changed()
     return json_response(created, 201)
 
 
 @blueprint.get("/faults/<int:fault_id>")
 def get_fault(fault_id: int):
-    return json_response(emulator().store.query(lambda conn: faults.get(conn, fault_id)))
+    return json_response(current_emulator().store.query(lambda conn: faults.get(conn, fault_id)))
 
 
 @blueprint.delete("/faults/<int:fault_id>")
 def delete_fault(fault_id: int):
-    emulator().store.transact(lambda conn: faults.delete(conn, fault_id))
+    current_emulator().store.transact(lambda conn: faults.delete(conn, fault_id))
     _plane().faults.changed()
     return json_response({"deleted": 1})
 
 
 @blueprint.delete("/faults")
 def clear_faults():
-    deleted = emulator().store.transact(faults.clear)
+    deleted = current_emulator().store.transact(faults.clear)
     _plane().faults.changed()
     return json_response({"deleted": deleted})
 
@@ -62,7 +62,7 @@ def clear_faults():
 def list_requests():
     wanted = journal.parse_filter(request.args)
     _plane().journal.sync()
-    rows = emulator().journal_store.query(lambda conn: journal.entries(conn, wanted))
+    rows = current_emulator().journal_store.query(lambda conn: journal.entries(conn, wanted))
     last = rows[-1]["id"] if rows else wanted.since
     return json_response({"count": len(rows), "next_since": last, "requests": rows})
 
@@ -70,7 +70,7 @@ def list_requests():
 @blueprint.delete("/requests")
 def clear_requests():
     _plane().journal.sync()
-    return json_response({"deleted": emulator().journal_store.transact(journal.clear)})
+    return json_response({"deleted": current_emulator().journal_store.transact(journal.clear)})
 
 
 # -- client-behaviour assertions ----------------------------------------------------------
@@ -96,7 +96,7 @@ def run_assertion(name: str):
     token = request.args.get("token") or None
     path = request.args.get("path") or None
     _plane().journal.sync()
-    rows = emulator().journal_store.query(
+    rows = current_emulator().journal_store.query(
         lambda conn: journal.rows_for_assertions(conn, token, path)
     )
     return json_response(assertions.ASSERTIONS[name](rows, **parameters))
@@ -107,13 +107,15 @@ def run_assertion(name: str):
 
 @blueprint.get("/accounts/<token>/rate-limit")
 def get_rate_limit(token: str):
-    return json_response(emulator().store.query(lambda conn: accounts.rate_limit(conn, token)))
+    return json_response(
+        current_emulator().store.query(lambda conn: accounts.rate_limit(conn, token))
+    )
 
 
 @blueprint.post("/accounts/<token>/rate-limit")
 def set_rate_limit(token: str):
-    value = accounts.parse_rate_limit(_json_object())
-    world = emulator()
+    value = accounts.parse_rate_limit(read_json_object(request))
+    emulator = current_emulator()
     return json_response(
-        world.store.transact(lambda conn: accounts.set_rate_limit(conn, token, value))
+        emulator.store.transact(lambda conn: accounts.set_rate_limit(conn, token, value))
     )

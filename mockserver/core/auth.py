@@ -10,8 +10,6 @@ from sqlalchemy import Connection, bindparam, select
 from . import schema
 from .errors import InvalidToken, NotAuthenticated, PermissionDenied
 
-PRODUCTS = ("parkpow", "visionalert")
-
 _BY_TOKEN = (
     select(
         schema.accounts.c.id,

@@ -71,3 +71,11 @@ def _form(request: Request) -> RequestBody:
     except UnicodeDecodeError:
         raise ApiError({"detail": "Malformed request body."}, 400) from None
     return body
+
+
+def read_json_object(request: Request) -> dict:
+    """A control-plane body: a JSON object (or nothing, read as empty)."""
+    body = read_body(request)
+    if not body.is_json and request.get_data():
+        raise ApiError({"detail": "Expected a JSON object."}, 400)
+    return body.fields

@@ -15,6 +15,11 @@ from sqlalchemy import Connection, select
 from . import schema
 
 
+def seconds_to_us(seconds: float) -> int:
+    """A duration in seconds (a setting, an advance) as the store's microseconds."""
+    return int(round(float(seconds) * 1_000_000))
+
+
 def wall_us() -> int:
     return time.time_ns() // 1000
 
@@ -59,7 +64,7 @@ class Clock:
 
     def advance(self, conn: Connection, seconds: float) -> int:
         current = self.state(conn)
-        delta = int(round(seconds * 1_000_000))
+        delta = seconds_to_us(seconds)
         if current.frozen:
             self._save(conn, frozen_us=current.now_us + delta, offset_us=0)
         else:

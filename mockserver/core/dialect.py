@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import BigInteger, Column, ColumnElement, Table, cast, func
+from sqlalchemy import Column, ColumnElement, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import Insert
 
@@ -34,13 +34,6 @@ def upsert(table: Table, values: dict, index_elements: list, set_: dict) -> dict
         }
         built[name] = statement.on_conflict_do_update(index_elements=index_elements, set_=changes)
     return built
-
-
-def json_int(dialect: str, column: Column, key: str) -> ColumnElement:
-    """An integer member of a JSON text column, for filters (``$.key``)."""
-    if dialect == "postgresql":
-        return cast(cast(column, postgresql.JSONB)[key].astext, BigInteger)
-    return func.json_extract(column, f"$.{key}")
 
 
 def glob(dialect: str, column: Column, pattern: str) -> ColumnElement:

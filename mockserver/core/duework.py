@@ -1,6 +1,8 @@
 """Due work: jobs with a due time on the emulator clock, run exactly once.
 
-Features register a handler per job kind. Whenever the clock passes due times (a request
+Each vendor declares its job kinds (``JobKind``) in its descriptor and the server assembly
+registers them on the emulator's own ``DueWork``; handlers get the emulator as an argument.
+Whenever the clock passes due times (a request
 arrives, the clock is advanced, the background tick fires) ``run_due`` claims the due jobs
 in due-time order and applies each in its own write transaction, deleting the job in that
 same transaction: a job is applied once even when several worker processes race for it.
@@ -19,7 +21,6 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -48,26 +49,16 @@ class Job:
     attempts: int
 
 
-@dataclass
-class Handler:
-    apply: Callable[[Connection, Job, Any], None]
-    prepare: Callable[[Job], Any] | None = None
+@dataclass(frozen=True)
+class JobKind:
+    """How one kind of job runs: ``prepare(emulator, job)`` outside any transaction (may be
+    None), then ``apply(emulator, conn, job, prepared)`` in the write transaction that
+    deletes the job. ``background`` kinds run only on the background tick."""
+
+    kind: str
+    apply: Callable[[Any, Connection, Job, Any], None]
+    prepare: Callable[[Any, Job], Any] | None = None
     background: bool = False
-
-
-_HANDLERS: dict[str, Handler] = {}
-
-#: the runner executing the current job, so handlers can reach their emulator (``world``)
-_RUNNING: ContextVar[DueWork | None] = ContextVar("duework_running", default=None)
-
-
-def running() -> DueWork | None:
-    """The ``DueWork`` whose job is being prepared or applied in this thread, if any."""
-    return _RUNNING.get()
-
-
-def register(kind: str, apply, prepare=None, background: bool = False) -> None:
-    _HANDLERS[kind] = Handler(apply=apply, prepare=prepare, background=background)
 
 
 def schedule(
@@ -141,14 +132,19 @@ class DueWork:
             return state, None
         return state, version
 
-    def __init__(self, store, world=None) -> None:
+    def __init__(self, store, emulator=None) -> None:
         self._catch_up_sql: dict[tuple, str] = {}
         self.store = store
-        self.world = world  # the owning emulator, for handlers (settings, media, config)
+        self.emulator = emulator  # the owning emulator, handed to every handler
+        self._handlers: dict[str, JobKind] = {}
         self._local = threading.local()
 
+    def register(self, job_kind: JobKind) -> None:
+        """Make ``job_kind`` runnable here (the server assembly does it per vendor)."""
+        self._handlers[job_kind.kind] = job_kind
+
     def _kinds(self, background: bool) -> list[str]:
-        return [kind for kind, h in _HANDLERS.items() if background or not h.background]
+        return [kind for kind, h in self._handlers.items() if background or not h.background]
 
     def _claimable(self, until_us: int, kinds: list[str]):
         jobs = schema.jobs.c
@@ -264,23 +260,20 @@ class DueWork:
             return False
         job = Job(row.id, row.kind, row.key, row.due_us, json.loads(row.payload), row.attempts)
         conn.execute(delete(schema.jobs).where(schema.jobs.c.id == job.id))
-        handler = _HANDLERS.get(job.kind)
-        if handler is None:
-            return True
-        token = _RUNNING.set(self)
+        handler = self._handlers[job.kind]  # only registered kinds are ever claimed
         try:
             with conn.begin_nested():
                 if job.id not in prepared:
-                    prepared[job.id] = handler.prepare(job) if handler.prepare else None
-                handler.apply(conn, job, prepared[job.id])
+                    prepared[job.id] = (
+                        handler.prepare(self.emulator, job) if handler.prepare else None
+                    )
+                handler.apply(self.emulator, conn, job, prepared[job.id])
         except DBAPIError as error:
             if is_retryable(error):
                 raise  # the whole unit of work is tried again
             self._give_back(conn, job, error)
         except Exception as error:  # a broken job must not take the request with it
             self._give_back(conn, job, error)
-        finally:
-            _RUNNING.reset(token)
         return True
 
     @staticmethod
@@ -304,23 +297,13 @@ class DueWork:
     # -- SQLite: a claim is a lease on the wall clock -----------------------------------------
 
     def _run(self, job: Job, lease: float) -> None:
-        token = _RUNNING.set(self)
+        handler = self._handlers[job.kind]  # only registered kinds are ever claimed
         try:
-            self._run_job(job, lease)
-        finally:
-            _RUNNING.reset(token)
-
-    def _run_job(self, job: Job, lease: float) -> None:
-        handler = _HANDLERS.get(job.kind)
-        if handler is None:
-            self.store.transact(lambda conn: self._finish(conn, job, lease))
-            return
-        try:
-            prepared = handler.prepare(job) if handler.prepare else None
+            prepared = handler.prepare(self.emulator, job) if handler.prepare else None
 
             def work(conn: Connection) -> None:
                 if self._finish(conn, job, lease):
-                    handler.apply(conn, job, prepared)
+                    handler.apply(self.emulator, conn, job, prepared)
 
             self.store.transact(work)
         except Exception:  # a broken job must not take the request with it

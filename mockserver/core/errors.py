@@ -78,3 +78,8 @@ def field_error(field: str, message: str) -> FieldErrors:
 
 
 REQUIRED = "This field is required."
+#: DRF's field texts, shared by every vendor's forms
+BLANK = "This field may not be blank."
+NULL_CHARACTER = "Null characters are not allowed."
+NO_FILE = "No file was submitted."
+NOT_A_FILE = "The submitted data was not a file. Check the encoding type on the form."

@@ -108,6 +108,17 @@ class MediaStore:
                 orphans.append(sha)
         return orphans
 
+    def still_named(self, conn: Connection, media_ids: set[int]) -> set[int]:
+        """Which of these media rows another row still names: every column of any vendor's
+        table with a foreign key to ``media.id`` (alerts keep their images, for one)."""
+        if not media_ids:
+            return set()
+        ids = list(media_ids)
+        named: set[int] = set()
+        for column in _naming_columns(schema.metadata):
+            named.update(conn.execute(select(column).where(column.in_(ids)).distinct()).scalars())
+        return named
+
     def remove_files(self, hashes: list[str]) -> None:
         """Call after the deleting transaction committed."""
         for sha in hashes:
@@ -136,3 +147,12 @@ class MediaStore:
                 os.remove(os.path.join(folder, name))
                 removed.append(name)
         return removed
+
+
+def _naming_columns(metadata) -> list:
+    return [
+        column
+        for table in metadata.sorted_tables
+        for column in table.columns
+        if any(key.column is schema.media.c.id for key in column.foreign_keys)
+    ]

@@ -4,8 +4,9 @@
   statement per table, no migration machinery on the path of every throw-away test store);
   a test checks that the revisions produce exactly that schema.
 * A store stamped with an older revision: ``alembic upgrade head``.
-* A SQLite store made before Alembic (``meta.schema_version`` 1 to 3): its last hand-kept
-  steps, then a stamp of the baseline ``0001`` (which *is* version 3), then the upgrade.
+* A SQLite store made before Alembic (``meta.schema_version`` 1 to 4): its last hand-kept
+  steps, then a stamp of the revision that *is* its version (3: ``0001``, 4: ``0002``),
+  then the upgrade.
 
 Everything runs in one transaction under the store's writer lock (SQLite) or an advisory
 lock (PostgreSQL), so hosts and workers starting at the same moment upgrade once.
@@ -24,12 +25,13 @@ from sqlalchemy import Connection, inspect, select, text
 
 from . import schema
 
-BASELINE = "0001"
 #: the hand-kept steps of the stores made before Alembic (version -> statements)
 LEGACY_STEPS: dict[int, list[str]] = {
     2: ["ALTER TABLE faults ADD COLUMN seen INTEGER NOT NULL DEFAULT 0"],
     3: ["DROP TABLE IF EXISTS journal"],  # moved to journal.sqlite3
 }
+#: the revision a pre-Alembic store of that version is (versions 1-2 are first brought to 3)
+LEGACY_REVISIONS = {3: "0001", 4: "0002"}
 #: any constant: the advisory lock PostgreSQL hosts take while one of them migrates
 ADVISORY_KEY = 0x6D6F636B  # "mock"
 #: PostgreSQL sequences every host reads (``pgstore.py``, ``control/sharedstore.py``)
@@ -72,7 +74,7 @@ def upgrade(conn: Connection) -> str:
             for statement in LEGACY_STEPS.get(step, []):
                 conn.exec_driver_sql(statement)
         conn.execute(schema.meta.delete().where(schema.meta.c.key == "schema_version"))
-        command.stamp(alembic_config(conn), BASELINE)
+        command.stamp(alembic_config(conn), LEGACY_REVISIONS[max(version, 3)])
         command.upgrade(alembic_config(conn), "head")
         return "upgraded"
     schema.metadata.create_all(conn)

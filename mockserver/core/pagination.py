@@ -206,14 +206,10 @@ def fetch_page(
         next_position, previous_position = following, current
     return Page(
         rows=rows,
-        next=_next_cursor(
-            rows, cursor, size, has_next, has_previous, next_position, previous_position
-        )
+        next=_next_cursor(rows, cursor, size, has_previous, next_position, previous_position)
         if has_next
         else None,
-        previous=_previous_cursor(
-            rows, cursor, size, has_next, has_previous, next_position, previous_position
-        )
+        previous=_previous_cursor(rows, cursor, size, has_next, next_position, previous_position)
         if has_previous
         else None,
     )
@@ -273,7 +269,6 @@ def _next_cursor(
     rows: Sequence[Any],
     cursor: Cursor,
     size: int,
-    has_next: bool,
     has_previous: bool,
     next_position: Position | None,
     previous_position: Position | None,
@@ -310,7 +305,6 @@ def _previous_cursor(
     cursor: Cursor,
     size: int,
     has_next: bool,
-    has_previous: bool,
     next_position: Position | None,
     previous_position: Position | None,
 ) -> Cursor:

@@ -29,6 +29,13 @@ def iso_z(instant_us: int | None) -> str | None:
     return from_us(instant_us).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_z_precise(instant_us: int) -> str:
+    """``iso_z`` with the microseconds when there are any (the control plane's clock)."""
+    text = iso_z(instant_us)
+    micros = instant_us % 1_000_000
+    return text if micros == 0 else text[:-1] + f".{micros:06d}Z"
+
+
 def iso_naive(instant_us: int | None, tz: tzinfo) -> str | None:
     """ParkPow form: ``2019-06-08T15:40:19.419745`` (naive, in the server timezone)."""
     if instant_us is None:

@@ -51,7 +51,8 @@ class ExactBodyLimit:
         return self.wsgi_app(environ, start_response)
 
 
-def emulator():
+def current_emulator():
+    """The emulator of the app serving this request (routes fetch it once, pass it on)."""
     return current_app.extensions["mockserver"]
 
 
@@ -81,7 +82,7 @@ def install_edges(app: Flask) -> None:
     def _catch_up() -> None:
         # Due work first, so a reply always reflects every job whose time has come.
         if not request.path.startswith("/_mock/health"):
-            state, g.store_version = emulator().duework.catch_up_versioned()
+            state, g.store_version = current_emulator().duework.catch_up_versioned()
             g.now_us = state.now_us
 
     @app.errorhandler(ApiError)
@@ -106,18 +107,18 @@ def install_edges(app: Flask) -> None:
 def now_us() -> int:
     """The emulator's now, read once per request so one reply sees one instant."""
     if "now_us" not in g:
-        g.now_us = emulator().now_us()
+        g.now_us = current_emulator().now_us()
     return g.now_us
 
 
 def current_account(product: str | None = None, product_message: str | None = None):
     """Authenticate the request's token (once per request); optionally require a product."""
     if "account" not in g:
-        world = emulator()
+        emulator = current_emulator()
         header = request.headers.get("Authorization")
         g.account = cached_value(
             ("account", header),
-            lambda: world.store.query(lambda conn: authenticate(conn, header)),
+            lambda: emulator.store.query(lambda conn: authenticate(conn, header)),
         )
     if product is not None:
         require_product(g.account, product, product_message)

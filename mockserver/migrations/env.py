@@ -7,6 +7,7 @@ starts at once agrees on one upgrade (``mockserver serve`` upgrades the store at
 
 from alembic import context
 
+from mockserver import vendors  # noqa: F401  (every vendor's tables join the metadata)
 from mockserver.core import schema
 
 connection = context.config.attributes.get("connection")

@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass, field
 
 from ..core.bodies import RequestBody
-from ..core.errors import REQUIRED, FieldErrors
+from ..core.errors import BLANK, NULL_CHARACTER, REQUIRED, FieldErrors
+from ..core.numbers import is_number
 
 CAMERA_TYPES = ("ENTRANCE", "EXIT", "SPOT")
 CODE_MAX = 255
@@ -21,11 +22,9 @@ PLATE_MAX = 64
 CUSTOM_MAX = 1_000
 VEHICLE_FIELDS = ("payment_status", *(f"field{i}" for i in range(1, 7)))
 
-BLANK = "This field may not be blank."
 NOT_NULL = "This field may not be null."
 NOT_STRING = "Not a valid string."
 NOT_NUMBER = "A valid number is required."
-NULL_CHARACTER = "Null characters are not allowed."
 
 
 class Invalid(ValueError):
@@ -53,7 +52,7 @@ def text_value(value: object, max_length: int, *, allow_blank: bool = False) -> 
     """DRF ``CharField``: strings and numbers (as text); trimmed; length-checked."""
     if value is None:
         raise Invalid(NOT_NULL)
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if not (isinstance(value, str) or is_number(value)):
         raise Invalid(NOT_STRING)
     text = str(value).strip()
     if "\x00" in text:  # DRF's ProhibitNullCharactersValidator, on every CharField

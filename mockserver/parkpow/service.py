@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Row, select
 
-from ..core import schema
+from . import schema
 from .forms import CameraInput, VehicleInput
 
 DEFAULT_PARKING = "default"

@@ -23,14 +23,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..core.bodies import RequestBody
-from ..core.errors import REQUIRED, FieldErrors
+from ..core.errors import NO_FILE, REQUIRED, FieldErrors
 from ..core.images import ImageInfo, InvalidImage, inspect_image
 from ..core.timefmt import to_us
 from .forms import CODE_MAX, Invalid, normalise_plate, text_value
 
 MAX_RESULTS = 100
 MAX_LITERAL = 1_000_000  # characters of a results value read as a Python literal
-NO_FILE = "No file was submitted."
 BAD_BASE64 = "Invalid image: not a valid base64-encoded file."
 BAD_JSON = "Value must be valid JSON."
 BAD_RESULT = 'Each result must be an object with a "plate".'

@@ -19,8 +19,9 @@ import json
 from sqlalchemy import Connection, Row, and_, select
 from sqlalchemy.orm import aliased
 
-from ..core import duework, schema
-from . import service
+from ..core import duework
+from ..core.emulator import Emulator
+from . import schema, service
 from .sightings import VehicleLog
 
 ABSENT_KIND = "parkpow.absent"
@@ -31,7 +32,7 @@ VISITS = schema.pp_visits
 VC = VISITS.c
 
 
-def log_vehicle(world, account_id: int, log: VehicleLog, now_us: int) -> int:
+def log_vehicle(emulator: Emulator, account_id: int, log: VehicleLog, now_us: int) -> int:
     """Apply every sighting of one log-vehicle request; returns how many visits changed.
 
     The image is kept only when a visit starts or ends with it. Its file is written before
@@ -40,8 +41,8 @@ def log_vehicle(world, account_id: int, log: VehicleLog, now_us: int) -> int:
     writes it inside.
     """
     files: list[str] = []
-    if world.store.query(lambda conn: _image_needed(conn, account_id, log)):
-        files.append(world.media.write_file(log.image))
+    if emulator.store.query(lambda conn: _image_needed(conn, account_id, log)):
+        files.append(emulator.media.write_file(log.image))
     at_us = log.time_us if log.time_us is not None else now_us
 
     def work(conn: Connection) -> int:
@@ -53,9 +54,9 @@ def log_vehicle(world, account_id: int, log: VehicleLog, now_us: int) -> int:
 
         def image_id() -> int:
             if not media_id:
-                sha = files[0] if files else world.media.write_file(log.image)
+                sha = files[0] if files else emulator.media.write_file(log.image)
                 media_id.append(
-                    world.media.add(
+                    emulator.media.add(
                         conn, sha, len(log.image), log.image_info.content_type, MEDIA_KIND, now_us
                     )
                 )
@@ -97,7 +98,7 @@ def log_vehicle(world, account_id: int, log: VehicleLog, now_us: int) -> int:
             changed += 1
         return changed
 
-    return world.store.transact(work)
+    return emulator.store.transact(work)
 
 
 def _image_needed(conn: Connection, account_id: int, log: VehicleLog) -> bool:
@@ -165,7 +166,7 @@ def _schedule_absence(
     )
 
 
-def _apply_absence(conn: Connection, job: duework.Job, _prepared) -> None:
+def _apply_absence(_emulator: Emulator, conn: Connection, job: duework.Job, _prepared) -> None:
     """Close the visit at its last sighting if it was not seen for ``absent_timer``."""
     row = conn.execute(
         select(VC.id, VC.open, VC.last_seen_us, schema.pp_parkings.c.absent_timer)
@@ -181,7 +182,7 @@ def _apply_absence(conn: Connection, job: duework.Job, _prepared) -> None:
     conn.execute(VISITS.update().where(VC.id == row.id).values(open=False, end_us=row.last_seen_us))
 
 
-duework.register(ABSENT_KIND, _apply_absence)
+JOBS = (duework.JobKind(ABSENT_KIND, _apply_absence),)
 
 
 def visits_started_between(store, account_id: int, start_us: int | None, end_us: int | None):

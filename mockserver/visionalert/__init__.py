@@ -1,1 +1,25 @@
 """The VisionAlert API: create-log upload, analysis, alerts, and the read API."""
+
+from __future__ import annotations
+
+from ..core.vendor import Vendor
+from . import notify, processing, routes, schema, seed, upload_routes
+
+VENDOR = Vendor(
+    name="visionalert",
+    product=routes.PRODUCT,
+    url_prefix="/v1/vision-alert/",
+    hosts=("api.platerecognizer.com", "app.platerecognizer.com"),
+    spec="visionalert",
+    blueprints=(routes.blueprint, upload_routes.blueprint),
+    tables=schema.TABLES,
+    jobs=(*processing.JOBS, *notify.JOBS),
+    read_seed=seed.read_seed,
+    mutants={
+        "renamed_field": "VisionAlert cameras carry `status` instead of `latest_status`.",
+        "missing_next": "Paginated envelopes lose their `next` key.",
+        "found_not_404": "A camera that does not exist answers 200 (an empty page, no reference) instead of 404.",
+        "naive_timezone": "Naive start/end timestamps are read as UTC+02:00, not in the server timezone.",
+        "deleted_camera_reuse": "A deleted camera's logs and reference still answer 200.",
+    },
+)

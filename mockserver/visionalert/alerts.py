@@ -5,7 +5,8 @@ that turns before ``opened + alert_window`` joins it (a camera that turns again 
 its entry). At ``opened + alert_window`` a due job *emits* it: ``emitted`` becomes 1, the
 alert becomes visible in the read API with ``created`` = the emission time, and the
 notifications go out. Each entry keeps the snapshot and the camera's reference image as
-they were when the camera joined (the reference *at alert time*).
+they were when the camera joined (the reference *at alert time*). Emission itself is
+``notify.emit`` (emitting an alert is what notifies).
 """
 
 from __future__ import annotations
@@ -14,16 +15,23 @@ import json
 
 from sqlalchemy import Connection, select, update
 
-from ..core import duework, schema
-from . import serializers
-from .runtime import seconds_to_us, world
+from ..core import duework
+from ..core.clock import seconds_to_us
+from ..core.emulator import Emulator
+from . import schema, serializers
 
 EMIT = "va.alert.emit"
 LABELS = {"anomaly": "Anomaly", "offline": "Offline", "normal": "Normal"}
 
 
 def camera_turned(
-    conn: Connection, camera, status: str, anomalies: dict, snapshot_id: int | None, at_us: int
+    emulator: Emulator,
+    conn: Connection,
+    camera,
+    status: str,
+    anomalies: dict,
+    snapshot_id: int | None,
+    at_us: int,
 ) -> int:
     """Add the camera to its license's open alert (opening one if none); returns its id."""
     alerts = schema.va_alerts.c
@@ -38,7 +46,7 @@ def camera_turned(
         .limit(1)
     ).first()
     if alert is None:
-        window = seconds_to_us(world().settings(conn)["alert_window"])
+        window = seconds_to_us(emulator.settings(conn)["alert_window"])
         alert_id = conn.execute(
             schema.va_alerts.insert().values(
                 license_id=camera.license_id,
@@ -112,19 +120,3 @@ def alert_body(conn: Connection, alert_id: int, base_url: str) -> dict | None:
 
     cameras = [serializers.alert_camera_json(row, base_url) for row in rows]
     return serializers.alert_json(alert, alert.code, cameras)
-
-
-def _emit(conn: Connection, job: duework.Job, _prepared) -> None:
-    from . import notify
-
-    alert_id = job.payload["alert_id"]
-    result = conn.execute(
-        update(schema.va_alerts)
-        .where(schema.va_alerts.c.id == alert_id, schema.va_alerts.c.emitted == False)  # noqa: E712
-        .values(emitted=True, created_us=job.due_us)
-    )
-    if result.rowcount == 1:
-        notify.alert_emitted(conn, alert_id, job.due_us)
-
-
-duework.register(EMIT, _emit)

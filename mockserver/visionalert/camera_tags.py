@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
-from ..core import schema
+from . import schema
 
 LINK = schema.va_camera_tags
 

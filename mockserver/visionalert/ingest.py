@@ -15,26 +15,30 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select, update
 
-from ..core import schema
 from ..core.auth import Account
 from ..core.bodies import RequestBody
-from ..core.errors import REQUIRED, FieldErrors, Message, Throttled
+from ..core.clock import seconds_to_us
+from ..core.emulator import Emulator
+from ..core.errors import (
+    BLANK,
+    NO_FILE,
+    NOT_A_FILE,
+    NULL_CHARACTER,
+    REQUIRED,
+    FieldErrors,
+    Message,
+    Throttled,
+)
 from ..core.images import INVALID_IMAGE, ImageInfo, InvalidImage, inspect_image
-from . import camera_tags, processing, scoring
-from .runtime import seconds_to_us
+from . import camera_tags, notify, processing, schema, scoring
 
 SNAPSHOT_KIND = "camera_snapshot"
 THROTTLE_SCOPE = "visionalert.create_log"
 SERIAL_MAX = 128
 TAG_MAX = 100
-BASE_URL_KEY = "visionalert.base_url"
 
 ACCEPTED = {"message": "Log created successfully."}
 TOO_SOON = "Camera already uploaded a log recently."
-NO_FILE = "No file was submitted."
-NOT_A_FILE = "The submitted data was not a file. Check the encoding type on the form."
-BLANK = "This field may not be blank."
-NULL_CHARACTER = "Null characters are not allowed."
 BAD_CHARACTERS = "May not contain '/' or control characters."
 
 
@@ -48,13 +52,17 @@ class Upload:
 
 
 def create_log(
-    world, account: Account, now_us: int, base_url: str, read_body: Callable[[], RequestBody]
+    emulator: Emulator,
+    account: Account,
+    now_us: int,
+    base_url: str,
+    read_body: Callable[[], RequestBody],
 ) -> dict:
     """The create-log rule after auth and product. The body is read after the throttle,
     as DRF throttles before parsing (so an oversized body still counts as a request)."""
-    throttle(world, account, now_us)
-    upload = validate(read_body(), world.config.pixel_limit)
-    accept(world, account, upload, whole_second(now_us), base_url)
+    throttle(emulator, account, now_us)
+    upload = validate(read_body(), emulator.config.pixel_limit)
+    accept(emulator, account, upload, whole_second(now_us), base_url)
     return ACCEPTED
 
 
@@ -74,7 +82,7 @@ def throttle_rate(rate_per_second: float) -> tuple[int, float]:
     return requests, requests / rate_per_second
 
 
-def throttle(world, account: Account, now_us: int) -> None:
+def throttle(emulator: Emulator, account: Account, now_us: int) -> None:
     """Record this request in the account's history, or raise 429 with DRF's wait."""
     if account.rate_limit_per_second is None:
         return
@@ -101,7 +109,7 @@ def throttle(world, account: Account, now_us: int) -> None:
         else:
             conn.execute(update(table).where(key).values(history=text))
 
-    world.store.transact(work)
+    emulator.store.transact(work)
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -180,16 +188,18 @@ def _camera(conn: Connection, account_id: int, serial: str):
     ).first()
 
 
-def accept(world, account: Account, upload: Upload, now_us: int, base_url: str) -> None:
-    window_us = seconds_to_us(world.settings()["camera_window"])
+def accept(
+    emulator: Emulator, account: Account, upload: Upload, now_us: int, base_url: str
+) -> None:
+    window_us = seconds_to_us(emulator.settings()["camera_window"])
     # Fast path: a camera inside its window is refused before any file is written.
-    known = world.store.query(lambda conn: _camera(conn, account.id, upload.serial))
+    known = emulator.store.query(lambda conn: _camera(conn, account.id, upload.serial))
     if known is not None and (refusal := _too_soon(known.last_accepted_us, now_us, window_us)):
         raise refusal
-    sha = world.media.write_file(upload.content)
+    sha = emulator.media.write_file(upload.content)
 
     def work(conn: Connection) -> None:
-        settings = world.settings(conn)
+        settings = emulator.settings(conn)
         camera = _camera(conn, account.id, upload.serial)
         if camera is not None:
             refusal = _too_soon(
@@ -203,7 +213,7 @@ def accept(world, account: Account, upload: Upload, now_us: int, base_url: str) 
             camera_id = register_camera(conn, account.id, upload.serial, now_us)
         if upload.tag:
             tag_camera(conn, account.id, camera_id, upload.tag, now_us)
-        media_id = world.media.add(
+        media_id = emulator.media.add(
             conn, sha, len(upload.content), upload.image.content_type, SNAPSHOT_KIND, now_us
         )
         upload_id = conn.execute(
@@ -218,11 +228,11 @@ def accept(world, account: Account, upload: Upload, now_us: int, base_url: str) 
         )
         processing.remember(conn, sha, upload.analysis)
         processing.schedule_upload(conn, settings, upload_id, camera_id, upload.tag, now_us)
-        _remember_base_url(conn, base_url)
+        notify.remember_base_url(conn, base_url)
 
     # A refusal inside the transaction (a racing upload won) leaves the bytes on disk:
     # they are content-addressed and may already belong to another camera's upload.
-    world.store.transact(work)
+    emulator.store.transact(work)
 
 
 def _check_license_active(conn: Connection, license_id: int, now_us: int) -> None:
@@ -289,15 +299,3 @@ def tag_camera(conn: Connection, account_id: int, camera_id: int, name: str, now
             .where(schema.va_cameras.c.id == camera_id)
             .values(modified_us=now_us)
         )
-
-
-def _remember_base_url(conn: Connection, base_url: str) -> None:
-    """The last upload's base URL: absolute URLs in webhooks when none is configured."""
-    meta = schema.meta.c
-    current = conn.execute(select(meta.value).where(meta.key == BASE_URL_KEY)).scalar()
-    if current == base_url:
-        return
-    if current is None:
-        conn.execute(schema.meta.insert().values(key=BASE_URL_KEY, value=base_url))
-    else:
-        conn.execute(update(schema.meta).where(meta.key == BASE_URL_KEY).values(value=base_url))

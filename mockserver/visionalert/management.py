@@ -8,37 +8,32 @@ so an alert's ``snapshot``/``reference_image`` URLs stay valid after the delete.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, delete, func, or_, select
+from sqlalchemy import Connection, delete, select
 
-from ..core import schema
+from ..core import duework
 from ..core.auth import Account
-from ..core.dialect import json_int
-from ..core.errors import FieldErrors
+from ..core.emulator import Emulator
+from ..core.errors import NO_FILE, NOT_A_FILE, FieldErrors
 from ..core.images import InvalidImage, inspect_image
 from ..core.media import MediaStore
-from ..core.web import emulator, now_us
-from . import references
+from . import processing, references, schema
 from .ingest import whole_second
 from .service import camera_for, license_for
 
-NO_FILE = "No file was submitted."
-NOT_A_FILE = "The submitted data was not a file. Check the encoding type on the form."
 UPDATED = "Reference image updated."
 REFERENCE_KIND = "camera_reference"
 
 
-def delete_camera(account: Account, license_id: str, serial: str) -> None:
-    world = emulator()
-
+def delete_camera(emulator: Emulator, account: Account, license_id: str, serial: str) -> None:
     def work(conn: Connection) -> list[str]:
         camera = camera_for(conn, license_for(conn, account, license_id), serial)
-        return _delete_camera_rows(conn, camera.id)
+        return _delete_camera_rows(emulator, conn, camera.id)
 
-    orphans = world.store.transact(work)
-    world.media.remove_files(orphans)  # after commit: a rollback never loses a file
+    orphans = emulator.store.transact(work)
+    emulator.media.remove_files(orphans)  # after commit: a rollback never loses a file
 
 
-def _delete_camera_rows(conn: Connection, camera_id: int) -> list[str]:
+def _delete_camera_rows(emulator: Emulator, conn: Connection, camera_id: int) -> list[str]:
     logs = schema.va_logs.c
     uploads = schema.va_uploads.c
     refs = schema.va_references.c
@@ -54,7 +49,8 @@ def _delete_camera_rows(conn: Connection, camera_id: int) -> list[str]:
     upload_ids = list(
         conn.execute(select(uploads.id).where(uploads.camera_id == camera_id)).scalars()
     )
-    _cancel_jobs(conn, camera_id, upload_ids)
+    for key in processing.job_keys(camera_id, upload_ids):
+        duework.cancel(conn, key)  # pending work for the camera has nothing left to do
     conn.execute(delete(schema.va_logs).where(logs.camera_id == camera_id))
     conn.execute(delete(schema.va_uploads).where(uploads.camera_id == camera_id))
     conn.execute(delete(schema.va_references).where(refs.camera_id == camera_id))
@@ -65,98 +61,74 @@ def _delete_camera_rows(conn: Connection, camera_id: int) -> list[str]:
         delete(schema.va_camera_tags).where(schema.va_camera_tags.c.camera_id == camera_id)
     )
     conn.execute(delete(schema.va_cameras).where(schema.va_cameras.c.id == camera_id))
-    free = sorted(media_ids - _still_named(conn, media_ids))
-    return emulator().media.delete_rows(conn, free)
-
-
-def _cancel_jobs(conn: Connection, camera_id: int, upload_ids: list[int]) -> None:
-    """Pending work that names the camera (or one of its uploads) has nothing left to do."""
-    jobs = schema.jobs.c
-    dialect = conn.dialect.name
-    names_camera = json_int(dialect, jobs.payload, "camera_id") == camera_id
-    clauses = [names_camera]
-    if upload_ids:
-        clauses.append(json_int(dialect, jobs.payload, "upload_id").in_(upload_ids))
-    if dialect == "sqlite":  # PostgreSQL's payloads are JSON by construction
-        clauses = [and_(func.json_valid(jobs.payload) == 1, or_(*clauses))]
-    conn.execute(delete(schema.jobs).where(or_(*clauses)))
-
-
-def _still_named(conn: Connection, media_ids: set[int]) -> set[int]:
-    """Which of these images another row still shows (alerts above all)."""
-    if not media_ids:
-        return set()
-    ids = list(media_ids)
-    owners = (
-        schema.va_alert_cameras.c.snapshot_id,
-        schema.va_alert_cameras.c.reference_media_id,
-        schema.va_logs.c.snapshot_id,
-        schema.va_uploads.c.media_id,
-        schema.va_references.c.media_id,
-        schema.pp_visits.c.start_media_id,
-        schema.pp_visits.c.end_media_id,
-    )
-    named: set[int] = set()
-    for column in owners:
-        named.update(conn.execute(select(column).where(column.in_(ids)).distinct()).scalars())
-    return named
+    free = sorted(media_ids - emulator.media.still_named(conn, media_ids))
+    return emulator.media.delete_rows(conn, free)
 
 
 # -- reference image ------------------------------------------------------------------------
 
 
-def reference_image(account: Account, license_id: str, serial: str, base: str) -> dict:
+def reference_image(
+    emulator: Emulator, account: Account, license_id: str, serial: str, base: str
+) -> dict:
     """``{"reference_image": url | null}``: the camera's current reference."""
 
     def read(conn: Connection):
         camera = camera_for(conn, license_for(conn, account, license_id), serial)
         return references.current_reference_media(conn, camera.id)
 
-    row = emulator().store.query(read)
+    row = emulator.store.query(read)
     if row is None:
         return {"reference_image": None}
     return {"reference_image": MediaStore.url(base, row.kind, row.name)}
 
 
 def set_reference_image(
-    account: Account, license_id: str, serial: str, upload: bytes | str | None
+    emulator: Emulator,
+    account: Account,
+    license_id: str,
+    serial: str,
+    upload: bytes | str | None,
+    now_us: int,
 ) -> dict:
     """Store ``upload`` as the camera's new reference; the old ones stay for alerts.
 
     The camera is looked up first (404/403 before 400), then the upload is validated.
     """
-    world = emulator()
-    world.store.query(lambda conn: camera_for(conn, license_for(conn, account, license_id), serial))
+    emulator.store.query(
+        lambda conn: camera_for(conn, license_for(conn, account, license_id), serial)
+    )
     if upload is None:
         raise FieldErrors({"upload": [NO_FILE]})
     if isinstance(upload, str):
         raise FieldErrors({"upload": [NOT_A_FILE]})
     try:
-        info = inspect_image(upload, world.config.pixel_limit)
+        info = inspect_image(upload, emulator.config.pixel_limit)
     except InvalidImage as exc:
         raise FieldErrors({"upload": [str(exc)]}) from None
-    sha = world.media.write_file(upload)
+    sha = emulator.media.write_file(upload)
 
     def work(conn: Connection) -> None:
         camera = camera_for(conn, license_for(conn, account, license_id), serial)
-        at_us = whole_second(now_us())
-        media_id = world.media.add(conn, sha, len(upload), info.content_type, REFERENCE_KIND, at_us)
+        at_us = whole_second(now_us)
+        media_id = emulator.media.add(
+            conn, sha, len(upload), info.content_type, REFERENCE_KIND, at_us
+        )
         references.set_reference(conn, camera.id, media_id, at_us)
 
     try:
-        world.store.transact(work)
+        emulator.store.transact(work)
     except Exception:
-        _forget_unused_file(sha)
+        _forget_unused_file(emulator, sha)
         raise
     return {"message": UPDATED}
 
 
-def _forget_unused_file(sha: str) -> None:
+def _forget_unused_file(emulator: Emulator, sha: str) -> None:
     """A file written for a transaction that did not commit goes if no row names it."""
-    world = emulator()
     media = schema.media.c
-    used = world.store.query(
+    used = emulator.store.query(
         lambda conn: conn.execute(select(media.id).where(media.sha256 == sha).limit(1)).first()
     )
     if used is None:
-        world.media.remove_files([sha])
+        emulator.media.remove_files([sha])

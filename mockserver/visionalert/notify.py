@@ -1,4 +1,7 @@
-"""Notifications of emitted alerts: a webhook POST in the background, and an e-mail outbox.
+"""Emitting alerts and notifying them: a webhook POST in the background, an e-mail outbox.
+
+``va.alert.emit`` (scheduled by ``alerts`` when an alert opens) makes the alert visible at
+the end of its window and queues its notifications.
 
 The webhook is a ``background`` due-work kind: only the background tick runs it, never a
 request. Its *prepare* step sends the POST (no store transaction is open while waiting on
@@ -17,13 +20,14 @@ from dataclasses import dataclass
 import requests
 from sqlalchemy import Connection, func, select, update
 
-from ..control import faults
-from ..core import duework, schema
-from .alerts import alert_body
-from .ingest import BASE_URL_KEY
-from .runtime import seconds_to_us, world
+from ..core import duework, faults
+from ..core.clock import seconds_to_us
+from ..core.emulator import Emulator
+from . import schema
+from .alerts import EMIT, alert_body
 
 WEBHOOK = "va.webhook"
+BASE_URL_KEY = "visionalert.base_url"
 FALLBACK_BASE_URL = "http://127.0.0.1:8000"
 USER_AGENT = "mockserver-visionalert-webhook/1"
 QUEUE_FULL = "Webhook queue full: delivery dropped (MOCKSERVER_WEBHOOK_QUEUE)."
@@ -37,9 +41,21 @@ class Attempt:
     error: str | None
 
 
-def base_url(conn: Connection) -> str:
+def remember_base_url(conn: Connection, base_url: str) -> None:
+    """The last upload's base URL: absolute URLs in webhooks when none is configured."""
+    meta = schema.meta.c
+    current = conn.execute(select(meta.value).where(meta.key == BASE_URL_KEY)).scalar()
+    if current == base_url:
+        return
+    if current is None:
+        conn.execute(schema.meta.insert().values(key=BASE_URL_KEY, value=base_url))
+    else:
+        conn.execute(update(schema.meta).where(meta.key == BASE_URL_KEY).values(value=base_url))
+
+
+def base_url(emulator: Emulator, conn: Connection) -> str:
     """Configured public base URL, else the base URL of the last accepted upload."""
-    configured = world().config.public_base_url
+    configured = emulator.config.public_base_url
     if configured:
         return configured.rstrip("/")
     seen = conn.execute(
@@ -57,13 +73,25 @@ def _license_of(conn: Connection, alert_id: int):
     ).first()
 
 
-def alert_emitted(conn: Connection, alert_id: int, now_us: int) -> None:
+def emit(emulator: Emulator, conn: Connection, job: duework.Job, _prepared) -> None:
+    """The alert's window closed: it becomes visible, created now, and is notified."""
+    alert_id = job.payload["alert_id"]
+    result = conn.execute(
+        update(schema.va_alerts)
+        .where(schema.va_alerts.c.id == alert_id, schema.va_alerts.c.emitted == False)  # noqa: E712
+        .values(emitted=True, created_us=job.due_us)
+    )
+    if result.rowcount == 1:
+        alert_emitted(emulator, conn, alert_id, job.due_us)
+
+
+def alert_emitted(emulator: Emulator, conn: Connection, alert_id: int, now_us: int) -> None:
     """Queue the webhook and write the e-mail (inside the emitting transaction)."""
     license = _license_of(conn, alert_id)
     if license is None:
         return
     if license.webhook_url:
-        if queue_full(conn):
+        if queue_full(emulator, conn):
             _record(conn, alert_id, "webhook", license.webhook_url, 1, False, None, QUEUE_FULL,
                     now_us)  # fmt: skip
         else:
@@ -72,7 +100,7 @@ def alert_emitted(conn: Connection, alert_id: int, now_us: int) -> None:
                 key=f"{WEBHOOK}:{alert_id}",
             )  # fmt: skip
     if license.notify_email:
-        body = alert_body(conn, alert_id, base_url(conn))
+        body = alert_body(conn, alert_id, base_url(emulator, conn))
         body["sent"] = True
         conn.execute(
             schema.va_outbox.insert().values(
@@ -88,14 +116,12 @@ def alert_emitted(conn: Connection, alert_id: int, now_us: int) -> None:
         _mark_sent(conn, alert_id)
 
 
-def _prepare(job: duework.Job) -> Attempt | None:
-    emulator = world()
-
+def _prepare(emulator: Emulator, job: duework.Job) -> Attempt | None:
     def read(conn: Connection):
         license = _license_of(conn, job.payload["alert_id"])
         if license is None or not license.webhook_url:
             return None
-        body = alert_body(conn, job.payload["alert_id"], base_url(conn))
+        body = alert_body(conn, job.payload["alert_id"], base_url(emulator, conn))
         body["sent"] = True  # what the alert reads once this delivery succeeds
         return license.webhook_url, body
 
@@ -130,7 +156,7 @@ def _prepare(job: duework.Job) -> Attempt | None:
     return Attempt(url, ok, reply.status_code, None if ok else f"HTTP {reply.status_code}")
 
 
-def _apply(conn: Connection, job: duework.Job, attempt: Attempt | None) -> None:
+def _apply(emulator: Emulator, conn: Connection, job: duework.Job, attempt: Attempt | None) -> None:
     if attempt is None:
         return
     alert_id, number = job.payload["alert_id"], job.payload["attempt"]
@@ -141,9 +167,9 @@ def _apply(conn: Connection, job: duework.Job, attempt: Attempt | None) -> None:
     if attempt.ok:
         _mark_sent(conn, alert_id)
         return
-    settings = world().settings(conn)
+    settings = emulator.settings(conn)
     if number <= int(settings["webhook_retries"]):
-        if queue_full(conn):  # this attempt's own job is already gone: others fill it
+        if queue_full(emulator, conn):  # this attempt's own job is already gone: others fill it
             _record(conn, alert_id, "webhook", attempt.target, number + 1, False, None,
                     QUEUE_FULL, job.due_us)  # fmt: skip
             return
@@ -157,13 +183,13 @@ def _apply(conn: Connection, job: duework.Job, attempt: Attempt | None) -> None:
         )
 
 
-def queue_full(conn: Connection) -> bool:
+def queue_full(emulator: Emulator, conn: Connection) -> bool:
     """At most ``webhook_queue`` deliveries (first attempts and retries) wait at a time,
     store-wide: a receiver that is down cannot make the queue grow without bound."""
     waiting = conn.execute(
         select(func.count()).select_from(schema.jobs).where(schema.jobs.c.kind == WEBHOOK)
     ).scalar_one()
-    return waiting >= world().config.webhook_queue
+    return waiting >= emulator.config.webhook_queue
 
 
 def _record(conn, alert_id, channel, target, attempt, ok, status_code, error, at_us) -> None:
@@ -187,4 +213,7 @@ def _mark_sent(conn: Connection, alert_id: int) -> None:
     )
 
 
-duework.register(WEBHOOK, _apply, prepare=_prepare, background=True)
+JOBS = (
+    duework.JobKind(EMIT, emit),
+    duework.JobKind(WEBHOOK, _apply, prepare=_prepare, background=True),
+)

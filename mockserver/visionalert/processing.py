@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, select, update
 
-from ..core import duework, schema
+from ..core import duework
+from ..core.clock import seconds_to_us
 from ..core.dialect import insert_or_ignore
-from . import alerts, scoring
+from ..core.emulator import Emulator
+from . import alerts, schema, scoring
 from .references import set_reference
-from .runtime import seconds_to_us, world
 
 PROCESS = "va.process"
 OFFLINE = "va.offline"
@@ -40,6 +41,11 @@ class Prepared:
 
 
 # -- scheduling (called by create-log inside its transaction) ------------------------------
+
+
+def job_keys(camera_id: int, upload_ids: list[int]) -> list[str]:
+    """The keys of every job that can be pending for the camera and its uploads."""
+    return [f"{OFFLINE}:{camera_id}", *(f"{PROCESS}:{upload_id}" for upload_id in upload_ids)]
 
 
 def schedule_upload(
@@ -73,7 +79,7 @@ def cached_analysis(conn: Connection, sha: str) -> scoring.Analysis | None:
     )
 
 
-def analysis_of(emulator, sha: str) -> scoring.Analysis:
+def analysis_of(emulator: Emulator, sha: str) -> scoring.Analysis:
     """From the cache, else decoded from the stored file (outside any write transaction)."""
     found = emulator.store.query(lambda conn: cached_analysis(conn, sha))
     if found is not None:
@@ -118,8 +124,7 @@ def _upload(conn: Connection, upload_id: int):
     ).first()
 
 
-def _prepare(job: duework.Job) -> Prepared | None:
-    emulator = world()
+def _prepare(emulator: Emulator, job: duework.Job) -> Prepared | None:
 
     def read(conn: Connection):
         upload = _upload(conn, job.payload["upload_id"])
@@ -184,8 +189,9 @@ def _take_forced(conn: Connection, camera_id: int):
 # -- apply ----------------------------------------------------------------------------------
 
 
-def _apply(conn: Connection, job: duework.Job, prepared: Prepared | None) -> None:
-    emulator = world()
+def _apply(
+    emulator: Emulator, conn: Connection, job: duework.Job, prepared: Prepared | None
+) -> None:
     upload = _upload(conn, job.payload["upload_id"])
     if upload is None or prepared is None:
         return  # the camera was deleted meanwhile
@@ -218,10 +224,10 @@ def _apply(conn: Connection, job: duework.Job, prepared: Prepared | None) -> Non
         thresholds = thresholds_of(camera.thresholds, settings["default_threshold"])
         status, anomalies = judge(scores, thresholds, settings["review_band"])
         if camera.reference_id is None and _clearly_normal(scores, thresholds, settings):
-            media_id = _copy_media(conn, upload.media_id, REFERENCE_KIND, job.due_us)
+            media_id = _copy_media(emulator, conn, upload.media_id, REFERENCE_KIND, job.due_us)
             set_reference(conn, camera.id, media_id, job.due_us)
     write_log(conn, camera, upload, status, anomalies, scores, job.payload.get("tag"))
-    turned(conn, camera, status, anomalies, upload.media_id, job.due_us)
+    turned(emulator, conn, camera, status, anomalies, upload.media_id, job.due_us)
 
 
 def _scores(conn, emulator, camera, prepared: Prepared) -> dict[str, float]:
@@ -246,10 +252,9 @@ def _clearly_normal(scores: dict, thresholds: dict, settings: dict) -> bool:
     return all(scores.get(k, 0.0) < thresholds[k] - band for k in scoring.CONTENT_TYPES)
 
 
-def _copy_media(conn: Connection, media_id: int, kind: str, now_us: int) -> int:
+def _copy_media(emulator: Emulator, conn: Connection, media_id: int, kind: str, now_us: int) -> int:
     """A second name for stored bytes (e.g. a snapshot that becomes the reference)."""
     row = conn.execute(select(schema.media).where(schema.media.c.id == media_id)).first()
-    emulator = world()
     return emulator.media.add(conn, row.sha256, row.size, row.content_type, kind, now_us)
 
 
@@ -278,7 +283,9 @@ def write_log(conn, camera, upload, status, anomalies, scores, tag) -> None:
         )
 
 
-def turned(conn, camera, status: str, anomalies: dict, snapshot_id, at_us: int) -> None:
+def turned(
+    emulator: Emulator, conn, camera, status: str, anomalies: dict, snapshot_id, at_us: int
+) -> None:
     """Set the camera's latest status; turning anomaly or offline feeds an alert."""
     conn.execute(
         update(schema.va_cameras)
@@ -286,13 +293,13 @@ def turned(conn, camera, status: str, anomalies: dict, snapshot_id, at_us: int) 
         .values(latest_status=status)
     )
     if status in ("anomaly", "offline") and camera.latest_status != status:
-        alerts.camera_turned(conn, camera, status, anomalies, snapshot_id, at_us)
+        alerts.camera_turned(emulator, conn, camera, status, anomalies, snapshot_id, at_us)
 
 
 # -- offline ------------------------------------------------------------------------------
 
 
-def _offline(conn: Connection, job: duework.Job, _prepared) -> None:
+def _offline(emulator: Emulator, conn: Connection, job: duework.Job, _prepared) -> None:
     cameras = schema.va_cameras.c
     camera = conn.execute(
         select(schema.va_cameras).where(cameras.id == job.payload["camera_id"])
@@ -311,8 +318,10 @@ def _offline(conn: Connection, job: duework.Job, _prepared) -> None:
             created_us=job.due_us,
         )
     )
-    turned(conn, camera, "offline", {}, None, job.due_us)
+    turned(emulator, conn, camera, "offline", {}, None, job.due_us)
 
 
-duework.register(PROCESS, _apply, prepare=_prepare)
-duework.register(OFFLINE, _offline)
+JOBS = (
+    duework.JobKind(PROCESS, _apply, prepare=_prepare),
+    duework.JobKind(OFFLINE, _offline),
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select, update
 
-from ..core import schema
+from . import schema
 
 
 def set_reference(conn: Connection, camera_id: int, media_id: int, now_us: int) -> int:

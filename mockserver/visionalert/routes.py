@@ -16,7 +16,7 @@ from ..core import pagination, readcache
 from ..core.bodies import read_body
 from ..core.errors import ApiError
 from ..core.urls import base_url
-from ..core.web import current_account, emulator, json_response
+from ..core.web import current_account, current_emulator, json_response, now_us
 from . import filters, management, service
 
 blueprint = Blueprint("visionalert", __name__, url_prefix="/v1/vision-alert")
@@ -32,7 +32,7 @@ def _param(name: str) -> str | None:
 
 
 def _base() -> str:
-    return base_url(request, emulator().config.public_base_url)
+    return base_url(request, current_emulator().config.public_base_url)
 
 
 def _request_url() -> str:
@@ -58,14 +58,14 @@ def _paged(result: tuple[pagination.Page, list[dict]]) -> Response:
 
 def _remembered(produce: Callable[[], Response]) -> Response:
     """A list reply, reused while nothing in the store changed (``core.readcache``)."""
-    world = emulator()
-    return readcache.remembered((g.account.id, _base()), produce, world.config.read_cache)
+    emulator = current_emulator()
+    return readcache.remembered((g.account.id, _base()), produce, emulator.config.read_cache)
 
 
 @blueprint.get("/licenses/")
 def list_licenses():
     account = current_account(PRODUCT)
-    return _remembered(lambda: json_response(service.list_licenses(account)))
+    return _remembered(lambda: json_response(service.list_licenses(current_emulator(), account)))
 
 
 @blueprint.get("/<license_id>/cameras/")
@@ -73,61 +73,75 @@ def list_cameras(license_id: str):
     account = current_account(PRODUCT)
     wanted, page = _parse(
         lambda: (filters.camera_filters(_param), pagination.page_request(_param)),
-        lambda: service.check_license(account, license_id),
+        lambda: service.check_license(current_emulator(), account, license_id),
     )
-    return _remembered(lambda: _paged(service.list_cameras(account, license_id, wanted, page)))
+    return _remembered(
+        lambda: _paged(service.list_cameras(current_emulator(), account, license_id, wanted, page))
+    )
 
 
 @blueprint.get("/<license_id>/cameras/<serial>/logs/")
 def list_camera_logs(license_id: str, serial: str):
     account = current_account(PRODUCT)
-    tz = emulator().server_tz
+    tz = current_emulator().server_tz
     wanted, page = _parse(
         lambda: (filters.log_filters(_param, tz, by_camera=True), pagination.page_request(_param)),
-        lambda: service.check_camera(account, license_id, serial),
+        lambda: service.check_camera(current_emulator(), account, license_id, serial),
     )
     return _remembered(
-        lambda: _paged(service.list_camera_logs(account, license_id, serial, wanted, page, _base()))
+        lambda: _paged(
+            service.list_camera_logs(
+                current_emulator(), account, license_id, serial, wanted, page, _base()
+            )
+        )
     )
 
 
 @blueprint.get("/<license_id>/logs/")
 def list_license_logs(license_id: str):
     account = current_account(PRODUCT)
-    tz = emulator().server_tz
+    tz = current_emulator().server_tz
     wanted, page = _parse(
         lambda: (filters.log_filters(_param, tz), pagination.page_request(_param)),
-        lambda: service.check_license(account, license_id),
+        lambda: service.check_license(current_emulator(), account, license_id),
     )
     return _remembered(
-        lambda: _paged(service.list_license_logs(account, license_id, wanted, page, _base()))
+        lambda: _paged(
+            service.list_license_logs(
+                current_emulator(), account, license_id, wanted, page, _base()
+            )
+        )
     )
 
 
 @blueprint.get("/<license_id>/alerts/")
 def list_alerts(license_id: str):
     account = current_account(PRODUCT)
-    tz = emulator().server_tz
+    tz = current_emulator().server_tz
     wanted, page = _parse(
         lambda: (filters.alert_filters(_param, tz), pagination.page_request(_param)),
-        lambda: service.check_license(account, license_id),
+        lambda: service.check_license(current_emulator(), account, license_id),
     )
     return _remembered(
-        lambda: _paged(service.list_alerts(account, license_id, wanted, page, _base()))
+        lambda: _paged(
+            service.list_alerts(current_emulator(), account, license_id, wanted, page, _base())
+        )
     )
 
 
 @blueprint.delete("/<license_id>/cameras/<serial>/")
 def delete_camera(license_id: str, serial: str):
     account = current_account(PRODUCT)
-    management.delete_camera(account, license_id, serial)
+    management.delete_camera(current_emulator(), account, license_id, serial)
     return Response(status=204)
 
 
 @blueprint.get("/<license_id>/cameras/<serial>/reference/")
 def get_reference(license_id: str, serial: str):
     account = current_account(PRODUCT)
-    return json_response(management.reference_image(account, license_id, serial, _base()))
+    return json_response(
+        management.reference_image(current_emulator(), account, license_id, serial, _base())
+    )
 
 
 @blueprint.post("/<license_id>/cameras/<serial>/reference/")
@@ -138,5 +152,8 @@ def set_reference(license_id: str, serial: str):
     if upload is None:
         upload = body.text("upload")  # sent as a plain field: not a file
     return json_response(
-        management.set_reference_image(account, license_id, serial, upload), status=201
+        management.set_reference_image(
+            current_emulator(), account, license_id, serial, upload, now_us()
+        ),
+        status=201,
     )

@@ -11,11 +11,13 @@ import json
 
 from sqlalchemy import Connection, select, update
 
-from ..core import schema
+from ..core.emulator import Emulator
 from ..core.errors import ApiError, FieldErrors, NotFound
+from ..core.numbers import is_number, is_whole_number
 from ..core.timefmt import iso_z
-from . import processing, scoring
-from .runtime import world
+from . import processing, schema, scoring
+from .alerts import alert_body
+from .notify import base_url
 
 RESOLUTIONS = ("normal", "anomaly")
 MAX_FORCED = 10_000
@@ -40,7 +42,7 @@ def _score_map(value: object, field: str, allow_null: bool) -> dict:
             errors[f"{field}.{key}"] = [f"One of {list(scoring.ANOMALY_TYPES)}."]
         elif score is None and allow_null:
             continue
-        elif isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
+        elif not is_number(score) or not 0 <= score <= 1:
             errors[f"{field}.{key}"] = ["A number between 0 and 1."]
     if errors:
         raise FieldErrors(errors)
@@ -50,8 +52,7 @@ def _score_map(value: object, field: str, allow_null: bool) -> dict:
 # -- thresholds -----------------------------------------------------------------------------
 
 
-def thresholds(license_id: int, serial: str) -> dict:
-    emulator = world()
+def thresholds(emulator: Emulator, license_id: int, serial: str) -> dict:
 
     def read(conn):
         camera = _camera(conn, license_id, serial)
@@ -69,10 +70,9 @@ def _thresholds_body(camera, default: float) -> dict:
     }
 
 
-def set_thresholds(license_id: int, serial: str, changes: dict) -> dict:
+def set_thresholds(emulator: Emulator, license_id: int, serial: str, changes: dict) -> dict:
     """Per-type thresholds; ``null`` goes back to the default."""
     _score_map(changes, "thresholds", allow_null=True)
-    emulator = world()
 
     def work(conn):
         camera = _camera(conn, license_id, serial)
@@ -96,10 +96,10 @@ def set_thresholds(license_id: int, serial: str, changes: dict) -> dict:
 # -- forced scores and failures ------------------------------------------------------------
 
 
-def force(license_id: int, serial: str, body: dict) -> dict:
+def force(emulator: Emulator, license_id: int, serial: str, body: dict) -> dict:
     """Queue ``{"scores": {...}, "count": N}`` or ``{"fail": true, "count": N}``."""
     count = body.get("count", 1)
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_FORCED:
+    if not is_whole_number(count) or not 1 <= count <= MAX_FORCED:
         raise FieldErrors({"count": [f"A whole number from 1 to {MAX_FORCED}."]})
     fail = body.get("fail", False)
     if not isinstance(fail, bool):
@@ -111,7 +111,6 @@ def force(license_id: int, serial: str, body: dict) -> dict:
         if scores is None:
             raise FieldErrors({"scores": ['This field is required (or give "fail": true).']})
         _score_map(scores, "scores", allow_null=False)
-    emulator = world()
 
     def work(conn):
         camera = _camera(conn, license_id, serial)
@@ -128,11 +127,11 @@ def force(license_id: int, serial: str, body: dict) -> dict:
     return emulator.store.transact(work)
 
 
-def forced(license_id: int, serial: str) -> dict:
-    return world().store.query(lambda conn: _forced_body(conn, _camera(conn, license_id, serial)))
+def forced(emulator: Emulator, license_id: int, serial: str) -> dict:
+    return emulator.store.query(lambda conn: _forced_body(conn, _camera(conn, license_id, serial)))
 
 
-def clear_forced(license_id: int, serial: str) -> dict:
+def clear_forced(emulator: Emulator, license_id: int, serial: str) -> dict:
     def work(conn):
         camera = _camera(conn, license_id, serial)
         conn.execute(
@@ -140,7 +139,7 @@ def clear_forced(license_id: int, serial: str) -> dict:
         )
         return _forced_body(conn, camera)
 
-    return world().store.transact(work)
+    return emulator.store.transact(work)
 
 
 def _forced_body(conn: Connection, camera) -> dict:
@@ -165,9 +164,8 @@ def _forced_body(conn: Connection, camera) -> dict:
 # -- camera state and review --------------------------------------------------------------
 
 
-def camera_state(license_id: int, serial: str, limit: int = 50) -> dict:
+def camera_state(emulator: Emulator, license_id: int, serial: str, limit: int = 50) -> dict:
     """Everything about one camera the public API does not show (all scores included)."""
-    emulator = world()
 
     def read(conn):
         camera = _camera(conn, license_id, serial)
@@ -209,13 +207,12 @@ def _log_body(row) -> dict:
     }
 
 
-def resolve(log_id: int, body: dict, now_us: int) -> dict:
+def resolve(emulator: Emulator, log_id: int, body: dict, now_us: int) -> dict:
     """An ``under_review`` log becomes ``normal`` or ``anomaly``; the camera follows when it
     is the camera's latest log, and turning anomaly feeds an alert as processing would."""
     status = body.get("status")
     if status not in RESOLUTIONS:
         raise FieldErrors({"status": [f"One of {list(RESOLUTIONS)}."]})
-    emulator = world()
 
     def work(conn):
         log = conn.execute(select(schema.va_logs).where(schema.va_logs.c.id == log_id)).first()
@@ -249,7 +246,7 @@ def resolve(log_id: int, body: dict, now_us: int) -> dict:
             .limit(1)
         ).scalar()
         if latest == log.id:
-            processing.turned(conn, camera, status, anomalies, log.snapshot_id, now_us)
+            processing.turned(emulator, conn, camera, status, anomalies, log.snapshot_id, now_us)
         row = conn.execute(select(schema.va_logs).where(schema.va_logs.c.id == log.id)).first()
         return _log_body(row)
 
@@ -259,7 +256,7 @@ def resolve(log_id: int, body: dict, now_us: int) -> dict:
 # -- notifications ----------------------------------------------------------------------------
 
 
-def set_notifications(license_id: int, body: dict, now_us: int) -> dict:
+def set_notifications(emulator: Emulator, license_id: int, body: dict, now_us: int) -> dict:
     """``webhook_url`` (http(s) or null) and ``notify_email`` (or null); absent keys stay."""
     changes = {}
     errors = {}
@@ -297,14 +294,14 @@ def set_notifications(license_id: int, body: dict, now_us: int) -> dict:
             )
         return _notifications_body(conn, license_id)
 
-    return world().store.transact(work)
+    return emulator.store.transact(work)
 
 
-def notifications(license_id: int) -> dict:
+def notifications(emulator: Emulator, license_id: int) -> dict:
     def read(conn):
         return _notifications_body(conn, license_id)
 
-    return world().store.query(read)
+    return emulator.store.query(read)
 
 
 def _notifications_body(conn: Connection, license_id: int) -> dict:
@@ -322,7 +319,7 @@ def _notifications_body(conn: Connection, license_id: int) -> dict:
     }
 
 
-def deliveries(alert_id: int | None = None, limit: int = 500) -> dict:
+def deliveries(emulator: Emulator, alert_id: int | None = None, limit: int = 500) -> dict:
     table = schema.va_deliveries.c
 
     def read(conn):
@@ -344,10 +341,10 @@ def deliveries(alert_id: int | None = None, limit: int = 500) -> dict:
             for row in conn.execute(query)
         ]
 
-    return {"deliveries": world().store.query(read)}
+    return {"deliveries": emulator.store.query(read)}
 
 
-def outbox(limit: int = 500) -> dict:
+def outbox(emulator: Emulator, limit: int = 500) -> dict:
     table = schema.va_outbox.c
 
     def read(conn):
@@ -364,13 +361,11 @@ def outbox(limit: int = 500) -> dict:
             for row in conn.execute(query)
         ]
 
-    return {"messages": world().store.query(read)}
+    return {"messages": emulator.store.query(read)}
 
 
-def alerts(license_id: int | None = None, limit: int = 500) -> dict:
+def alerts(emulator: Emulator, license_id: int | None = None, limit: int = 500) -> dict:
     """Every alert, pending ones included (``emitted`` false until its window closes)."""
-    from .alerts import alert_body
-    from .notify import base_url
 
     table = schema.va_alerts.c
 
@@ -380,7 +375,7 @@ def alerts(license_id: int | None = None, limit: int = 500) -> dict:
         )
         if license_id is not None:
             query = query.where(table.license_id == license_id)
-        base = base_url(conn)
+        base = base_url(emulator, conn)
         result = []
         for row in conn.execute(query).all():
             body = alert_body(conn, row.id, base)
@@ -389,4 +384,4 @@ def alerts(license_id: int | None = None, limit: int = 500) -> dict:
             result.append(body)
         return result
 
-    return {"alerts": world().store.query(read)}
+    return {"alerts": emulator.store.query(read)}

@@ -12,12 +12,11 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, false, select, true
 
-from ..core import schema
 from ..core.auth import Account
+from ..core.emulator import Emulator
 from ..core.errors import NotFound, PermissionDenied
 from ..core.pagination import Page, PageRequest, fetch_page
-from ..core.web import emulator
-from . import serializers
+from . import schema, serializers
 from .filters import AlertFilters, CameraFilters, LogFilters
 
 _ID = re.compile(r"^[0-9]{1,18}$")
@@ -60,14 +59,14 @@ def camera_for(conn: Connection, license_row: Any, serial: str) -> Any:
     return row
 
 
-def check_license(account: Account, license_id: str) -> None:
+def check_license(emulator: Emulator, account: Account, license_id: str) -> None:
     """Raise the tenancy error of the license in the path, if any."""
-    emulator().store.query(lambda conn: license_for(conn, account, license_id))
+    emulator.store.query(lambda conn: license_for(conn, account, license_id))
 
 
-def check_camera(account: Account, license_id: str, serial: str) -> None:
+def check_camera(emulator: Emulator, account: Account, license_id: str, serial: str) -> None:
     """Raise the tenancy error of the license and serial in the path, if any."""
-    emulator().store.query(
+    emulator.store.query(
         lambda conn: camera_for(conn, license_for(conn, account, license_id), serial)
     )
 
@@ -75,7 +74,7 @@ def check_camera(account: Account, license_id: str, serial: str) -> None:
 # -- licenses -------------------------------------------------------------------------------
 
 
-def list_licenses(account: Account) -> list[dict]:
+def list_licenses(emulator: Emulator, account: Account) -> list[dict]:
     """Bare array, newest first (ties: higher id first)."""
     lic = schema.va_licenses.c
     query = (
@@ -83,7 +82,7 @@ def list_licenses(account: Account) -> list[dict]:
         .where(lic.account_id == account.id)
         .order_by(lic.created_us.desc(), lic.id.desc())
     )
-    rows = emulator().store.query(lambda conn: conn.execute(query).all())
+    rows = emulator.store.query(lambda conn: conn.execute(query).all())
     return [serializers.license_json(row) for row in rows]
 
 
@@ -91,7 +90,7 @@ def list_licenses(account: Account) -> list[dict]:
 
 
 def list_cameras(
-    account: Account, license_id: str, filters: CameraFilters, page: PageRequest
+    emulator: Emulator, account: Account, license_id: str, filters: CameraFilters, page: PageRequest
 ) -> tuple[Page, list[dict]]:
     cam = schema.va_cameras.c
 
@@ -116,7 +115,7 @@ def list_cameras(
             serializers.camera_json(row, lic.code, tags.get(row.id, [])) for row in result.rows
         ]
 
-    return emulator().store.query(read)
+    return emulator.store.query(read)
 
 
 def _tags_of(conn: Connection, camera_ids: list[int]) -> dict[int, list[str]]:
@@ -170,6 +169,7 @@ def _filter_logs(query, filters: LogFilters):
 
 
 def list_camera_logs(
+    emulator: Emulator,
     account: Account,
     license_id: str,
     serial: str,
@@ -185,11 +185,16 @@ def list_camera_logs(
         result = fetch_page(conn, query, log.created_us, log.id, page)
         return result, [serializers.log_json(row, base) for row in result.rows]
 
-    return emulator().store.query(read)
+    return emulator.store.query(read)
 
 
 def list_license_logs(
-    account: Account, license_id: str, filters: LogFilters, page: PageRequest, base: str
+    emulator: Emulator,
+    account: Account,
+    license_id: str,
+    filters: LogFilters,
+    page: PageRequest,
+    base: str,
 ) -> tuple[Page, list[dict]]:
     log = schema.va_logs.c
     cam = schema.va_cameras.c
@@ -223,7 +228,7 @@ def list_license_logs(
         result = fetch_page(conn, query, log.created_us, log.id, page, partitions)
         return result, [serializers.log_json(row, base) for row in result.rows]
 
-    return emulator().store.query(read)
+    return emulator.store.query(read)
 
 
 def _tagged_cameras(lic: Any, tag_name: str):
@@ -244,7 +249,12 @@ def _tagged_cameras(lic: Any, tag_name: str):
 
 
 def list_alerts(
-    account: Account, license_id: str, filters: AlertFilters, page: PageRequest, base: str
+    emulator: Emulator,
+    account: Account,
+    license_id: str,
+    filters: AlertFilters,
+    page: PageRequest,
+    base: str,
 ) -> tuple[Page, list[dict]]:
     alert = schema.va_alerts.c
 
@@ -267,7 +277,7 @@ def list_alerts(
             serializers.alert_json(row, lic.code, cameras.get(row.id, [])) for row in result.rows
         ]
 
-    return emulator().store.query(read)
+    return emulator.store.query(read)
 
 
 def _alert_cameras(conn: Connection, alert_ids: list[int], base: str) -> dict[int, list[dict]]:

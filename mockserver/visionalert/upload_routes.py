@@ -6,8 +6,8 @@ from flask import Blueprint, request
 
 from ..core.bodies import read_body
 from ..core.urls import base_url
-from ..core.web import current_account, emulator, json_response, now_us
-from . import alerts, ingest, notify, processing  # noqa: F401  (registers the due-work kinds)
+from ..core.web import current_account, current_emulator, json_response, now_us
+from . import ingest
 
 blueprint = Blueprint("visionalert_upload", __name__, url_prefix="/v1/vision-alert")
 
@@ -17,12 +17,12 @@ NOT_ENABLED = "VisionAlert is not enabled for your account."
 @blueprint.post("/create-log/")
 def create_log():
     account = current_account("visionalert", NOT_ENABLED)
-    world = emulator()
+    emulator = current_emulator()
     reply = ingest.create_log(
-        world,
+        emulator,
         account,
         now_us(),
-        base_url(request, world.config.public_base_url),
+        base_url(request, emulator.config.public_base_url),
         lambda: read_body(request),
     )
     return json_response(reply)

@@ -1,4 +1,4 @@
-"""Baseline: the schema of store version 3, the last one kept by hand.
+"""Baseline: the schema of store version 3 (hand-kept versions before Alembic).
 
 A SQLite store made by an older release (``meta.schema_version`` 1 to 3, no Alembic table)
 is brought to version 3 by ``core/migrate.py`` and stamped with this revision; a store made

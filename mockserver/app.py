@@ -1,0 +1,56 @@
+"""Server assembly: ``create_app`` builds one Emulator and mounts every part on a Flask app.
+
+The vendor APIs come from their descriptors (``vendors.py``); the control plane
+(``/_mock/``) and the media route are mounted beside them, the control middleware and the
+mutants wrap the whole app.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import Config
+from .control.middleware import ControlMiddleware
+from .control.mutants import blueprint as mutants_blueprint
+from .control.mutants import install as install_mutants
+from .control.plane_routes import blueprint as control_plane_blueprint
+from .control.routes import blueprint as control_blueprint
+from .control.scenarios import blueprint as scenarios_blueprint
+from .control.seeding import load_initial_seed
+from .control.specs import blueprint as spec_blueprint
+from .core.emulator import Emulator
+from .core.media_routes import blueprint as media_blueprint
+from .core.web import install_edges
+from .vendors import VENDORS
+
+CONTROL_BLUEPRINTS = (
+    control_blueprint,
+    scenarios_blueprint,
+    spec_blueprint,
+    mutants_blueprint,
+    control_plane_blueprint,
+)
+
+
+def create_app(config: Config | None = None, *, background: bool = False) -> Flask:
+    """Build the app. ``background`` starts the tick that runs due work while time passes."""
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.upload_limit
+    app.json.sort_keys = False
+    emulator = Emulator(config, VENDORS)
+    app.extensions["mockserver"] = emulator
+    install_edges(app)
+    if config.control_enabled:
+        for blueprint in CONTROL_BLUEPRINTS:
+            app.register_blueprint(blueprint)
+    app.register_blueprint(media_blueprint)
+    for vendor in VENDORS:
+        for blueprint in vendor.blueprints:
+            app.register_blueprint(blueprint)
+    install_mutants(app, emulator)
+    app.wsgi_app = ControlMiddleware(app.wsgi_app, emulator)
+    load_initial_seed(emulator)
+    if background:
+        emulator.start_background()
+    return app

@@ -1,0 +1,129 @@
+"""The emulator object one app holds: config, store, clock, media, due work, settings.
+
+Everything that serves the emulated world receives this object as an argument (routes
+fetch it once from their app); it knows its vendors (``core.vendor``) and runs their due
+work.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import threading
+
+from flask import has_request_context
+from sqlalchemy import Connection, select
+
+from ..config import RUNTIME_SETTINGS, Config
+from . import schema
+from .backends import open_stores
+from .clock import Clock
+from .duework import DueWork
+from .readcache import cached_value
+from .timefmt import zone
+from .vendor import Vendor
+
+log = logging.getLogger(__name__)
+
+
+class Emulator:
+    def __init__(self, config: Config, vendors: tuple[Vendor, ...] = ()) -> None:
+        self.config = config
+        self.vendors = vendors
+        self._tmpdir = None
+        if not config.data_dir:
+            self._tmpdir = tempfile.mkdtemp(prefix="mockserver-")
+            config.data_dir = self._tmpdir
+        self.store, self.journal_store, self.media = open_stores(config)
+        self.clock = Clock(self.store)
+        self.duework = DueWork(self.store, emulator=self)
+        for vendor in vendors:
+            for job_kind in vendor.jobs:
+                self.duework.register(job_kind)
+        self.server_tz = zone(config.server_timezone)
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self.background = []  # objects with .close(), e.g. the webhook sender
+
+    # -- time and due work --------------------------------------------------------------
+
+    def now_us(self) -> int:
+        return self.clock.now_us()
+
+    def catch_up(self) -> int:
+        """Run the work that fell due up to now (a request path: never background kinds).
+
+        Returns the clock's reading taken before the work ran.
+        """
+        return self.duework.catch_up().now_us
+
+    def wake_background(self) -> None:
+        self._wake.set()
+
+    def start_background(self) -> None:
+        """The tick: runs due work (webhooks included) while time passes, in this process."""
+        if self._ticker is not None or self.config.tick_seconds <= 0:
+            return
+        self._ticker = threading.Thread(target=self._tick, name="mockserver-tick", daemon=True)
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.config.tick_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self.duework.run_due(self.clock.now_us(), background=True)
+            except Exception:  # the tick must survive a bad moment (e.g. a reset mid-run)
+                log.exception("background tick failed")
+
+    # -- run-time settings --------------------------------------------------------------
+
+    def settings(self, conn: Connection | None = None) -> dict[str, float]:
+        if conn is None:
+            if has_request_context():  # read once per store version, not once per call
+                return dict(cached_value(("settings",), lambda: self.store.query(self.settings)))
+            return self.store.query(self.settings)
+        values = {name: getattr(self.config, name) for name in RUNTIME_SETTINGS}
+        for row in conn.execute(select(schema.settings)):
+            if row.key in values:
+                values[row.key] = json.loads(row.value)
+        return values
+
+    def set_settings(self, conn: Connection, changes: dict) -> None:
+        for key, value in changes.items():
+            conn.execute(schema.settings.delete().where(schema.settings.c.key == key))
+            conn.execute(schema.settings.insert().values(key=key, value=json.dumps(value)))
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def recover(self) -> dict[str, int]:
+        """Start-up after a crash: release the dead workers' job claims and remove media
+        files no row names. Run once by the server before any worker starts."""
+        leases = 0
+        if self.store.dialect == "sqlite":  # PostgreSQL's claims die with their host
+            leases = self.store.transact(self.duework.release_leases)
+        files = self.store.query(self.media.sweep_orphans)
+        return {"leases": leases, "files": len(files)}
+
+    def wipe(self) -> None:
+        """Empty state: every row and every media file."""
+        self.store.transact(self.store.clear)
+        self.journal_store.transact(self.journal_store.clear)
+        self.media.wipe()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=5)
+        for part in self.background:
+            part.close()
+        self.store.dispose()
+        self.journal_store.dispose()
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)

@@ -1,0 +1,47 @@
+"""What a vendor API is to the rest of the emulator: one descriptor, exported by its package.
+
+The server assembly, authentication, interception, the specs page, seeding and the mutants
+read everything vendor-specific from these descriptors (``mockserver/vendors.py`` lists
+them once), so adding a vendor is its own package plus one line there, and nothing fills a
+registry as a side effect of being imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint
+from sqlalchemy import Connection, Table
+
+from .duework import JobKind
+
+#: ``read_seed(conn, account_id, section, where, now_us)``: creates the rows an account's
+#: section of a seed document describes (``where`` names the section in error messages)
+SeedReader = Callable[[Connection, int, dict, str, int], Any]
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """One emulated vendor API."""
+
+    name: str  # the key of its section in a seed document, e.g. "visionalert"
+    product: str  # what an account must hold to use it (``accounts.products``)
+    url_prefix: str  # every path of the API starts with it, e.g. "/v1/vision-alert/"
+    hosts: tuple[str, ...]  # the real service's host names (answered by interception)
+    spec: str  # its OpenAPI document: specs/<spec>.yaml
+    blueprints: tuple[Blueprint, ...]  # its HTTP routes
+    tables: tuple[Table, ...]  # its own tables (on the store's one MetaData)
+    jobs: tuple[JobKind, ...] = ()  # its kinds of due work
+    read_seed: SeedReader | None = None
+    #: the deliberate contract deviations that concern this API (name -> description)
+    mutants: Mapping[str, str] = field(default_factory=dict)
+
+
+def products(vendors: tuple[Vendor, ...]) -> tuple[str, ...]:
+    return tuple(vendor.product for vendor in vendors)
+
+
+def hosts(vendors: tuple[Vendor, ...]) -> tuple[str, ...]:
+    return tuple(host for vendor in vendors for host in vendor.hosts)

@@ -1,0 +1,192 @@
+"""The contract suite catches every mutant: the mutation score is 100 %.
+
+For each mutant the contract suite runs in-process with that mutant on, restricted to the
+operations and scenarios where the deviation shows (so the whole matrix stays well under
+a minute), and must fail; the same selection without a mutant passes as part of the
+default contract run. The score is written to ``reports/mutation-score.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from mockserver import Config, create_app
+from mockserver.control.mutants import MUTANTS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: mutant → (operations fuzzed, scenario tests): where the deviation shows
+SELECTIONS: dict[str, tuple[list[str], list[str]]] = {
+    "renamed_field": (["listCameras"], []),
+    "missing_next": (["listCameras"], ["test_walking_next_visits_every_camera_once"]),
+    "found_not_404": ([], ["test_unknown_camera_is_404"]),
+    "ignored_auth": (["listLicenses"], ["test_credentials_are_required"]),
+    "unclamped_page_size": (["listCameras"], ["test_page_size_is_clamped_to_200"]),
+    "wrong_retry_after": ([], ["test_camera_upload_limit_answers_429_with_retry_after"]),
+    "naive_timezone": ([], ["test_naive_timestamps_are_read_in_the_server_timezone"]),
+    "deleted_camera_reuse": ([], ["test_deleted_camera_is_gone", "test_stateful[visionalert]"]),
+}
+
+
+def _run(mutant: str, report_dir: Path, world: Path) -> tuple[str, int, str]:
+    operations, scenarios = SELECTIONS[mutant]
+    targets = []
+    if operations:
+        targets.append("contract_tests/test_visionalert.py")
+    for name in scenarios:
+        module = "test_stateful" if name.startswith("test_stateful") else "test_scenarios"
+        targets.append(f"contract_tests/{module}.py::{name}")
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:cacheprovider",
+        "--timeout=240",
+        *dict.fromkeys(targets),
+        "--contract-mutant",
+        mutant,
+        *(["--contract-include", ",".join(operations)] if operations else []),
+        "--contract-examples",
+        "8",
+        "--contract-report-dir",
+        str(report_dir / mutant),
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_CONTRACT_")}
+    env["MOCKSERVER_CONTRACT_WORLD_CACHE"] = str(world)  # built once, copied by every run
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    return mutant, done.returncode, done.stdout[-3000:] + done.stderr[-2000:]
+
+
+def test_every_mutant_has_a_selection():
+    assert set(SELECTIONS) == set(MUTANTS)
+
+
+def _build_world(directory: Path) -> None:
+    """The contract suite's in-process world, built once for all the mutant runs."""
+    from contract_tests.target import Options, Target
+
+    Target(Options(world_cache=str(directory))).start().close()
+
+
+def test_contract_suite_catches_every_mutant(tmp_path):
+    world = tmp_path / "world"
+    _build_world(world)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda name: _run(name, tmp_path, world), sorted(MUTANTS)))
+    caught = {name: code == 1 for name, code, _ in results}
+    lines = [
+        "# Mutation score",
+        "",
+        "| mutant | deviation | caught | how |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, code, output in results:
+        failed = re.findall(r"FAILED (\S+)", output)
+        how = ", ".join(sorted(set(failed))) or f"exit {code}"
+        lines.append(f"| `{name}` | {MUTANTS[name]} | {'yes' if caught[name] else 'NO'} | {how} |")
+    score = sum(caught.values())
+    lines += ["", f"Mutation score: **{score}/{len(MUTANTS)}** ({100 * score // len(MUTANTS)} %)."]
+    (ROOT / "reports").mkdir(exist_ok=True)
+    (ROOT / "reports" / "mutation-score.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    missed = {name: output for name, code, output in results if code != 1}
+    assert not missed, (
+        "mutants the contract suite did not catch (exit 1 expected):\n"
+        + "\n\n".join(f"== {name}\n{output}" for name, output in missed.items())
+    )
+
+
+# -- the switch itself ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def mutant_client(tmp_path):
+    app = create_app(Config(seed="demo", tick_seconds=0, data_dir=str(tmp_path)))
+    yield app.test_client()
+    app.extensions["mockserver"].close()
+
+
+def test_control_plane_switches_mutants(mutant_client):
+    reply = mutant_client.get("/_mock/mutants")
+    assert reply.status_code == 200
+    assert reply.json["active"] == [] and set(reply.json["available"]) == set(MUTANTS)
+    on = mutant_client.post("/_mock/mutants", json={"active": ["missing_next"]})
+    assert on.status_code == 200 and on.json["active"] == ["missing_next"]
+    licenses = mutant_client.get(
+        "/v1/vision-alert/licenses/", headers={"Authorization": "Token demo-token"}
+    )
+    license_id = licenses.json[0]["id"]
+    page = mutant_client.get(
+        f"/v1/vision-alert/{license_id}/cameras/", headers={"Authorization": "Token demo-token"}
+    )
+    assert "next" not in page.json and "results" in page.json
+    off = mutant_client.post("/_mock/mutants", json={"active": []})
+    assert off.json["active"] == []
+    page = mutant_client.get(
+        f"/v1/vision-alert/{license_id}/cameras/", headers={"Authorization": "Token demo-token"}
+    )
+    assert "next" in page.json
+
+
+def test_unknown_mutant_is_400(mutant_client):
+    reply = mutant_client.post("/_mock/mutants", json={"active": ["no_such_bug"]})
+    assert reply.status_code == 400 and "active" in reply.json
+    assert mutant_client.post("/_mock/mutants", json={"active": "missing_next"}).status_code == 400
+
+
+def test_ignored_auth_mutant_serves_anonymous_requests(mutant_client):
+    assert mutant_client.get("/v1/vision-alert/licenses/").status_code == 401
+    mutant_client.post("/_mock/mutants", json={"active": ["ignored_auth"]})
+    assert mutant_client.get("/v1/vision-alert/licenses/").status_code == 200
+
+
+def test_mutants_from_config(tmp_path):
+    app = create_app(
+        Config(seed="demo", tick_seconds=0, data_dir=str(tmp_path), mutants="ignored_auth")
+    )
+    try:
+        client = app.test_client()
+        assert client.get("/_mock/mutants").json["active"] == ["ignored_auth"]
+        assert client.get("/api/v1/parking-list/").status_code == 200
+    finally:
+        app.extensions["mockserver"].close()
+    with pytest.raises(ValueError):
+        create_app(
+            Config(seed="none", tick_seconds=0, data_dir=str(tmp_path / "x"), mutants="bogus")
+        )
+
+
+def test_deleted_camera_reuse_is_shared_by_workers(tmp_path):
+    """Two apps on one data directory are two worker processes: a camera deleted through
+    one is answered for by the other (the mutant's memory lives in the store)."""
+    config = dict(seed="demo", tick_seconds=0, data_dir=str(tmp_path))
+    first, second = create_app(Config(**config)), create_app(Config(**config))
+    try:
+        headers = {"Authorization": "Token demo-token"}
+        one, two = first.test_client(), second.test_client()
+        one.post("/_mock/mutants", json={"active": ["deleted_camera_reuse"]})
+        license_id = one.get("/v1/vision-alert/licenses/", headers=headers).json[0]["id"]
+        camera = f"/v1/vision-alert/{license_id}/cameras/Q2GV-ABCD-1234"
+        assert one.delete(f"{camera}/", headers=headers).status_code == 204
+        for client in (one, two):
+            logs = client.get(f"{camera}/logs/", headers=headers)
+            assert logs.status_code == 200 and logs.json["results"] == []
+            reference = client.get(f"{camera}/reference/", headers=headers)
+            assert reference.status_code == 200 and reference.json == {"reference_image": None}
+        # without the mutant, both answer as the vendor does
+        two.post("/_mock/mutants", json={"active": []})
+        for client in (one, two):
+            assert client.get(f"{camera}/logs/", headers=headers).status_code == 404
+    finally:
+        first.extensions["mockserver"].close()
+        second.extensions["mockserver"].close()

@@ -1,0 +1,243 @@
+"""Notifications: webhook delivery in the background with retries, the e-mail outbox, `sent`."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ..conftest import auth
+from .va_support import TOKEN, advance, force, seed, upload
+
+
+class Receiver:
+    """A webhook endpoint on 127.0.0.1 answering the queued status codes in turn."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = list(statuses)
+        self.received: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length", 0))
+                receiver.received.append(
+                    {
+                        "body": json.loads(self.rfile.read(length)),
+                        "content_type": self.headers.get("Content-Type"),
+                    }
+                )
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _wait_for(check, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def _license(webhook_url=None, notify_email=None):
+    return [
+        {
+            "code": "L-HOOK",
+            "size": 5,
+            "webhook_url": webhook_url,
+            "notify_email": notify_email,
+            "cameras": [{"serial": "A"}],
+        }
+    ]
+
+
+def _raise_alert(client, lic) -> None:
+    """Camera A becomes anomalous; the alert is emitted 15 min after processing."""
+    force(client, lic, "A", scores={"Blur": 0.9})
+    upload(client, "A")
+    advance(client, 5 + 900)
+
+
+def _deliveries(client, alert_id=None):
+    query = f"?alert_id={alert_id}" if alert_id else ""
+    return client.get(f"/_mock/visionalert/deliveries{query}").json["deliveries"]
+
+
+def _public_alerts(client, lic):
+    return client.get(f"/v1/vision-alert/{lic}/alerts/", headers=auth(TOKEN)).json["results"]
+
+
+@pytest.fixture
+def ticking(make_app):
+    """An app whose background tick runs (every 50 ms), as a served emulator's does."""
+    app = make_app(tick_seconds=0.05)
+    app.extensions["mockserver"].start_background()
+    return app.test_client()
+
+
+def test_webhook_retried_after_500_then_sent(ticking):
+    client = ticking
+    with Receiver([500, 204]) as receiver:
+        (lic,) = seed(client, licenses=_license(webhook_url=receiver.url))
+        _raise_alert(client, lic)
+        first = _wait_for(lambda: _deliveries(client))
+        assert [(d["attempt"], d["ok"], d["status_code"]) for d in first] == [(1, False, 500)]
+        assert _public_alerts(client, lic)[0]["sent"] is False
+        advance(client, 29)
+        time.sleep(0.3)
+        assert len(_deliveries(client)) == 1  # the retry waits for the backoff
+        advance(client, 1)
+        _wait_for(lambda: len(_deliveries(client)) == 2)
+        (alert,) = _public_alerts(client, lic)
+        assert alert["sent"] is True
+        second = _deliveries(client)[0]
+        assert (second["attempt"], second["ok"], second["status_code"]) == (2, True, 204)
+        assert second["target"] == receiver.url and second["channel"] == "webhook"
+        assert len(receiver.received) == 2
+        body = receiver.received[-1]["body"]
+        assert receiver.received[-1]["content_type"] == "application/json"
+        assert body["id"] == alert["id"] and body["license"] == "L-HOOK"
+        assert body["created"] == alert["created"]
+        (entry,) = body["cameras"]
+        assert entry["serial"] == "A" and entry["status"] == "Anomaly"
+        assert entry["anomalies"] == {"Blur": 0.9}
+        assert entry["snapshot"].startswith("http://localhost/media/camera_snapshot/")
+    advance(client, 3600)  # the camera also goes offline: a second alert (receiver gone)
+    _wait_for(lambda: len(_deliveries(client)) >= 3)
+    time.sleep(0.3)
+    assert len(_deliveries(client, alert["id"])) == 2  # the first alert: delivered once
+
+
+def test_webhook_gives_up_after_the_retries(ticking):
+    client = ticking
+    client.post("/_mock/settings", json={"webhook_retries": 2, "webhook_backoff": 10})
+    with Receiver([500, 500, 500, 500]) as receiver:
+        (lic,) = seed(client, licenses=_license(webhook_url=receiver.url))
+        _raise_alert(client, lic)
+        _wait_for(lambda: len(_deliveries(client)) == 1)
+        advance(client, 10)
+        _wait_for(lambda: len(_deliveries(client)) == 2)
+        advance(client, 20)
+        _wait_for(lambda: len(_deliveries(client)) == 3)
+        first_alert = _deliveries(client)[0]["alert_id"]
+        advance(client, 1000)
+        time.sleep(0.3)
+        assert [d["attempt"] for d in _deliveries(client, first_alert)] == [3, 2, 1]
+        assert _public_alerts(client, lic)[0]["sent"] is False
+
+
+def test_unreachable_webhook_is_recorded(ticking):
+    client = ticking
+    with Receiver([]) as receiver:
+        closed = receiver.url
+    (lic,) = seed(client, licenses=_license(webhook_url=closed))
+    _raise_alert(client, lic)
+    (attempt,) = _wait_for(lambda: _deliveries(client))
+    assert attempt["ok"] is False and attempt["status_code"] is None
+    assert attempt["error"]
+
+
+def test_webhook_never_runs_on_a_request_path(client):
+    with Receiver([]) as receiver:
+        (lic,) = seed(client, licenses=_license(webhook_url=receiver.url))
+        _raise_alert(client, lic)
+        advance(client, 3600)
+        assert _deliveries(client) == [] and receiver.received == []
+        assert _public_alerts(client, lic)[0]["sent"] is False
+
+
+def test_email_outbox_marks_sent(client):
+    (lic,) = seed(client, licenses=_license(notify_email="ops@example.com"))
+    _raise_alert(client, lic)
+    (alert,) = _public_alerts(client, lic)
+    assert alert["sent"] is True
+    (message,) = client.get("/_mock/visionalert/outbox").json["messages"]
+    assert message["to"] == "ops@example.com" and message["alert_id"] == alert["id"]
+    assert message["body"]["cameras"][0]["serial"] == "A"
+    (delivery,) = _deliveries(client)
+    assert delivery["channel"] == "email" and delivery["ok"] is True
+
+
+def test_no_channel_stays_unsent(client):
+    (lic,) = seed(client, licenses=_license())
+    _raise_alert(client, lic)
+    assert _public_alerts(client, lic)[0]["sent"] is False
+    assert _deliveries(client) == []
+    assert client.get("/_mock/visionalert/outbox").json["messages"] == []
+
+
+def test_notification_settings_through_the_control_plane(client):
+    (lic,) = seed(client, licenses=_license())
+    path = f"/_mock/visionalert/licenses/{lic}/notifications"
+    assert client.get(path).json == {
+        "license_id": lic,
+        "license": "L-HOOK",
+        "webhook_url": None,
+        "notify_email": None,
+    }
+    reply = client.patch(path, json={"notify_email": "a@example.com"})
+    assert reply.status_code == 200 and reply.json["notify_email"] == "a@example.com"
+    for body in ({"webhook_url": "ftp://x"}, {"notify_email": "nope"}, {"other": 1}):
+        assert client.post(path, json=body).status_code == 400, body
+    assert client.get("/_mock/visionalert/licenses/999/notifications").status_code == 404
+    _raise_alert(client, lic)
+    assert _public_alerts(client, lic)[0]["sent"] is True
+
+
+def test_injected_webhook_faults_then_real_delivery(ticking):
+    """A webhook fault stands in for the receiver: 503 once, a dropped connection once."""
+    client = ticking
+    client.post("/_mock/settings", json={"webhook_backoff": 10})
+    for action in ({"type": "status", "status": 503}, "drop"):
+        reply = client.post(
+            "/_mock/faults",
+            json={"match": {"target": "webhook", "path": "/hook"}, "times": 1, "action": action},
+        )
+        assert reply.status_code == 201, reply.json
+    with Receiver([]) as receiver:
+        (lic,) = seed(client, licenses=_license(webhook_url=receiver.url))
+        _raise_alert(client, lic)
+        (first,) = _wait_for(lambda: _deliveries(client))
+        assert (first["ok"], first["status_code"]) == (False, 503)
+        advance(client, 10)
+        second = _wait_for(lambda: len(_deliveries(client)) == 2 and _deliveries(client)[0])
+        assert second["ok"] is False and "dropped" in second["error"]
+        assert receiver.received == []  # neither attempt reached the receiver
+        advance(client, 20)
+        third = _wait_for(lambda: len(_deliveries(client)) == 3 and _deliveries(client)[0])
+        assert (third["ok"], third["status_code"]) == (True, 200)
+        assert len(receiver.received) == 1
+        assert _public_alerts(client, lic)[0]["sent"] is True
+
+
+def test_webhook_fault_forms_are_validated(client):
+    bad = [
+        {"match": {"target": "webhook"}, "action": "truncate"},
+        {"match": {"target": "webhook", "method": "GET"}, "action": "drop"},
+        {"match": {"target": "elsewhere"}, "action": "drop"},
+    ]
+    for body in bad:
+        assert client.post("/_mock/faults", json=body).status_code == 400, body
+    assert client.get("/_mock/faults").json["faults"] == []
