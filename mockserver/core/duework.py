@@ -6,7 +6,9 @@ Whenever the clock passes due times (a request
 arrives, the clock is advanced, the background tick fires) ``run_due`` claims the due jobs
 in due-time order and applies each in its own write transaction, deleting the job in that
 same transaction: a job is applied once even when several worker processes race for it.
-A claim is a lease on the wall clock, so work held by a crashed process is taken over.
+On SQLite a claim is a lease on the wall clock, so work held by a crashed process is taken
+over; on PostgreSQL it is a row lock held by the transaction that runs the job
+(``FOR UPDATE SKIP LOCKED``), released by the database when its host dies.
 
 A handler may split into ``prepare`` (slow work outside any transaction, e.g. image
 analysis) and ``apply`` (the state change). Kinds marked ``background`` (webhook delivery)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -33,6 +34,10 @@ EXTENSIONS = {
     "image/webp": "webp",
     "image/tiff": "tif",
 }
+
+
+#: what ``add`` hands out: 128 random bits in hex and an extension
+MEDIA_NAME = re.compile(r"[0-9a-f]{32}\.[a-z]{3,4}")
 
 
 class MediaStore:
@@ -89,6 +94,10 @@ class MediaStore:
         return result.inserted_primary_key[0]
 
     def lookup(self, conn: Connection, name: str):
+        """The row of a URL name; None for a name this store could never have handed out
+        (so no arbitrary text, e.g. a NUL byte PostgreSQL refuses, reaches the query)."""
+        if not MEDIA_NAME.fullmatch(name):
+            return None
         return conn.execute(select(schema.media).where(schema.media.c.name == name)).first()
 
     def delete_rows(self, conn: Connection, media_ids: list[int]) -> list[str]:

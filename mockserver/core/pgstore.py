@@ -140,9 +140,13 @@ class PostgresStore:
                 with conn.begin():
                     return work(conn)
             except DBAPIError as error:
-                if error.connection_invalidated or conn.invalidated:
+                lost = error.connection_invalidated or conn.invalidated
+                if lost:
                     self._drop_thread_connection(role)
-                if not is_retryable(error, attempt) or time.monotonic() > deadline:
+                # a read on a connection the server dropped (a restart) is simply read again;
+                # a write is not: its commit may have happened
+                again = lost and role == "reader" and attempt == 0
+                if not (again or is_retryable(error, attempt)) or time.monotonic() > deadline:
                     raise
             attempt += 1
             time.sleep(min(0.2, 0.002 * (2 ** min(attempt, 8))) * random.random())

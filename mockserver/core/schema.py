@@ -132,7 +132,8 @@ mutant_deletions = Table(
 
 # --- The request journal: diagnostics, not world state --------------------------------------
 # Kept in its own file (``journal.sqlite3``): its steady writes neither queue behind the
-# world's writers nor change the world's data version (which read caches key on).
+# world's writers nor change the world's data version (which read caches key on). On
+# PostgreSQL it is a table of the one database, outside the world's version sequence.
 
 journal_metadata = MetaData()
 
