@@ -329,8 +329,12 @@ def bench_locust(server: Server, args) -> list[str]:
                 for _ in range(2)
             ]
             output, _ = master.communicate(timeout=args.locust_time + 180)
-            for worker in workers:
-                worker.wait(timeout=60)
+            for worker in workers:  # they stop when the master tells them; else we do
+                try:
+                    worker.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    worker.terminate()
+                    worker.wait(timeout=15)
             stats = _aggregated(os.path.join(reports, "fleet_stats.csv"))
             clock = Control(balancer.url).advance(3600)
             from datetime import datetime
@@ -381,19 +385,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--locust-time", type=float, default=30.0)
     args = parser.parse_args(argv)
     server = Server(args.database)
-    lines: list[str] = []
+    print(f"PostgreSQL backend, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {uptime()}")
     try:
         for part in args.parts:
             log(f"== {part}")
-            lines += {"pagination": bench_pagination, "uploads": bench_uploads,
-                      "locust": bench_locust}[part](server, args)  # fmt: skip
-            lines.append("")
+            lines = {"pagination": bench_pagination, "uploads": bench_uploads,
+                     "locust": bench_locust}[part](server, args)  # fmt: skip
+            print("\n".join(lines) + f"\n({uptime()})\n", flush=True)
     finally:
         server.stop()
-    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    print(f"\nPostgreSQL backend, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {uptime}")
-    print("\n".join(lines))
     return 0
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 if __name__ == "__main__":
