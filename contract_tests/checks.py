@@ -189,4 +189,43 @@ def next_link_conforms(ctx, response, case) -> bool | None:
     return True
 
 
-ALL = [retry_after_agrees, page_size_honoured, filters_honoured, next_link_conforms]
+#: ParkPow's page-numbered lists (the live service's DRF PageNumberPagination)
+NUMBERED = {"visitList", "visitListPost", "listVehicles", "listVehicleTags"}
+
+
+def numbered_page_conforms(ctx, response, case) -> bool | None:
+    """A live page: ``next`` carries ``page=N+1`` and keeps the filters; no more than
+    ``page_size`` (default 100) items; ``plate`` filters by containment, any case."""
+    if _operation_id(case) not in NUMBERED or response.status_code != 200:
+        return None
+    body = _json(response)
+    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+        return None  # the documented bare array
+    query = _query(case)
+    raw = query.get("page_size", "")
+    limit = min(int(raw), 1000) if raw.isascii() and raw.isdigit() and int(raw) > 0 else 100
+    assert len(body["results"]) <= limit, f"page_size={raw!r}: {len(body['results'])} items"
+    link = body.get("next")
+    if isinstance(link, str):
+        kept = parse_qs(urlsplit(link).query, keep_blank_values=True)
+        page = query.get("page", "1")
+        if page.isascii() and page.isdigit():
+            assert kept.get("page") == [str(int(page) + 1)], f"next is not the next page: {link}"
+        for name in ("start", "end", "plate", "camera", "ordering", "tags"):
+            if name in query:
+                assert name in kept, f"next drops the {name} filter: {link}"
+    plate = query.get("plate", "").strip()
+    if plate and _operation_id(case).startswith("visitList"):
+        for item in body["results"]:
+            shown = (item.get("vehicle") or {}).get("license_plate", "")
+            assert plate.upper() in shown.upper(), f"plate={plate!r}: visit of {shown!r}"
+    return True
+
+
+ALL = [
+    retry_after_agrees,
+    page_size_honoured,
+    filters_honoured,
+    next_link_conforms,
+    numbered_page_conforms,
+]

@@ -37,6 +37,7 @@ def register() -> None:
     _REGISTERED = True
     schemathesis.openapi.media_type("image/jpeg", st.sampled_from(images.frames("jpeg")))
     schemathesis.openapi.media_type("image/png", st.sampled_from(images.frames("png")))
+    schemathesis.openapi.media_type("text/csv", st.sampled_from(VEHICLE_CSVS))
     moments = st.datetimes(
         min_value=datetime(1971, 1, 1), max_value=datetime(2099, 12, 31), allow_imaginary=False
     )
@@ -46,6 +47,15 @@ def register() -> None:
         "date-time",
         st.builds(_rfc3339, moments, offsets, st.booleans()),
     )
+
+
+#: import-vehicles files: the file-import tool's header, and the minimal one
+VEHICLE_CSVS = [
+    b"timezone,created_date,created_time,license_plate,region,make,model,color,type,"
+    b"payment_status,field1,field2,field3,field4,field5,field6,Vehicle Tags\n"
+    b'UTC,2026-04-01,10:00:00,CSV001,us-ca,Ford,Focus,red,Sedan,0,a,,,,,,"staff,vip"\n',
+    b"license_plate,Vehicle Tags\nCSV002,staff\nCSV003,\n",
+]
 
 
 def _rfc3339(moment: datetime, offset_minutes: int, fraction: bool) -> str:
@@ -102,6 +112,7 @@ def steer(case, facts: Facts | None) -> None:
             if choice is not None:
                 params["serial"] = choice
     if case.query and _positive_at(case, ParameterLocation.QUERY):
+        _steer_parkpow_tool_query(operation_id, case.query, facts)
         for name in ("serial", "tag", "license"):
             if isinstance(case.query.get(name), str):
                 case.query[name] = _plain(case.query[name], 64, blank_ok=True)
@@ -110,6 +121,8 @@ def steer(case, facts: Facts | None) -> None:
         _sanitize(operation_id, body, case.media_type or "")
         if operation_id == "logVehicle":
             _steer_log_vehicle(case, body, facts)
+        elif operation_id in PARKPOW_TOOL_BODIES:
+            PARKPOW_TOOL_BODIES[operation_id](case, body, facts)
         elif operation_id == "createLog" and isinstance(body.get("camera_id"), str):
             serial = _pick(("camera", body["camera_id"]), list(facts.serials[:3]), keep_one_in=2)
             if serial is not None:
@@ -215,3 +228,68 @@ def _plates_json(value: object) -> bool:
         and bool(parsed)
         and all(isinstance(item, dict) and isinstance(item.get("plate"), str) for item in parsed)
     )
+
+
+# -- ParkPow, beyond the published document -------------------------------------------------
+
+
+def _webhook_payload(seed: str, facts: Facts) -> dict:
+    """A Stream recognition (or Snapshot image.done) that a real camera would send."""
+    codes = facts.entrance_codes + facts.exit_codes + facts.camera_codes[:2] or ["101"]
+    crc = zlib.crc32(seed.encode())
+    plates = _plates(seed)
+    if crc % 3 == 0:  # vehicle mode: plate an object with props, or null
+        plates = [{"plate": {"type": "Plate", "score": 0.6,
+                             "props": {"plate": [{"value": plates[0]["plate"], "score": 0.9}]}}},
+                  {"plate": None, "vehicle": {"type": "Sedan", "score": 0.8}}]  # fmt: skip
+    event = "image.done" if crc % 5 == 0 else "recognition"
+    return {
+        "hook": {"target": "http://localhost/api/v1/webhook-receiver/", "id": codes[crc % len(codes)],
+                 "event": event},
+        "data": {"camera_id": codes[crc % len(codes)], "timestamp": "2026-04-09T17:00:00Z",
+                 "results": plates},
+    }  # fmt: skip
+
+
+def _steer_webhook(case, body: dict, facts: Facts) -> None:
+    seed = repr(sorted(body.items(), key=lambda item: item[0]))[:200]
+    payload = _webhook_payload(seed, facts)
+    if (case.media_type or "").startswith("application/json"):
+        body.clear()
+        body.update(payload)
+    else:
+        body["json"] = json.dumps(payload)
+
+
+def _steer_id(body: dict, name: str, ids: list[int], seed: object) -> None:
+    if name not in body:
+        return
+    choice = _pick((name, seed), ids[:8], keep_one_in=3)
+    if choice is not None:
+        body[name] = choice
+
+
+def _steer_delete_visit(case, body: dict, facts: Facts) -> None:
+    # against a live server only visits the suite made may go; in-process the world is rebuilt
+    _steer_id(body, "id", facts.owned_visit_ids, body.get("id"))
+
+
+def _steer_trigger_alert(case, body: dict, facts: Facts) -> None:
+    _steer_id(body, "visit_id", facts.visit_ids, body.get("visit_id"))
+
+
+PARKPOW_TOOL_BODIES = {
+    "webhookReceiver": _steer_webhook,
+    "deleteVisit": _steer_delete_visit,
+    "triggerAlert": _steer_trigger_alert,
+}
+
+
+def _steer_parkpow_tool_query(operation_id: str, query: dict, facts: Facts) -> None:
+    if operation_id == "editTags":
+        _steer_id(query, "tag_id", facts.tag_ids, query.get("tag_id"))
+        _steer_id(query, "vehicle_id", facts.vehicle_ids, query.get("vehicle_id"))
+    elif operation_id == "taskCheck" and "task_id" in query:
+        choice = _pick(("task", query["task_id"]), facts.task_ids, keep_one_in=3)
+        if choice is not None:
+            query["task_id"] = choice

@@ -38,6 +38,12 @@ class Facts:
     throttled_token: str | None = None  # an account with the 1/s create-log throttle
     parkpow_only_token: str | None = None  # VisionAlert not enabled (403)
     owned_serials: list[str] = field(default_factory=list)  # cameras the suite may delete
+    # ParkPow, beyond the published document (the vendor's tools' endpoints)
+    visit_ids: list[int] = field(default_factory=list)
+    owned_visit_ids: list[int] = field(default_factory=list)  # visits the suite may delete
+    vehicle_ids: list[int] = field(default_factory=list)
+    tag_ids: list[int] = field(default_factory=list)
+    task_ids: list[str] = field(default_factory=list)
 
 
 def contract_seed() -> dict:
@@ -171,14 +177,40 @@ def build(client) -> Facts:
             headers=_auth(TOKEN),
             content_type="multipart/form-data",
         )
+    task_ids = _parkpow_tools_history(client, frames[1])
     client.post("/_mock/clock", json={"advance": 600})
     facts = discover(client, TOKEN)
+    facts.task_ids = task_ids
+    facts.owned_visit_ids = list(facts.visit_ids)
     facts.big_license_id = licenses.get("LIC-CONTRACT-BULK")
     facts.other_license_id = licenses.get("LIC-OTHER")
     facts.throttled_token = THROTTLED_TOKEN
     facts.parkpow_only_token = PARKPOW_ONLY_TOKEN
     facts.owned_serials = list(facts.serials)
     return facts
+
+
+def _parkpow_tools_history(client, frame: bytes) -> list[str]:
+    """A Stream webhook visit and a vehicle import with tags (due within the next advance)."""
+    payload = {
+        "hook": {"id": "101", "event": "recognition"},
+        "data": {"camera_id": "101", "timestamp": "2026-04-09T16:00:00Z",
+                 "results": [{"plate": "STR3AM", "score": 0.9}]},
+    }  # fmt: skip
+    client.post(
+        "/api/v1/webhook-receiver/",
+        data={"json": json.dumps(payload), "upload": (_file(frame), "frame.jpg")},
+        headers=_auth(TOKEN),
+        content_type="multipart/form-data",
+    )
+    rows = 'license_plate,field1,Vehicle Tags\nQWE1234,blue,staff\nTAG001,,"staff,vip"\n'
+    reply = client.post(
+        "/api/v1/import-vehicles/",
+        data={"import_file": (_file(rows.encode()), "vehicles.csv"), "remove": "false"},
+        headers=_auth(TOKEN),
+        content_type="multipart/form-data",
+    )
+    return [reply.json["task_id"]] if reply.status_code == 200 else []
 
 
 def _file(data: bytes):
@@ -219,7 +251,21 @@ def discover(client, token: str) -> Facts:
                     facts.entrance_codes.append(camera["code"])
                 elif camera.get("type") == "Exit":
                     facts.exit_codes.append(camera["code"])
+    _discover_parkpow_tools(client, token, facts)
     return facts
+
+
+def _discover_parkpow_tools(client, token: str, facts: Facts) -> None:
+    """Visit, vehicle and tag ids through the live page forms (absent on older servers)."""
+    for path, target in (
+        ("/api/v1/visit-list/?start=1971-01-01&page_size=50", facts.visit_ids),
+        ("/api/v1/vehicles/?page_size=50", facts.vehicle_ids),
+        ("/api/v1/vehicle-tags/?page_size=50", facts.tag_ids),
+    ):
+        reply = client.get(path, headers=_auth(token))
+        body = _json(reply) if reply.status_code == 200 else None
+        if isinstance(body, dict):
+            target.extend(item["id"] for item in body.get("results", []) if "id" in item)
 
 
 def _json(reply):

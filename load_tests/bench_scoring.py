@@ -1,7 +1,9 @@
 """Benchmark: VisionAlert analysis of a 1920×1080 JPEG next to Pillow's full-size decode.
 
-``python load_tests/bench_scoring.py [--images 60] [--dir DIR]`` renders the labelled
-natural-photo set at 1920 px (fixtures/generate.py, cached in DIR) and reports, per image,
+``python load_tests/bench_scoring.py [--images 60] [--dir DIR]`` renders part of the
+labelled natural-photo set at 1920 px (two photographs, their whole and over-exposed views:
+normal frames, nuisances and degradations; fixtures/generate.py, cached in DIR) and reports,
+per image,
 the median over the set of: the whole content analysis (reduced-size decode + Blur,
 Obstruction, Glare + signature), the comparison against the camera's reference (Blur and
 Obstruction relative to it, Position change), and Pillow's own full-size decode of the
@@ -50,7 +52,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=9, help="runs per image (fastest kept)")
     parser.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "va-bench-1920"))
     args = parser.parse_args()
-    cases = generate(args.dir, 1920)[: args.images]
+    cases = generate(args.dir, 1920, ("astronaut", "coffee"), ("wide", "bright"))[: args.images]
     files = {}
     for case in cases:
         with open(os.path.join(args.dir, case.file), "rb") as handle:

@@ -10,11 +10,28 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from mockserver.client import MockServerClient
+from mockserver.client import ControlError, MockServerClient
 
 VENDOR_CAMERA_WINDOW = 900.0  # the vendor's 15 minutes per camera
 VENDOR_OFFLINE_AFTER = 3600.0
 VENDOR_ALERT_WINDOW = 900.0
+#: camera slots of the license a load account gets when the profile seeds it
+LOAD_CAMERA_SLOTS = 1_000_000
+
+
+def load_account_seed(token: str) -> dict:
+    """A load account: both products, no per-account throttle, room for a large fleet."""
+    return {
+        "accounts": [
+            {
+                "token": token,
+                "products": ["parkpow", "visionalert"],
+                "rate_limit_per_second": None,
+                "visionalert": {"licenses": [{"code": f"LIC-{token}", "size": LOAD_CAMERA_SLOTS}]},
+                "parkpow": {"parkings": [{"name": f"{token}-lot", "parking_spaces": 10_000}]},
+            }
+        ]
+    }
 
 
 class Control(MockServerClient):
@@ -44,3 +61,22 @@ class Control(MockServerClient):
             offline_after=VENDOR_OFFLINE_AFTER / scale,
             alert_window=VENDOR_ALERT_WINDOW / scale,
         )
+
+    def prepare_load_account(self, token: str) -> tuple[bool, float | None]:
+        """Make ``token``'s account take a fleet: an unknown token gets a load account
+        seeded; a known one has its create-log throttle lifted. Returns (seeded, the
+        throttle it had) so that the run can put it back."""
+        try:
+            previous = self.rate_limit(token)
+        except ControlError as error:
+            if error.status != 404:
+                raise
+            try:
+                self.seed(load_account_seed(token))
+            except ControlError as race:  # another load process seeded it first
+                if race.status != 409:
+                    raise
+            return True, None
+        if previous is not None:
+            self.set_rate_limit(token, None)
+        return False, previous

@@ -6,6 +6,12 @@
 Mostly normal frames; ``--mix`` sets the share of each anomaly; ``--offline-share`` makes
 cameras go silent for ``--silent-periods`` periods. Without ``--emulator`` the vendor's
 cadence (15 minutes) is kept and ``/_mock/`` is never called.
+
+The vendor throttles create-log per account (one per second). A throttled upload waits
+its ``Retry-After`` and is sent again, as a camera gateway queues it: Locust lists first
+attempts, throttled replies and retries as separate rows, and only an upload still
+throttled after ``MAX_THROTTLED_RETRIES`` retries (or any other refusal) is a failure.
+With ``--emulator`` the load account's throttle is lifted for the run (``options.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,11 @@ from load_tests.images import Scene, load_scenes, unique_bytes  # noqa: E402
 from load_tests.options import plan, token_header  # noqa: E402
 
 CREATE_LOG = "/v1/vision-alert/create-log/"
+#: Locust's rows: first attempts, throttled replies (not failures), and their retries
+CREATE_LOG_NAME = "create-log"
+THROTTLED_NAME = "create-log throttled (429, retried)"
+RETRIED_NAME = "create-log retry"
+MAX_THROTTLED_RETRIES = 10
 _scenes: dict[int, list[Scene]] = {}
 
 
@@ -82,12 +93,33 @@ class CameraUser(FastHttpUser):
         fields = {"camera_id": self.serial, "tag": self.tag}
         body, content_type = multipart(fields, {"upload": ("frame.jpg", frame, "image/jpeg")})
         headers = {**self.headers, "Content-Type": content_type}
-        with self.client.post(
-            CREATE_LOG, data=body, headers=headers, name="create-log", catch_response=True
-        ) as reply:
-            if reply.status_code == 200:
-                self.uploads += 1
-                ledger.upload_accepted(self.serial)
+        for attempt in range(MAX_THROTTLED_RETRIES + 1):
+            name = CREATE_LOG_NAME if attempt == 0 else RETRIED_NAME
+            with self.client.post(
+                CREATE_LOG, data=body, headers=headers, name=name, catch_response=True
+            ) as reply:
+                if reply.status_code == 200:
+                    self.uploads += 1
+                    ledger.upload_accepted(self.serial)
+                    reply.success()
+                    return
+                wait = account_throttle_wait(reply.status_code, reply.headers, reply.text)
+                if wait is None or attempt == MAX_THROTTLED_RETRIES:
+                    reply.failure(f"{reply.status_code} {(reply.text or '')[:200]}")
+                    return
+                # the vendor's per-account throttle: a gateway queues and retries, as told
+                reply.request_meta["name"] = THROTTLED_NAME
                 reply.success()
-            else:
-                reply.failure(f"{reply.status_code} {(reply.text or '')[:200]}")
+            time.sleep(wait)
+
+
+def account_throttle_wait(status: int, headers, text: str | None) -> float | None:
+    """Seconds to wait before retrying a reply of the per-account throttle (DRF's 429 with
+    ``Retry-After``); None for anything else, including the per-camera window's 429 (the
+    profile paces each camera outside the window, so that one is a real failure)."""
+    if status != 429 or "Request was throttled" not in (text or ""):
+        return None
+    try:
+        return max(0.0, float(headers.get("Retry-After", "")))
+    except ValueError:
+        return None

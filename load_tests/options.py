@@ -120,6 +120,9 @@ class RunPlan:
     max_pages: int
     ledger: str
     clock_offset: float = 0.0  # emulator now - local wall time (seconds)
+    #: emulator runs: the account's create-log throttle before the run lifted it, boxed
+    #: (``(None,)``: there was none); None: not lifted by this process
+    lifted_rate_limit: tuple[float | None] | None = None
 
     def pick_kind(self, rng: random.Random) -> str:
         draw = rng.random()
@@ -203,7 +206,27 @@ def _prepare_run(environment, **_kwargs) -> None:
             ctl.compress_time(run.time_scale, WINDOW_SLACK)
         elif ctl.clock().get("frozen"):
             ctl.real_time()
+        _lift_throttle(ctl, run)
     run.clock_offset = ctl.clock_offset()
+
+
+def _lift_throttle(ctl: Control, run: RunPlan) -> None:
+    """A fleet shares one account, and the vendor allows one create-log per second per
+    account: the load account's throttle is off for the run and put back afterwards. An
+    unknown token gets a load account seeded (no throttle, a license with room)."""
+    _seeded, previous = ctl.prepare_load_account(run.token)
+    run.lifted_rate_limit = (previous,)
+
+
+@events.test_stop.add_listener
+def _restore_throttle(environment, **_kwargs) -> None:
+    run = _plan
+    if run is None or not run.emulator or run.lifted_rate_limit is None:
+        return
+    (previous,) = run.lifted_rate_limit
+    run.lifted_rate_limit = None
+    if previous is not None:
+        control(environment).set_rate_limit(run.token, previous)
 
 
 def token_header(environment) -> dict[str, str]:

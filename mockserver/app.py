@@ -1,7 +1,7 @@
 """Server assembly: ``create_app`` builds one Emulator and mounts every part on a Flask app.
 
 The vendor APIs come from their descriptors (``vendors.py``); the control plane
-(``/_mock/``) and the media route are mounted beside them, the control middleware and the
+(``/_mock/``, with each vendor's own control views) and the media route are mounted beside them, the control middleware and the
 mutants wrap the whole app.
 """
 
@@ -44,6 +44,9 @@ def create_app(config: Config | None = None, *, background: bool = False) -> Fla
     if config.control_enabled:
         for blueprint in CONTROL_BLUEPRINTS:
             app.register_blueprint(blueprint)
+        for vendor in VENDORS:
+            for blueprint in vendor.control_blueprints:
+                app.register_blueprint(blueprint)
     app.register_blueprint(media_blueprint)
     for vendor in VENDORS:
         for blueprint in vendor.blueprints:

@@ -37,6 +37,10 @@ class Config:
     webhook_retries: int = 5
     webhook_backoff: float = 30.0
     default_threshold: float = 0.5
+    # Emulator-defined ParkPow rules for what its own tools call (changeable at run time)
+    webhook_min_score: float = 0.0  # webhook-receiver: a plate read below it opens nothing
+    visit_list_form: str = "auto"  # auto | live | documented (see README)
+    import_delay: float = 5.0  # seconds of emulator time an import-vehicles task takes
     # Mutant mode: deliberate deviations from the vendor contract (comma-separated names)
     mutants: str = ""
 
@@ -87,4 +91,12 @@ RUNTIME_SETTINGS = (
     "webhook_retries",
     "webhook_backoff",
     "default_threshold",
+    "webhook_min_score",
+    "visit_list_form",
+    "import_delay",
 )
+
+#: run-time settings that take one of a few words instead of a number
+SETTING_CHOICES: dict[str, tuple[str, ...]] = {
+    "visit_list_form": ("auto", "live", "documented"),
+}

@@ -406,6 +406,9 @@ def build(license_id: int, other_license: int | None = None) -> list[Case]:
     cases += upload_cases("log-vehicle multipart", log_vehicle, "image",
                           {"camera": PP_CODE, "results": json.dumps(good_results)},
                           ("camera",), required=("camera",))  # fmt: skip
+    from .parkpow.bad_inputs_parkpow import build as parkpow_tool_cases  # it imports this module
+
+    cases += parkpow_tool_cases(pp)
     # -- media
     for value in ("..%2F..%2Fstore.sqlite3", "%2e%2e", "0" * 32 + ".jpg", "a%00b.jpg", "%ff"):
         cases.append(Case("media", f"name {value}", "GET", f"/media/camera_snapshot/{value}",

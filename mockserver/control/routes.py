@@ -11,7 +11,7 @@ import math
 
 from flask import Blueprint, request
 
-from ..config import RUNTIME_SETTINGS
+from ..config import RUNTIME_SETTINGS, SETTING_CHOICES
 from ..core.bodies import read_json_object
 from ..core.emulator import Emulator
 from ..core.errors import FieldErrors
@@ -114,7 +114,10 @@ def post_settings():
     if unknown:
         raise FieldErrors({key: ["Unknown setting."] for key in unknown})
     for key, value in body.items():
-        if not is_number(value) or not math.isfinite(value) or value < 0:
+        if key in SETTING_CHOICES:
+            if value not in SETTING_CHOICES[key]:
+                raise FieldErrors({key: [f"One of {', '.join(SETTING_CHOICES[key])}."]})
+        elif not is_number(value) or not math.isfinite(value) or value < 0:
             raise FieldErrors({key: ["A number >= 0."]})
     emulator = current_emulator()
     emulator.store.transact(lambda conn: emulator.set_settings(conn, body))

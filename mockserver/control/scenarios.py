@@ -30,7 +30,7 @@ def _int_arg(name: str) -> int | None:
 
 @blueprint.get(CAMERA)
 def camera_state(license_id: int, serial: str):
-    return json_response(scenarios.camera_state(current_emulator(), license_id, serial))
+    return json_response(scenarios.camera_state(current_emulator(), license_id, serial, now_us()))
 
 
 @blueprint.get(CAMERA + "/thresholds")
@@ -41,7 +41,9 @@ def get_thresholds(license_id: int, serial: str):
 @blueprint.route(CAMERA + "/thresholds", methods=["POST", "PATCH"])
 def set_thresholds(license_id: int, serial: str):
     return json_response(
-        scenarios.set_thresholds(current_emulator(), license_id, serial, read_json_object(request))
+        scenarios.set_thresholds(
+            current_emulator(), license_id, serial, read_json_object(request), now_us()
+        )
     )
 
 
@@ -53,13 +55,16 @@ def get_forced(license_id: int, serial: str):
 @blueprint.post(CAMERA + "/forced-scores")
 def add_forced(license_id: int, serial: str):
     return json_response(
-        scenarios.force(current_emulator(), license_id, serial, read_json_object(request)), 201
+        scenarios.force(
+            current_emulator(), license_id, serial, read_json_object(request), now_us()
+        ),
+        201,
     )
 
 
 @blueprint.delete(CAMERA + "/forced-scores")
 def clear_forced(license_id: int, serial: str):
-    return json_response(scenarios.clear_forced(current_emulator(), license_id, serial))
+    return json_response(scenarios.clear_forced(current_emulator(), license_id, serial, now_us()))
 
 
 @blueprint.post("/logs/<int:log_id>/resolve")

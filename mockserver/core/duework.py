@@ -2,9 +2,9 @@
 
 Each vendor declares its job kinds (``JobKind``) in its descriptor and the server assembly
 registers them on the emulator's own ``DueWork``; handlers get the emulator as an argument.
-Whenever the clock passes due times (a request
-arrives, the clock is advanced, the background tick fires) ``run_due`` claims the due jobs
-in due-time order and applies each in its own write transaction, deleting the job in that
+Whenever the clock passes due times (the clock
+is moved through the control plane, the background tick fires; never on a request's path)
+``run_due`` claims the due jobs in due-time order and applies each in its own write transaction, deleting the job in that
 same transaction: a job is applied once even when several worker processes race for it.
 On SQLite a claim is a lease on the wall clock, so work held by a crashed process is taken
 over; on PostgreSQL it is a row lock held by the transaction that runs the job
@@ -12,7 +12,7 @@ over; on PostgreSQL it is a row lock held by the transaction that runs the job
 
 A handler may split into ``prepare`` (slow work outside any transaction, e.g. image
 analysis) and ``apply`` (the state change). Kinds marked ``background`` (webhook delivery)
-are never run on a request's path, only by the background tick.
+run only on the background tick, never on a clock move's reply path.
 """
 
 from __future__ import annotations
@@ -101,7 +101,6 @@ def cancel(conn: Connection, key: str) -> None:
 class _ClockRow(NamedTuple):
     frozen_us: int | None
     offset_us: int | None
-    next_due: int | None
     version: int
 
 
@@ -109,33 +108,30 @@ class DueWork:
     """Runs the due jobs of one store."""
 
     def catch_up(self) -> ClockState:
-        """Read the clock and run the request-path work due by then: one query when idle."""
-        return self.catch_up_versioned()[0]
+        """Read the clock and run the request-path work due by then (the control plane's
+        clock moves; requests never run due work, see ``observe``)."""
+        state = self.observe()[0]
+        self.settle(state.now_us)
+        return state
 
-    def catch_up_versioned(self) -> tuple[ClockState, tuple | None]:
-        """``catch_up``, plus the store's data version as this thread's reader sees it
-        (None when due work just ran: what this request reads is then new)."""
-        kinds = tuple(self._kinds(False))
-        statement = self._catch_up_sql.get(kinds)
-        if statement is None:
-            statement = self._catch_up_sql[kinds] = self.store.catch_up_statement(kinds)
-        sql, params = statement
+    def observe(self) -> tuple[ClockState, tuple | None]:
+        """The clock, and the store's data version as this thread's reader sees it: one
+        query, and nothing run. A request does its own work only: what falls due is
+        visible by reading (features filter on their own instants), and due work with
+        effects (alerts, offline logs, webhooks, retries) runs on the background tick and
+        when the clock is moved through the control plane."""
+        sql = self.store.observe_statement()
 
         def read(conn: Connection):
-            # every request runs this: straight to the driver, built once per kind set
-            cursor = conn.connection.driver_connection.execute(sql, params(wall_seconds()))
-            row = _ClockRow(*cursor.fetchone())
+            # every request runs this: straight to the driver
+            row = _ClockRow(*conn.connection.driver_connection.execute(sql).fetchone())
             return self.store.version_key(conn, row.version), row
 
         version, row = self.store.query(read)
         state = state_from_row(row)
-        if row is not None and row.next_due is not None and row.next_due <= state.now_us:
-            self.run_due(state.now_us)
-            return state, None
         return state, version
 
     def __init__(self, store, emulator=None) -> None:
-        self._catch_up_sql: dict[tuple, str] = {}
         self.store = store
         self.emulator = emulator  # the owning emulator, handed to every handler
         self._handlers: dict[str, JobKind] = {}

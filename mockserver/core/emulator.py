@@ -54,10 +54,9 @@ class Emulator:
         return self.clock.now_us()
 
     def catch_up(self) -> int:
-        """Run the work that fell due up to now (a request path: never background kinds).
-
-        Returns the clock's reading taken before the work ran.
-        """
+        """Run the work that fell due up to now (not the background kinds), waiting for what
+        other workers hold: the control plane's clock moves. Returns the clock's reading
+        taken before the work ran."""
         return self.duework.catch_up().now_us
 
     def wake_background(self) -> None:
@@ -98,6 +97,10 @@ class Emulator:
         for key, value in changes.items():
             conn.execute(schema.settings.delete().where(schema.settings.c.key == key))
             conn.execute(schema.settings.insert().values(key=key, value=json.dumps(value)))
+        now_us = self.clock.now_us(conn)
+        for vendor in self.vendors:
+            if vendor.settings_changed is not None:
+                vendor.settings_changed(self, conn, changes, now_us)
 
     # -- lifecycle ----------------------------------------------------------------------
 

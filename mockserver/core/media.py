@@ -82,14 +82,15 @@ class MediaStore:
         """Record one stored image (the file must already be written)."""
         name = f"{secrets.token_hex(16)}.{EXTENSIONS.get(content_type, 'bin')}"
         result = conn.execute(
-            schema.media.insert().values(
-                name=name,
-                sha256=sha256,
-                content_type=content_type,
-                size=size,
-                kind=kind,
-                created_us=now_us,
-            )
+            schema.media.insert(),
+            {
+                "name": name,
+                "sha256": sha256,
+                "content_type": content_type,
+                "size": size,
+                "kind": kind,
+                "created_us": now_us,
+            },
         )
         return result.inserted_primary_key[0]
 

@@ -4,8 +4,8 @@
   statement per table, no migration machinery on the path of every throw-away test store);
   a test checks that the revisions produce exactly that schema.
 * A store stamped with an older revision: ``alembic upgrade head``.
-* A SQLite store made before Alembic (``meta.schema_version`` 1 to 4): its last hand-kept
-  steps, then a stamp of the revision that *is* its version (3: ``0001``, 4: ``0002``),
+* A SQLite store made before Alembic (``meta.schema_version`` 1 to 6): its last hand-kept
+  steps, then a stamp of the revision that *is* its version (3: ``0001`` ... 6: ``0004``),
   then the upgrade.
 
 Everything runs in one transaction under the store's writer lock (SQLite) or an advisory
@@ -31,7 +31,7 @@ LEGACY_STEPS: dict[int, list[str]] = {
     3: ["DROP TABLE IF EXISTS journal"],  # moved to journal.sqlite3
 }
 #: the revision a pre-Alembic store of that version is (versions 1-2 are first brought to 3)
-LEGACY_REVISIONS = {3: "0001", 4: "0002"}
+LEGACY_REVISIONS = {3: "0001", 4: "0002", 5: "0003", 6: "0004"}
 #: any constant: the advisory lock PostgreSQL hosts take while one of them migrates
 ADVISORY_KEY = 0x6D6F636B  # "mock"
 #: PostgreSQL sequences every host reads (``pgstore.py``, ``control/sharedstore.py``)

@@ -171,17 +171,9 @@ class PostgresStore:
 
     # -- dialect pieces the rest of the code asks for -----------------------------------
 
-    def catch_up_statement(self, kinds: tuple[str, ...]) -> tuple[str, Callable[[float], tuple]]:
-        """The clock, the next claimable due time and the world version, in one statement."""
-        sql = (
-            "SELECT (SELECT frozen_us FROM clock WHERE id = 1),"
-            " (SELECT offset_us FROM clock WHERE id = 1),"
-            " (SELECT due_us FROM jobs WHERE kind = ANY(%s)"
-            " AND (lease_until IS NULL OR lease_until < %s) ORDER BY due_us LIMIT 1),"
-            f" (SELECT last_value FROM {WORLD_VERSION})"
-        )
-        kind_list = list(kinds)
-        return sql, lambda wall: (kind_list, wall)
+    def observe_statement(self) -> str:
+        """The clock and the world version in one statement (every request runs it)."""
+        return _OBSERVE_SQL
 
     def version_key(self, conn: Connection, version: int) -> tuple:
         """The read-cache key of a world version: the same on every connection of this
@@ -214,5 +206,10 @@ class PostgresStore:
 
 
 _STORE_SERIALS = itertools.count(1)
+_OBSERVE_SQL = (
+    "SELECT (SELECT frozen_us FROM clock WHERE id = 1),"
+    " (SELECT offset_us FROM clock WHERE id = 1),"
+    f" (SELECT last_value FROM {WORLD_VERSION})"
+)
 _WROTE = text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
 _BUMP = text(f"SELECT nextval('{WORLD_VERSION}')")

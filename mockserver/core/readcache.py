@@ -6,6 +6,8 @@ was built at: any commit by any other connection, in any worker process, changes
 The version carries the connection's serial (unique in the process), so replies of
 another store, or of an earlier connection, never match. On PostgreSQL the version is a
 sequence every host's commits advance (``pgstore.py``), keyed with the store's serial.
+A reply that would change as the clock passes an instant (a log appearing) is reused only
+before that instant.
 Nothing is shared between threads, and each thread keeps at most ``SIZE`` replies.
 """
 
@@ -33,20 +35,30 @@ def version() -> tuple | None:
     return g.get("store_version")
 
 
-def remembered(key: tuple, produce: Callable[[], Response], enabled: bool = True) -> Response:
-    """The reply ``produce`` makes, or the same reply made earlier at this store version."""
+def remembered(
+    key: tuple,
+    produce: Callable[[], Response],
+    enabled: bool = True,
+    until: Callable[[], int | None] | None = None,
+) -> Response:
+    """The reply ``produce`` makes, or the same reply made earlier at this store version.
+
+    ``until``: the next instant of the emulator clock at which the reply would change with
+    no write at all (data that appears on the clock); the reply is reused only before it.
+    """
     current = version() if enabled else None
     if current is None:
         return produce()
     entries = _entries()
     full_key = (request.method, request.full_path, *key)
     found = entries.get(full_key)
-    if found is not None and found[0] == current:
+    if found is not None and found[0] == current and (found[3] is None or g.now_us < found[3]):
         entries.move_to_end(full_key)
         return Response(found[2], status=found[1], mimetype="application/json")
     response = produce()
     if response.status_code == 200 and not response.direct_passthrough:
-        entries[full_key] = (current, response.status_code, response.get_data())
+        valid_until = until() if until is not None else None
+        entries[full_key] = (current, response.status_code, response.get_data(), valid_until)
         entries.move_to_end(full_key)
         while len(entries) > SIZE:
             entries.popitem(last=False)

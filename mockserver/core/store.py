@@ -146,22 +146,11 @@ class Store:
 
     # -- dialect pieces the rest of the code asks for -----------------------------------
 
-    def catch_up_statement(self, kinds: tuple[str, ...]) -> tuple[str, Callable[[float], tuple]]:
-        """The clock, the next claimable job's due time, and the store's data version, in
-        one statement (every request runs it, straight to the driver).
-
-        The ``data_version`` changes whenever another connection committed
-        (``core.readcache``).
-        """
-        marks = ", ".join("?" * len(kinds)) if kinds else "NULL"
-        sql = (
-            "SELECT (SELECT frozen_us FROM clock WHERE id = 1),"
-            " (SELECT offset_us FROM clock WHERE id = 1),"
-            f" (SELECT due_us FROM jobs WHERE kind IN ({marks})"
-            " AND (lease_until IS NULL OR lease_until < ?) ORDER BY due_us LIMIT 1),"
-            " (SELECT data_version FROM pragma_data_version())"
-        )
-        return sql, lambda wall: (*kinds, wall)
+    def observe_statement(self) -> str:
+        """The clock and the store's data version in one statement (every request runs it,
+        straight to the driver). The ``data_version`` changes whenever another connection
+        committed (``core.readcache``)."""
+        return _OBSERVE_SQL
 
     def version_key(self, conn: Connection, version: int) -> tuple | None:
         """``data_version`` counts per connection: the connection's serial makes it unique."""
@@ -207,3 +196,10 @@ def _on_begin(conn: Connection) -> None:
 def _is_busy(exc: OperationalError) -> bool:
     message = str(exc.orig).lower() if exc.orig else str(exc).lower()
     return "locked" in message or "busy" in message
+
+
+_OBSERVE_SQL = (
+    "SELECT (SELECT frozen_us FROM clock WHERE id = 1),"
+    " (SELECT offset_us FROM clock WHERE id = 1),"
+    " (SELECT data_version FROM pragma_data_version())"
+)

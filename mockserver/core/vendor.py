@@ -35,6 +35,12 @@ class Vendor:
     tables: tuple[Table, ...]  # its own tables (on the store's one MetaData)
     jobs: tuple[JobKind, ...] = ()  # its kinds of due work
     read_seed: SeedReader | None = None
+    #: its views under ``/_mock/<name>/``: mounted only with the control plane on, behind the
+    #: control token the control middleware checks for every ``/_mock/`` path
+    control_blueprints: tuple[Blueprint, ...] = ()
+    #: ``settings_changed(emulator, conn, changes, now_us)``: run-time settings changed (in
+    #: the transaction that changed them), e.g. to judge pending work again
+    settings_changed: Callable[[Any, Connection, dict, int], None] | None = None
     #: the deliberate contract deviations that concern this API (name -> description)
     mutants: Mapping[str, str] = field(default_factory=dict)
 

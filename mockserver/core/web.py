@@ -1,4 +1,4 @@
-"""The HTTP edge shared by every blueprint: JSON errors, the clock catch-up, helpers."""
+"""The HTTP edge shared by every blueprint: JSON errors, the clock reading, helpers."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def json_response(body: object, status: int = 200, headers: dict | None = None) 
 
 
 def install_edges(app: Flask) -> None:
-    """Paths with and without trailing slash, JSON for every error, due work on requests."""
+    """Paths with and without trailing slash, JSON for every error, one clock reading."""
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False
     app.url_map.converters["int"] = StoreInteger
@@ -79,10 +79,10 @@ def install_edges(app: Flask) -> None:
     app.extensions["mockserver"].store.write_listeners.append(_forget_version)
 
     @app.before_request
-    def _catch_up() -> None:
-        # Due work first, so a reply always reflects every job whose time has come.
+    def _observe() -> None:
+        # One reading of the clock per request; no due work here (``DueWork.observe``).
         if not request.path.startswith("/_mock/health"):
-            state, g.store_version = current_emulator().duework.catch_up_versioned()
+            state, g.store_version = current_emulator().duework.observe()
             g.now_us = state.now_us
 
     @app.errorhandler(ApiError)

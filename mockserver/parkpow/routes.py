@@ -10,7 +10,8 @@ from flask import Blueprint, request
 from ..core.bodies import read_body
 from ..core.urls import base_url
 from ..core.web import current_account, current_emulator, json_response, now_us
-from . import forms, serializers, service, visits
+from . import forms, live_serializers, live_visits, serializers, service, visits
+from .paging import envelope, page_number_from
 from .periods import visit_period
 from .sightings import parse_vehicle_log
 
@@ -44,21 +45,36 @@ def parking_list():
 
 @blueprint.route("/visit-list/", methods=["GET", "POST"])
 def visit_list():
+    """The documented bare array, or the live page envelope (``live_visits``)."""
     account = current_account(PRODUCT)
     emulator = current_emulator()
-    start, end = request.args.get("start"), request.args.get("end")
+    params = {name: request.args.get(name) for name in request.args}
     if request.method == "POST":
         body = read_body(request)
-        start = body.text("start") if "start" in body.fields else start
-        end = body.text("end") if "end" in body.fields else end
-    start_us, end_us = visit_period(start, end, emulator.server_tz, now_us())
-    rows = visits.visits_started_between(emulator.store, account.id, start_us, end_us)
+        params.update({name: body.text(name) for name in body.fields if name not in params})
+    now = now_us()
+    start_us, end_us = visit_period(params.get("start"), params.get("end"), emulator.server_tz, now)
     base = base_url(request, emulator.config.public_base_url)
 
     def media_url(name: str) -> str:
         return emulator.media.url(base, visits.MEDIA_KIND, name)
 
-    return json_response([serializers.visit(row, media_url, emulator.server_tz) for row in rows])
+    def render(row) -> dict:
+        return serializers.visit(row, media_url, emulator.server_tz)
+
+    if not live_visits.wants_live_form(emulator.settings()["visit_list_form"], params):
+        rows = visits.visits_started_between(emulator.store, account.id, start_us, end_us, now)
+        return json_response([render(row) for row in rows])
+    chosen = live_visits.visit_filter(
+        start_us, end_us, params.get("plate"), params.get("camera"), params.get("ordering")
+    )
+    page = page_number_from(params.get("page"), params.get("page_size"))
+    numbered = live_visits.visit_page(emulator.store, account.id, chosen, page, now)
+    query = request.query_string.decode("latin-1")
+    url = f"{base}{request.path}" + (f"?{query}" if query else "")
+    return json_response(
+        envelope(numbered, url, lambda row: {**render(row), **live_serializers.list_extras(row)})
+    )
 
 
 @blueprint.post("/log-vehicle/")

@@ -21,7 +21,7 @@ from sqlalchemy import (
     text,
 )
 
-from ..core.schema import accounts, jobs, media, metadata  # noqa: F401
+from ..core.schema import accounts, jobs, media, metadata, tokens  # noqa: F401
 
 pp_parkings = Table(
     "pp_parkings",
@@ -90,5 +90,70 @@ Index(
 )
 
 
+# --- ParkPow, beyond the published documentation (the vendor's own tools) ---------------
+
+pp_visit_data = Table(
+    "pp_visit_data",
+    metadata,
+    # the raw ALPR results a visit started and ended with (the live reply's start_data)
+    Column("visit_id", Integer, ForeignKey("pp_visits.id", ondelete="CASCADE"), primary_key=True),
+    Column("start_data", Text, nullable=True),  # JSON
+    Column("end_data", Text, nullable=True),  # JSON
+)
+
+pp_tags = Table(
+    "pp_tags",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String, nullable=False),
+    UniqueConstraint("account_id", "name", name="uq_pp_tag"),
+)
+
+pp_vehicle_tags = Table(
+    "pp_vehicle_tags",
+    metadata,
+    Column(
+        "vehicle_id", Integer, ForeignKey("pp_vehicles.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("tag_id", Integer, ForeignKey("pp_tags.id", ondelete="CASCADE"), primary_key=True),
+)
+Index("ix_pp_vehicle_tags_tag", pp_vehicle_tags.c.tag_id)
+
+pp_imports = Table(
+    "pp_imports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("task_id", String, nullable=False, unique=True),
+    Column("remove", Boolean, nullable=False),
+    Column("csv", Text, nullable=True),  # dropped once the import ran
+    Column("outcome", Text, nullable=True),  # JSON {"info": ...} or {"error": ...}; None: pending
+    Column("created_us", BigInteger, nullable=False),
+)
+
+pp_alerts = Table(
+    "pp_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("visit_id", Integer, nullable=False),  # kept when the visit is deleted
+    Column("license_plate", String, nullable=False),
+    Column("alert_template_id", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+)
+Index("ix_pp_alerts_account", pp_alerts.c.account_id, pp_alerts.c.id)
+
+
 #: every table above: ParkPow's own (the descriptor lists them)
-TABLES = (pp_parkings, pp_cameras, pp_vehicles, pp_visits)
+TABLES = (
+    pp_parkings,
+    pp_cameras,
+    pp_vehicles,
+    pp_visits,
+    pp_visit_data,
+    pp_tags,
+    pp_vehicle_tags,
+    pp_imports,
+    pp_alerts,
+)

@@ -45,13 +45,15 @@ class Sighting:
     #: box, plate, score, dscore as the client sent them; None for a bare plate (no
     #: detection data: nothing was predicted)
     prediction: dict | None
+    #: the whole ALPR result as sent (the live service's ``start_data``/``end_data``)
+    data: dict | None = None
 
 
 @dataclass(frozen=True)
 class VehicleLog:
     camera: str
-    image: bytes
-    image_info: ImageInfo
+    image: bytes | None  # None: a data-only webhook (no image kept)
+    image_info: ImageInfo | None
     time_us: int | None  # None: the emulator's now
     sightings: tuple[Sighting, ...]
 
@@ -194,11 +196,24 @@ def _as_items(value: object) -> list:
 def _sighting(item: object) -> Sighting:
     if not isinstance(item, dict):
         raise Invalid(BAD_RESULT)
-    plate = item.get("plate")
-    details = plate if isinstance(plate, dict) else {}
-    text = plate if isinstance(plate, str) else _plate_text(details)
+    text = result_plate(item)
     if text is None:
         raise Invalid(BAD_RESULT)
+    return sighting_of(item, text)
+
+
+def result_plate(item: dict) -> str | None:
+    """The plate text of one ALPR result, in either result format; None when it has none."""
+    plate = item.get("plate")
+    if isinstance(plate, str):
+        return plate
+    return _plate_text(plate) if isinstance(plate, dict) else None
+
+
+def sighting_of(item: dict, text: str) -> Sighting:
+    """The sighting of ``text`` that the ALPR result ``item`` describes (raises ``Invalid``)."""
+    plate = item.get("plate")
+    details = plate if isinstance(plate, dict) else {}
     try:
         normalised = normalise_plate(text)
     except Invalid:
@@ -213,7 +228,7 @@ def _sighting(item: object) -> Sighting:
         prediction["score"] = score
     if item.get("dscore") is not None:
         prediction["dscore"] = item["dscore"]
-    return Sighting(normalised, prediction if len(prediction) > 1 else None)
+    return Sighting(normalised, prediction if len(prediction) > 1 else None, item)
 
 
 def _plate_text(details: dict) -> str | None:

@@ -15,6 +15,7 @@ VENDOR = Vendor(
     tables=schema.TABLES,
     jobs=(*processing.JOBS, *notify.JOBS),
     read_seed=seed.read_seed,
+    settings_changed=processing.settings_changed,
     mutants={
         "renamed_field": "VisionAlert cameras carry `status` instead of `latest_status`.",
         "missing_next": "Paginated envelopes lose their `next` key.",

@@ -19,6 +19,7 @@ from ..core import duework
 from ..core.clock import seconds_to_us
 from ..core.emulator import Emulator
 from . import schema, serializers
+from .references import reference_at
 
 EMIT = "va.alert.emit"
 LABELS = {"anomaly": "Anomaly", "offline": "Offline", "normal": "Normal"}
@@ -67,7 +68,7 @@ def camera_turned(
         "status": LABELS.get(status, status.replace("_", " ").capitalize()),
         "anomalies": json.dumps(anomalies),
         "snapshot_id": snapshot_id,
-        "reference_media_id": _reference_media(conn, camera.id),
+        "reference_media_id": _reference_media(conn, camera.id, at_us),
     }
     entries = schema.va_alert_cameras.c
     existing = conn.execute(
@@ -82,13 +83,9 @@ def camera_turned(
     return alert_id
 
 
-def _reference_media(conn: Connection, camera_id: int) -> int | None:
-    cam, ref = schema.va_cameras.c, schema.va_references.c
-    return conn.execute(
-        select(ref.media_id)
-        .join(schema.va_cameras, cam.reference_id == ref.id)
-        .where(cam.id == camera_id)
-    ).scalar()
+def _reference_media(conn: Connection, camera_id: int, at_us: int) -> int | None:
+    reference = reference_at(conn, camera_id, at_us)
+    return reference.media_id if reference else None
 
 
 def alert_body(conn: Connection, alert_id: int, base_url: str) -> dict | None:

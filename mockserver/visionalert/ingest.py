@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from ..core.auth import Account
 from ..core.bodies import RequestBody
@@ -31,6 +31,7 @@ from ..core.errors import (
 )
 from ..core.images import INVALID_IMAGE, ImageInfo, InvalidImage, inspect_image
 from . import camera_tags, notify, processing, schema, scoring
+from .references import reference_at
 
 SNAPSHOT_KIND = "camera_snapshot"
 THROTTLE_SCOPE = "visionalert.create_log"
@@ -39,6 +40,7 @@ TAG_MAX = 100
 
 ACCEPTED = {"message": "Log created successfully."}
 TOO_SOON = "Camera already uploaded a log recently."
+LICENSE_EXPIRED = "The VisionAlert license of this camera has expired."
 BAD_CHARACTERS = "May not contain '/' or control characters."
 
 
@@ -181,21 +183,59 @@ def _too_soon(last_us: int | None, now_us: int, window_us: int) -> Message | Non
     return Message(TOO_SOON, 429, {"Retry-After": str(wait)})
 
 
+_FORCED = schema.va_forced_scores.c
+_CAM = schema.va_cameras.c
+_LIC = schema.va_licenses.c
+#: the camera of a serial, its license's expiry and whether forced scores are queued for
+#: it: one prebuilt statement (the hot path of every upload)
+_CAMERA = select(
+    schema.va_cameras,
+    select(_LIC.expiration_us)
+    .where(_LIC.id == _CAM.license_id)
+    .scalar_subquery()
+    .label("license_expiration_us"),
+    select(_FORCED.id)
+    .where(_FORCED.camera_id == _CAM.id, _FORCED.remaining > 0)
+    .exists()
+    .label("forced_queued"),
+).where(_CAM.account_id == bindparam("account"), _CAM.serial == bindparam("serial"))
+_ACCEPTED_NOW = (
+    update(schema.va_cameras)
+    .where(_CAM.id == bindparam("camera"))
+    .values(last_accepted_us=bindparam("now"))
+)
+
+
 def _camera(conn: Connection, account_id: int, serial: str):
-    cam = schema.va_cameras.c
-    return conn.execute(
-        select(schema.va_cameras).where(cam.account_id == account_id, cam.serial == serial)
-    ).first()
+    return conn.execute(_CAMERA, {"account": account_id, "serial": serial}).first()
+
+
+def _comparison(emulator: Emulator, camera, analysis: scoring.Analysis, visible_us: int):
+    """(reference id, scores against it) for a known camera, read and computed outside the
+    write transaction; (None, None) without a reference."""
+    if camera is None:
+        return None, None
+    reference = emulator.store.query(lambda conn: reference_at(conn, camera.id, visible_us))
+    if reference is None:
+        return None, None
+    return reference.id, processing.comparison_with(emulator, None, analysis, reference.sha256)
 
 
 def accept(
     emulator: Emulator, account: Account, upload: Upload, now_us: int, base_url: str
 ) -> None:
-    window_us = seconds_to_us(emulator.settings()["camera_window"])
+    """One write transaction: the window re-checked, the camera registered if new, and the
+    upload's log written (visible ``processing_delay`` later, see ``processing``).
+
+    Hashing, the file write and the comparison with the reference run before it."""
+    settings = emulator.settings()
+    window_us = seconds_to_us(settings["camera_window"])
     # Fast path: a camera inside its window is refused before any file is written.
     known = emulator.store.query(lambda conn: _camera(conn, account.id, upload.serial))
     if known is not None and (refusal := _too_soon(known.last_accepted_us, now_us, window_us)):
         raise refusal
+    visible_us = now_us + seconds_to_us(settings["processing_delay"])
+    compared_with, comparison = _comparison(emulator, known, upload.analysis, visible_us)
     sha = emulator.media.write_file(upload.content)
 
     def work(conn: Connection) -> None:
@@ -207,27 +247,45 @@ def accept(
             )
             if refusal:
                 raise refusal
-            _check_license_active(conn, camera.license_id, now_us)
-            camera_id = camera.id
+            if camera.license_expiration_us <= now_us:
+                raise Message(LICENSE_EXPIRED, 403)
+            conn.execute(_ACCEPTED_NOW, {"camera": camera.id, "now": now_us})
         else:
-            camera_id = register_camera(conn, account.id, upload.serial, now_us)
+            camera_id, license_id = register_camera(
+                conn, account.id, upload.serial, now_us, accepted=True
+            )
+            camera = NewCamera(camera_id, license_id)
         if upload.tag:
-            tag_camera(conn, account.id, camera_id, upload.tag, now_us)
+            tag_camera(conn, account.id, camera.id, upload.tag, now_us)
         media_id = emulator.media.add(
             conn, sha, len(upload.content), upload.image.content_type, SNAPSHOT_KIND, now_us
         )
-        upload_id = conn.execute(
-            schema.va_uploads.insert().values(
-                camera_id=camera_id, media_id=media_id, uploaded_us=now_us
-            )
-        ).inserted_primary_key[0]
-        conn.execute(
-            update(schema.va_cameras)
-            .where(schema.va_cameras.c.id == camera_id)
-            .values(last_accepted_us=now_us)
+        reference_id, compared = compared_with, comparison
+        if known is not None:  # a new camera has no reference
+            due = now_us + seconds_to_us(settings["processing_delay"])
+            reference = reference_at(conn, camera.id, due)
+            reference_id = reference.id if reference else None
+            if reference_id != compared_with:  # changed meanwhile (rare): compare again
+                compared = processing.comparison_with(
+                    emulator, conn, upload.analysis, reference.sha256 if reference else None
+                )
+        forced = processing.take_forced(conn, camera.id) if camera.forced_queued else None
+        snapshot = processing.Snapshot(
+            media_id, sha, upload.analysis, len(upload.content), upload.image.content_type
         )
-        processing.remember(conn, sha, upload.analysis)
-        processing.schedule_upload(conn, settings, upload_id, camera_id, upload.tag, now_us)
+        processing.record_upload(
+            emulator,
+            conn,
+            camera,
+            snapshot,
+            compared,
+            reference_id is not None,
+            forced,
+            upload.tag,
+            now_us,
+            settings,
+        )
+        processing.schedule_offline(conn, settings, camera.id, now_us)
         notify.remember_base_url(conn, base_url)
 
     # A refusal inside the transaction (a racing upload won) leaves the bytes on disk:
@@ -235,29 +293,39 @@ def accept(
     emulator.store.transact(work)
 
 
-def _check_license_active(conn: Connection, license_id: int, now_us: int) -> None:
-    expiration = conn.execute(
-        select(schema.va_licenses.c.expiration_us).where(schema.va_licenses.c.id == license_id)
-    ).scalar_one()
-    if expiration <= now_us:
-        raise Message("The VisionAlert license of this camera has expired.", 403)
-
-
-def register_camera(conn: Connection, account_id: int, serial: str, now_us: int) -> int:
-    """A new serial joins the first non-expired license (lowest id) with a free slot."""
-    lic = schema.va_licenses.c
-    cam = schema.va_cameras.c
-    used = (
+#: the account's licenses in id order, with how many cameras each holds
+_LICENSES = (
+    select(
+        _LIC.id,
+        _LIC.size,
+        _LIC.expiration_us,
         select(func.count())
         .select_from(schema.va_cameras)
-        .where(cam.license_id == lic.id)
+        .where(_CAM.license_id == _LIC.id)
         .scalar_subquery()
+        .label("used"),
     )
-    licenses = conn.execute(
-        select(lic.id, lic.size, lic.expiration_us, used.label("used"))
-        .where(lic.account_id == account_id)
-        .order_by(lic.id)
-    ).all()
+    .where(_LIC.account_id == bindparam("account"))
+    .order_by(_LIC.id)
+)
+
+
+@dataclass(frozen=True)
+class NewCamera:
+    """What judging an upload needs of a camera registered by it."""
+
+    id: int
+    license_id: int
+    thresholds: str = "{}"
+    forced_queued: bool = False
+
+
+def register_camera(
+    conn: Connection, account_id: int, serial: str, now_us: int, accepted: bool = False
+) -> tuple[int, int]:
+    """A new serial joins the first non-expired license (lowest id) with a free slot:
+    (camera id, license id). ``accepted``: registered by an upload accepted now."""
+    licenses = conn.execute(_LICENSES, {"account": account_id}).all()
     active = [row for row in licenses if row.expiration_us > now_us]
     chosen = next((row for row in active if row.used < row.size), None)
     if chosen is None:
@@ -266,16 +334,19 @@ def register_camera(conn: Connection, account_id: int, serial: str, now_us: int)
         if not active:
             raise Message("Every VisionAlert license of this account has expired.", 403)
         raise Message("No VisionAlert license of this account has a free camera slot.", 403)
-    return conn.execute(
-        schema.va_cameras.insert().values(
-            license_id=chosen.id,
-            account_id=account_id,
-            serial=serial,
-            name=serial,
-            created_us=now_us,
-            modified_us=now_us,
-        )
+    camera_id = conn.execute(
+        schema.va_cameras.insert(),
+        {
+            "license_id": chosen.id,
+            "account_id": account_id,
+            "serial": serial,
+            "name": serial,
+            "created_us": now_us,
+            "modified_us": now_us,
+            "last_accepted_us": now_us if accepted else None,
+        },
     ).inserted_primary_key[0]
+    return camera_id, chosen.id
 
 
 def tag_camera(conn: Connection, account_id: int, camera_id: int, name: str, now_us: int) -> None:

@@ -16,7 +16,7 @@ from ..core.emulator import Emulator
 from ..core.errors import NO_FILE, NOT_A_FILE, FieldErrors
 from ..core.images import InvalidImage, inspect_image
 from ..core.media import MediaStore
-from . import processing, references, schema
+from . import processing, references, schema, scoring
 from .ingest import whole_second
 from .service import camera_for, license_for
 
@@ -46,10 +46,11 @@ def _delete_camera_rows(emulator: Emulator, conn: Connection, camera_id: int) ->
         media_ids.update(
             conn.execute(select(column).where(owner == camera_id, column.is_not(None))).scalars()
         )
+    log_ids = list(conn.execute(select(logs.id).where(logs.camera_id == camera_id)).scalars())
     upload_ids = list(
         conn.execute(select(uploads.id).where(uploads.camera_id == camera_id)).scalars()
     )
-    for key in processing.job_keys(camera_id, upload_ids):
+    for key in processing.job_keys(camera_id, log_ids, upload_ids):
         duework.cancel(conn, key)  # pending work for the camera has nothing left to do
     conn.execute(delete(schema.va_logs).where(logs.camera_id == camera_id))
     conn.execute(delete(schema.va_uploads).where(uploads.camera_id == camera_id))
@@ -69,13 +70,13 @@ def _delete_camera_rows(emulator: Emulator, conn: Connection, camera_id: int) ->
 
 
 def reference_image(
-    emulator: Emulator, account: Account, license_id: str, serial: str, base: str
+    emulator: Emulator, account: Account, license_id: str, serial: str, base: str, now_us: int
 ) -> dict:
-    """``{"reference_image": url | null}``: the camera's current reference."""
+    """``{"reference_image": url | null}``: the camera's reference at ``now_us``."""
 
     def read(conn: Connection):
         camera = camera_for(conn, license_for(conn, account, license_id), serial)
-        return references.current_reference_media(conn, camera.id)
+        return references.current_reference_media(conn, camera.id, now_us)
 
     row = emulator.store.query(read)
     if row is None:
@@ -106,6 +107,10 @@ def set_reference_image(
         info = inspect_image(upload, emulator.config.pixel_limit)
     except InvalidImage as exc:
         raise FieldErrors({"upload": [str(exc)]}) from None
+    try:  # kept: every upload of the camera is compared with it
+        analysis = scoring.analyse(upload)
+    except Exception:  # an image too odd to analyse is analysed (and fails) when used
+        analysis = None
     sha = emulator.media.write_file(upload)
 
     def work(conn: Connection) -> None:
@@ -114,13 +119,21 @@ def set_reference_image(
         media_id = emulator.media.add(
             conn, sha, len(upload), info.content_type, REFERENCE_KIND, at_us
         )
+        # a reference the camera was about to adopt from a pending log gives way to this one
+        pending = references.drop_pending_adoptions(conn, camera.id, now_us)
+        orphans.extend(emulator.media.delete_rows(conn, pending))
         references.set_reference(conn, camera.id, media_id, at_us)
+        if analysis is not None:
+            processing.remember(conn, sha, analysis)
+        processing.rejudge_pending(emulator, conn, camera.id, now_us)
 
+    orphans: list[str] = []
     try:
         emulator.store.transact(work)
     except Exception:
         _forget_unused_file(emulator, sha)
         raise
+    emulator.media.remove_files(orphans)
     return {"message": UPDATED}
 
 

@@ -59,7 +59,12 @@ def _paged(result: tuple[pagination.Page, list[dict]]) -> Response:
 def _remembered(produce: Callable[[], Response]) -> Response:
     """A list reply, reused while nothing in the store changed (``core.readcache``)."""
     emulator = current_emulator()
-    return readcache.remembered((g.account.id, _base()), produce, emulator.config.read_cache)
+    return readcache.remembered(
+        (g.account.id, _base()),
+        produce,
+        emulator.config.read_cache,
+        lambda: service.next_appearance(emulator, now_us()),
+    )
 
 
 @blueprint.get("/licenses/")
@@ -76,7 +81,9 @@ def list_cameras(license_id: str):
         lambda: service.check_license(current_emulator(), account, license_id),
     )
     return _remembered(
-        lambda: _paged(service.list_cameras(current_emulator(), account, license_id, wanted, page))
+        lambda: _paged(
+            service.list_cameras(current_emulator(), account, license_id, wanted, page, now_us())
+        )
     )
 
 
@@ -91,7 +98,7 @@ def list_camera_logs(license_id: str, serial: str):
     return _remembered(
         lambda: _paged(
             service.list_camera_logs(
-                current_emulator(), account, license_id, serial, wanted, page, _base()
+                current_emulator(), account, license_id, serial, wanted, page, _base(), now_us()
             )
         )
     )
@@ -108,7 +115,7 @@ def list_license_logs(license_id: str):
     return _remembered(
         lambda: _paged(
             service.list_license_logs(
-                current_emulator(), account, license_id, wanted, page, _base()
+                current_emulator(), account, license_id, wanted, page, _base(), now_us()
             )
         )
     )
@@ -140,7 +147,9 @@ def delete_camera(license_id: str, serial: str):
 def get_reference(license_id: str, serial: str):
     account = current_account(PRODUCT)
     return json_response(
-        management.reference_image(current_emulator(), account, license_id, serial, _base())
+        management.reference_image(
+            current_emulator(), account, license_id, serial, _base(), now_us()
+        )
     )
 
 

@@ -18,6 +18,7 @@ from ..core.timefmt import iso_z
 from . import processing, schema, scoring
 from .alerts import alert_body
 from .notify import base_url
+from .references import reference_at
 
 RESOLUTIONS = ("normal", "anomaly")
 MAX_FORCED = 10_000
@@ -70,7 +71,9 @@ def _thresholds_body(camera, default: float) -> dict:
     }
 
 
-def set_thresholds(emulator: Emulator, license_id: int, serial: str, changes: dict) -> dict:
+def set_thresholds(
+    emulator: Emulator, license_id: int, serial: str, changes: dict, now_us: int
+) -> dict:
     """Per-type thresholds; ``null`` goes back to the default."""
     _score_map(changes, "thresholds", allow_null=True)
 
@@ -87,6 +90,7 @@ def set_thresholds(emulator: Emulator, license_id: int, serial: str, changes: di
             .where(schema.va_cameras.c.id == camera.id)
             .values(thresholds=json.dumps(own))
         )
+        processing.rejudge_pending(emulator, conn, camera.id, now_us)
         camera = _camera(conn, license_id, serial)
         return _thresholds_body(camera, emulator.settings(conn)["default_threshold"])
 
@@ -96,7 +100,7 @@ def set_thresholds(emulator: Emulator, license_id: int, serial: str, changes: di
 # -- forced scores and failures ------------------------------------------------------------
 
 
-def force(emulator: Emulator, license_id: int, serial: str, body: dict) -> dict:
+def force(emulator: Emulator, license_id: int, serial: str, body: dict, now_us: int) -> dict:
     """Queue ``{"scores": {...}, "count": N}`` or ``{"fail": true, "count": N}``."""
     count = body.get("count", 1)
     if not is_whole_number(count) or not 1 <= count <= MAX_FORCED:
@@ -122,6 +126,7 @@ def force(emulator: Emulator, license_id: int, serial: str, body: dict) -> dict:
                 remaining=count,
             )
         )
+        processing.rejudge_pending(emulator, conn, camera.id, now_us)
         return _forced_body(conn, camera)
 
     return emulator.store.transact(work)
@@ -131,12 +136,15 @@ def forced(emulator: Emulator, license_id: int, serial: str) -> dict:
     return emulator.store.query(lambda conn: _forced_body(conn, _camera(conn, license_id, serial)))
 
 
-def clear_forced(emulator: Emulator, license_id: int, serial: str) -> dict:
+def clear_forced(emulator: Emulator, license_id: int, serial: str, now_us: int) -> dict:
+    """Empty the queue; logs not yet appeared lose the entries they had taken from it."""
+
     def work(conn):
         camera = _camera(conn, license_id, serial)
         conn.execute(
             schema.va_forced_scores.delete().where(schema.va_forced_scores.c.camera_id == camera.id)
         )
+        processing.rejudge_pending(emulator, conn, camera.id, now_us, drop_forced=True)
         return _forced_body(conn, camera)
 
     return emulator.store.transact(work)
@@ -164,7 +172,9 @@ def _forced_body(conn: Connection, camera) -> dict:
 # -- camera state and review --------------------------------------------------------------
 
 
-def camera_state(emulator: Emulator, license_id: int, serial: str, limit: int = 50) -> dict:
+def camera_state(
+    emulator: Emulator, license_id: int, serial: str, now_us: int, limit: int = 50
+) -> dict:
     """Everything about one camera the public API does not show (all scores included)."""
 
     def read(conn):
@@ -172,19 +182,15 @@ def camera_state(emulator: Emulator, license_id: int, serial: str, limit: int = 
         logs = schema.va_logs.c
         rows = conn.execute(
             select(schema.va_logs)
-            .where(logs.camera_id == camera.id)
+            .where(logs.camera_id == camera.id, logs.visible_us <= now_us)
             .order_by(logs.created_us.desc(), logs.id.desc())
             .limit(limit)
         ).all()
-        reference = conn.execute(
-            select(schema.va_references.c.media_id).where(
-                schema.va_references.c.id == camera.reference_id
-            )
-        ).scalar()
+        reference = reference_at(conn, camera.id, now_us)
         return {
             "serial": camera.serial,
             "name": camera.name,
-            "latest_status": camera.latest_status,
+            "latest_status": rows[0].status if rows else None,
             "has_reference": reference is not None,
             "last_accepted": iso_z(camera.last_accepted_us),
             "thresholds": processing.thresholds_of(
@@ -216,7 +222,7 @@ def resolve(emulator: Emulator, log_id: int, body: dict, now_us: int) -> dict:
 
     def work(conn):
         log = conn.execute(select(schema.va_logs).where(schema.va_logs.c.id == log_id)).first()
-        if log is None:
+        if log is None or log.visible_us > now_us:  # a log that has not appeared yet
             raise NotFound("No log with that id.")
         if log.status != "under_review":
             raise ApiError(
@@ -241,12 +247,14 @@ def resolve(emulator: Emulator, log_id: int, body: dict, now_us: int) -> dict:
         logs = schema.va_logs.c
         latest = conn.execute(
             select(logs.id)
-            .where(logs.camera_id == camera.id)
+            .where(logs.camera_id == camera.id, logs.visible_us <= now_us)
             .order_by(logs.created_us.desc(), logs.id.desc())
             .limit(1)
         ).scalar()
         if latest == log.id:
-            processing.turned(emulator, conn, camera, status, anomalies, log.snapshot_id, now_us)
+            processing.feed_alert(  # the camera's status was this log's: under_review
+                emulator, conn, camera, status, anomalies, log.snapshot_id, now_us, log.status
+            )
         row = conn.execute(select(schema.va_logs).where(schema.va_logs.c.id == log.id)).first()
         return _log_body(row)
 

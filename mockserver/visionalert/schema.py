@@ -92,8 +92,9 @@ va_references = Table(
     Column("id", Integer, primary_key=True),
     Column("camera_id", Integer, ForeignKey("va_cameras.id", ondelete="CASCADE"), nullable=False),
     Column("media_id", Integer, ForeignKey("media.id"), nullable=False),
-    Column("created_us", BigInteger, nullable=False),
+    Column("created_us", BigInteger, nullable=False),  # an adopted one: when its log appears
 )
+Index("ix_va_references_camera", va_references.c.camera_id, va_references.c.created_us)
 
 va_logs = Table(
     "va_logs",
@@ -108,12 +109,16 @@ va_logs = Table(
     Column("snapshot_id", Integer, ForeignKey("media.id"), nullable=True),
     Column("tag", String, nullable=True),
     Column("created_us", BigInteger, nullable=False),
+    # the instant the log appears (created + processing_delay): every read filters on it
+    Column("visible_us", BigInteger, nullable=False, server_default=text("0")),
+    Column("forced", Text, nullable=True),  # JSON: the forced-scores entry this log consumed
 )
 Index("ix_va_logs_license", va_logs.c.license_id, va_logs.c.created_us, va_logs.c.id)
 Index("ix_va_logs_camera", va_logs.c.camera_id, va_logs.c.created_us, va_logs.c.id)
 Index(
     "ix_va_logs_status", va_logs.c.license_id, va_logs.c.status, va_logs.c.created_us, va_logs.c.id
 )
+Index("ix_va_logs_visible", va_logs.c.visible_us)  # the next instant a log appears
 
 va_alerts = Table(
     "va_alerts",

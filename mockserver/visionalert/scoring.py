@@ -1,60 +1,86 @@
 """Anomaly scores from pixels: Blur, Obstruction, Glare and Position change, each in [0, 1].
 
-The image is decoded at reduced size (JPEG draft mode: the decoder skips most of the DCT
-work) and brought to ``ANALYSIS_WIDTH`` pixels wide, so every feature is measured relative
-to the frame whatever the camera's resolution, and a 1080p frame costs less than one
-full-size decode. ``analyse`` keeps a compact *signature* per image (a thumbnail and block
-statistics); ``compare`` scores an image against its camera's reference from the two
-signatures alone. The same bytes (and the same reference) always give the same scores.
+``analyse`` decodes an image once at reduced size (``blocks``) and keeps a compact
+*signature* (a thumbnail and block statistics); ``compare`` scores it against its camera's
+reference from the two signatures alone; ``explain`` returns the blocks each rule counted.
+The same bytes (and the same reference) always give the same scores.
 
-* Blur: natural images have a ~1/f² spectrum, so the ratio of fine-scale to coarse-scale
-  gradient energy is nearly content-independent and drops when the finest octave is
-  lost. Against a reference the ratio is compared with the reference's, over the blocks
-  that neither glare nor an obstruction changed; without one, an absolute bound applies.
+Against a reference every rule is *relative*: the reference grid is first moved onto the
+current view when the camera moved, and its block means are mapped through the exposure
+change (a power law fitted on the blocks textured in both), so auto-exposure, gamma, white
+balance, noise and compression raise no anomaly. Each block is claimed by one cause: blown
+out (Glare) before covered (Obstruction) before judged for sharpness (Blur).
+
+* Glare: the share of the frame in blobs of blocks blown out now that could not be in the
+  reference (neither saturated nor near-white there, nor bright enough to be pushed to
+  saturation by the exposure change): a scene that is bright in its reference is no glare.
 * Obstruction: the largest connected region of blocks that are flat (no texture once the
   block's mean and slope are removed) and either were textured in the reference or
-  changed their brightness. Without a reference a large featureless region (night sky, a
-  blank wall) cannot be told from a cover, so only a nearly fully covered view scores high.
-* Glare: the share of the frame covered by blobs of saturated, near-white pixels.
-* Position change: phase correlation of edge maps against the reference (shift), with a
-  small rotation search (angle); regions hidden by glare or an obstruction are masked.
+  changed their brightness beyond the exposure change, with the flat blocks mostly
+  surrounded by them (a cover is one solid object); the bright halo around a glare is
+  not a cover.
+* Blur: per block, fine- over coarse-scale gradient energy (natural images have a ~1/f²
+  spectrum, so it is nearly content-independent and drops when the finest octave is lost)
+  relative to the reference's; the median over the blocks no other cause touched (nor
+  their neighbours) is the frame's sharpness.
+* Position change (``alignment``): phase correlation of edge maps against the reference
+  (shift), with a small rotation search (angle); when nothing aligns and glare or a cover
+  hides much of the view, those report it.
+
+Without a reference one image cannot tell a bright sky from glare or a night sky from a
+cover: Glare and Obstruction then score high only for a largely blown-out or a nearly
+fully covered view, and Blur uses an absolute bound on the same sharpness measure.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
-import io
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
-ANALYSIS_WIDTH = 320
-SIGNATURE_WIDTH = 128
-BLOCK = 8  # analysis pixels per block side
+from .alignment import (  # noqa: F401  (position_change and make_thumbnail: this module's API)
+    Alignment,
+    align,
+    make_thumbnail,
+    position_change,
+)
+from .blocks import (  # noqa: F401  (decode_gray and the grid are part of this module's API)
+    ANALYSIS_WIDTH,
+    BLOCK,
+    Blocks,
+    block_stats,
+    components,
+    decode_gray,
+    grow,
+    labelled_regions,
+    largest_region,
+    regions_at_least,
+)
+
 CONTENT_TYPES = ("Blur", "Obstruction", "Glare")
 POSITION = "Position change"
 ANOMALY_TYPES = (*CONTENT_TYPES, POSITION)
 
-# Tuned on natural photographs (fixtures/evaluate.py prints the confusion matrix).
-BLUR_ABSOLUTE_MID = 0.42  # fine/coarse energy ratio scoring 0.5 without a reference
+# Tuned on the tuning split of fixtures/generate.py (fixtures/evaluate.py prints both splits).
+BLUR_ABSOLUTE_MID = 0.37  # median per-block fine/coarse ratio scoring 0.5 without a reference
 BLUR_RELATIVE_MID = 0.78  # the same ratio relative to the reference's, scoring 0.5
+TEXTURED_ENERGY = 10.0  # coarse gradient energy from which a block's sharpness is judged
 FLAT_DETAIL = 2.2  # a block whose detail (std after removing mean and slope) is below: flat
 TEXTURED_DETAIL = 4.0  # a reference block with at least this much detail had texture
-CHANGED_MEAN = 25.0  # brightness change of a block that counts as "something else there"
-DARK = 110.0  # without a reference, only flat blocks darker than this count as obstruction
-UNREFERENCED_MID = 0.85  # without a reference: only a nearly fully covered view scores high
-SATURATED = 245  # gray level from which a pixel counts as blown out
+CHANGED_MEAN = 25.0  # brightness change (beyond the exposure change) of "something else there"
+DARK = 110.0  # without a reference, only flat blocks darker than this count as covered
+UNREFERENCED_COVER_MID = 0.9  # without a reference: only a nearly fully covered view
 OBSTRUCTION_MID = 0.22  # obstructed share of the frame that scores 0.5
-GLARE_MID = 0.12  # saturated-blob share of the frame that scores 0.5
-SHIFT_FULL = 0.10  # shift (fraction of width) scoring 1.0; 0.05 scores 0.5
-ROTATION_FULL = 6.0  # degrees scoring 1.0; 3 degrees score 0.5
-UNTURNED_PEAK = 0.5  # a peak this strong without turning: no rotation search needed
-WEAK_PEAK = 0.15  # a phase-correlation peak below this: no alignment found
-HIDDEN_SHARE = 0.2  # covered share from which a lost alignment is blamed on the cover
+BLOWN = 0.5  # share of a block's pixels saturated for the block to count as blown out
+SURROUNDED = 5  # of 8 neighbours covered: a flat block inside a cover
+REGION_BLOCKS = 6  # smaller blown or covered regions: a highlight, a lost edge, no cause
+GLARE_MID = 0.12  # newly blown-out share of the frame that scores 0.5
+UNREFERENCED_GLARE_MID = 0.4  # without a reference: only a largely blown-out view
+BRIGHT_EXPECTED = 235.0  # a reference block the exposure change brings this bright may blow
+MIN_BLOCKS = 8  # fewer comparable blocks than this: too little left to fit the exposure
+JUDGED_SHARE = 0.08  # share of the frame that must be left to judge sharpness on
 
 
 @dataclass(frozen=True)
@@ -67,317 +93,206 @@ class Analysis:
     signature: dict
 
 
-# -- decoding and block statistics ---------------------------------------------------------
+@dataclass(frozen=True)
+class Findings:
+    """What each content rule counted on the current view's block grid, and the measures
+    its score is computed from (one computation for the scores and for ``explain``)."""
+
+    glare: np.ndarray  # blown-out blocks counted as glare
+    covered: np.ndarray  # the largest covered region
+    candidates: np.ndarray  # every covered block (any region)
+    blurred: np.ndarray  # judged blocks less sharp than the bound
+    sharpness: float  # median judged sharpness (relative to the reference's, if any)
+    referenced: bool
+
+    def scores(self) -> dict[str, float]:
+        size = self.glare.size
+        if self.referenced:
+            glare = _logistic((self.glare.sum() / size - GLARE_MID) * 30.0)
+            cover = _logistic((self.covered.sum() / size - OBSTRUCTION_MID) * 20.0)
+            blur = _logistic((BLUR_RELATIVE_MID - self.sharpness) * 15.0)
+        else:
+            glare = _logistic((self.glare.sum() / size - UNREFERENCED_GLARE_MID) * 30.0)
+            cover = _logistic((self.covered.sum() / size - UNREFERENCED_COVER_MID) * 40.0)
+            ratio = max(self.sharpness, 1e-6)
+            blur = _logistic((math.log(BLUR_ABSOLUTE_MID) - math.log(ratio)) * 10.0)
+        return {"Blur": blur, "Obstruction": cover, "Glare": glare}
 
 
-def decode_gray(content: bytes) -> tuple[np.ndarray, int, int]:
-    """Grayscale float32 array ``ANALYSIS_WIDTH`` wide; also the original width, height."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        image = Image.open(io.BytesIO(content))
-        width, height = image.size
-        target = (ANALYSIS_WIDTH, max(1, round(height * ANALYSIS_WIDTH / width)))
-        if image.format == "JPEG":
-            image.draft("L", target)
-        if image.mode in ("RGBA", "LA", "PA") or (
-            image.mode == "P" and "transparency" in image.info
-        ):
-            image = image.convert("RGBA").convert("RGB")
-        gray = image.convert("L")
-        if gray.size != target:
-            gray = gray.resize(target, Image.Resampling.BOX)
-    return np.asarray(gray, dtype=np.float32), width, height
-
-
-def _gradient_energy(gray: np.ndarray) -> np.ndarray:
-    energy = np.zeros_like(gray)
-    energy[:, :-1] += np.diff(gray, axis=1) ** 2
-    energy[:-1, :] += np.diff(gray, axis=0) ** 2
-    return energy
-
-
-def _half(gray: np.ndarray) -> np.ndarray:
-    h, w = (gray.shape[0] // 2) * 2, (gray.shape[1] // 2) * 2
-    g = gray[:h, :w]
-    return 0.25 * (g[0::2, 0::2] + g[1::2, 0::2] + g[0::2, 1::2] + g[1::2, 1::2])
-
-
-_OFFSETS = np.arange(BLOCK, dtype=np.float32) - (BLOCK - 1) / 2
-_SPREAD = float((_OFFSETS**2).sum() * BLOCK)  # sum of squared offsets over one block
-
-
-def _block_sum(a: np.ndarray, block: int) -> np.ndarray:
-    """Per-block sums: whole rows added first (contiguous, fast), then runs within them."""
-    h, w = a.shape
-    rows = a.reshape(h // block, block, w).sum(axis=1)
-    return rows.reshape(h // block, w // block, block).sum(axis=2)
-
-
-def _detail(gray: np.ndarray, total: np.ndarray) -> np.ndarray:
-    """Per block: std of the residual after removing the block's mean and linear slope.
-
-    Centred x and y offsets are orthogonal to each other and to the mean, so the fitted
-    plane's share of the variance is a closed form from four block sums (Σv, Σv², Σxv,
-    Σyv): no least-squares solve per block.
-    """
-    n = BLOCK * BLOCK
-    h, w = gray.shape
-    along_x = _block_sum(gray * np.tile(_OFFSETS, w // BLOCK)[None, :], BLOCK)
-    along_y = _block_sum(gray * np.tile(_OFFSETS, h // BLOCK)[:, None], BLOCK)
-    variance = _block_sum(gray * gray, BLOCK) / n - (total / n) ** 2
-    explained = (along_x**2 + along_y**2) / (_SPREAD * n)
-    return np.sqrt(np.maximum(variance - explained, 0.0))
-
-
-@dataclass
-class Blocks:
-    """Per-block statistics on a ``BLOCK``-pixel grid of the analysis image."""
-
-    mean: np.ndarray
-    saturated: np.ndarray  # pixels at or above SATURATED
-    detail: np.ndarray
-    fine: np.ndarray  # gradient energy at analysis scale
-    coarse: np.ndarray  # gradient energy at half scale (in its own pixels)
-
-    def to_json(self) -> dict:
-        pack = lambda a: base64.b64encode(a.astype(np.float16).tobytes()).decode("ascii")  # noqa: E731
-        return {
-            "rows": int(self.mean.shape[0]),
-            "cols": int(self.mean.shape[1]),
-            **{
-                name: pack(getattr(self, name))
-                for name in ("mean", "saturated", "detail", "fine", "coarse")
-            },
-        }
-
-    @classmethod
-    def from_json(cls, data: dict) -> Blocks:
-        shape = (data["rows"], data["cols"])
-
-        def unpack(name: str) -> np.ndarray:
-            raw = np.frombuffer(base64.b64decode(data[name]), dtype=np.float16)
-            return raw.astype(np.float32).reshape(shape)
-
-        return cls(*(unpack(n) for n in ("mean", "saturated", "detail", "fine", "coarse")))
-
-
-def block_stats(gray: np.ndarray) -> Blocks:
-    rows, cols = gray.shape[0] // BLOCK, gray.shape[1] // BLOCK
-    gray = np.ascontiguousarray(gray[: rows * BLOCK, : cols * BLOCK])
-    total = _block_sum(gray, BLOCK)
-    half = BLOCK // 2
-    return Blocks(
-        mean=total / (BLOCK * BLOCK),
-        saturated=_block_sum((gray >= SATURATED).astype(np.float32), BLOCK),
-        detail=_detail(gray, total),
-        fine=_block_sum(_gradient_energy(gray), BLOCK) / (BLOCK * BLOCK),
-        coarse=_block_sum(_gradient_energy(_half(gray)), half) / (half * half),
-    )
-
-
-# -- the scores --------------------------------------------------------------------------
+# -- entry points -------------------------------------------------------------------------
 
 
 def analyse(content: bytes) -> Analysis:
     """Decode once at reduced size; content scores (no reference) and the signature."""
     gray, width, height = decode_gray(content)
     stats = block_stats(gray)
-    scores = {
-        "Blur": blur_score(stats),
-        "Obstruction": obstruction_score(stats),
-        "Glare": glare_score(stats),
-    }
     signature = {"thumb": make_thumbnail(gray), "blocks": stats.to_json()}
-    return Analysis(width, height, scores, signature)
+    return Analysis(width, height, findings(stats).scores(), signature)
 
 
 def compare(signature: dict, reference: dict) -> dict[str, float]:
-    """Scores that use the camera's reference: Blur, Obstruction and Position change."""
-    current, ref = Blocks.from_json(signature["blocks"]), Blocks.from_json(reference["blocks"])
-    if current.mean.shape != ref.mean.shape:  # another aspect ratio: not the same view
+    """All four scores of an image against its camera's reference signature."""
+    current, ref = Blocks.from_json(signature["blocks"]), _reference_blocks(reference["blocks"])
+    if current.shape != ref.shape:  # another aspect ratio: not the same view
         return {POSITION: 1.0}
-    return {
-        "Blur": blur_score(current, ref),
-        "Obstruction": obstruction_score(current, ref),
-        POSITION: position_change(signature, reference, float(_covered(current, ref).mean())),
-    }
+    found, alignment, hidden = _against(signature, reference, current, ref)
+    return {**found.scores(), POSITION: alignment.score(hidden)}
 
 
-def _ratio(stats: Blocks, use: np.ndarray) -> float:
-    coarse = float(stats.coarse[use].sum())
-    return float(stats.fine[use].sum()) / coarse if coarse > 1e-3 else 1.0
-
-
-def blur_score(stats: Blocks, reference: Blocks | None = None) -> float:
-    usable = stats.saturated == 0
+def explain(signature: dict, reference: dict | None) -> dict[str, np.ndarray]:
+    """The blocks each content rule counted, as boolean masks on the analysis image's block
+    grid (rows x cols of ``Blocks``): Obstruction (the covered region), Glare (blocks newly
+    blown out, or blown out without a reference) and Blur (blocks judged blurred)."""
+    current = Blocks.from_json(signature["blocks"])
     if reference is None:
-        if usable.sum() < 8:
-            return 0.0
-        ratio = max(_ratio(stats, usable), 1e-6)
-        return _logistic((math.log(BLUR_ABSOLUTE_MID) - math.log(ratio)) * 10.0)
-    same = (
-        usable & (reference.saturated == 0) & (np.abs(stats.mean - reference.mean) < CHANGED_MEAN)
-    )
-    same &= reference.coarse > 10
-    if same.sum() < 8:
-        return 0.0  # too little of the reference's view left to judge sharpness
-    relative = _ratio(stats, same) / max(_ratio(reference, same), 1e-6)
-    return _logistic((BLUR_RELATIVE_MID - relative) * 15.0)
+        found = findings(current)
+    else:
+        ref = _reference_blocks(reference["blocks"])
+        if current.shape != ref.shape:
+            empty = np.zeros(current.shape, dtype=bool)
+            return {name: empty.copy() for name in ("Obstruction", "Glare", "Blur")}
+        found = _against(signature, reference, current, ref)[0]
+    return {"Obstruction": found.covered, "Glare": found.glare, "Blur": found.blurred}
 
 
-def obstruction_score(stats: Blocks, reference: Blocks | None = None) -> float:
-    flat = (stats.detail < FLAT_DETAIL) & (stats.saturated == 0)
-    if reference is None:
-        # A night sky or a blank wall looks like a cover: only a nearly full one counts.
-        covered = flat & (stats.mean < DARK)
-        needed = int((UNREFERENCED_MID - 0.15) * covered.size)
-        share = largest_component(covered, needed) / covered.size
-        return _logistic((share - UNREFERENCED_MID) * 20.0)
-    lost_texture = reference.detail >= TEXTURED_DETAIL
-    changed = np.abs(stats.mean - reference.mean) >= CHANGED_MEAN
-    covered = flat & (lost_texture | changed)  # the same rule as _covered, minus glare
-    needed = int((OBSTRUCTION_MID - 0.12) * covered.size)
-    share = largest_component(covered, needed) / covered.size
-    return _logistic((share - OBSTRUCTION_MID) * 20.0)
-
-
-def glare_share(stats: Blocks) -> float:
-    blown = stats.saturated >= 0.5 * BLOCK * BLOCK
-    # Specular highlights are not glare: only blobs of several blocks count.
-    return sum(size for size in components(blown) if size >= 6) / blown.size
-
-
-def glare_score(stats: Blocks) -> float:
-    return _logistic((glare_share(stats) - GLARE_MID) * 30.0)
-
-
-def components(mask: np.ndarray) -> list[int]:
-    """Sizes (in cells) of the 4-connected regions of True cells (label propagation)."""
-    if not mask.any():
-        return []
-    rows, cols = mask.shape
-    big = rows * cols + 1
-    labels = np.where(mask, np.arange(rows * cols).reshape(rows, cols), big)
-    padded = np.full((rows + 2, cols + 2), big, dtype=labels.dtype)
-    for _ in range(rows * cols):
-        padded[1:-1, 1:-1] = labels
-        updated = np.minimum(
-            np.minimum(padded[:-2, 1:-1], padded[2:, 1:-1]),
-            np.minimum(padded[1:-1, :-2], padded[1:-1, 2:]),
-        )
-        updated = np.where(mask, np.minimum(updated, labels), big)
-        if np.array_equal(updated, labels):
-            break
-        labels = updated
-    return np.unique(labels[mask], return_counts=True)[1].tolist()
-
-
-def largest_component(mask: np.ndarray, needed: int = 0) -> int:
-    """Size of the largest region; when all True cells together are fewer than ``needed``
-    their count is returned instead (an upper bound, exact where it matters)."""
-    total = int(mask.sum())
-    if total < needed:
-        return total
-    return max(components(mask), default=0)
-
-
-# -- Position change ----------------------------------------------------------------------
-
-
-def make_thumbnail(gray: np.ndarray) -> dict:
-    height = max(1, round(gray.shape[0] * SIGNATURE_WIDTH / gray.shape[1]))
-    thumb = Image.fromarray(np.clip(gray, 0, 255).astype(np.uint8), "L").resize(
-        (SIGNATURE_WIDTH, height), Image.Resampling.BOX
-    )
-    return {"w": SIGNATURE_WIDTH, "h": height, "pixels": base64.b64encode(thumb.tobytes()).decode()}
-
-
-def _thumbnail(data: dict) -> Image.Image:
-    return Image.frombytes("L", (data["w"], data["h"]), base64.b64decode(data["pixels"]))
-
-
-def _covered(stats: Blocks, reference: Blocks) -> np.ndarray:
-    """Blocks where glare or an obstruction hides what the reference showed."""
-    flat = (stats.detail < FLAT_DETAIL) & (stats.saturated == 0)
-    lost = (reference.detail >= TEXTURED_DETAIL) | (
-        np.abs(stats.mean - reference.mean) >= CHANGED_MEAN
-    )
-    return (stats.saturated > 0) | (flat & lost)
-
-
-def _edges(image: Image.Image) -> np.ndarray:
-    """Edge strength (L1 gradient), mean removed, ready for correlation."""
-    a = np.asarray(image, dtype=np.float32)
-    edges = np.zeros_like(a)
-    edges[:, 1:-1] += np.abs(a[:, 2:] - a[:, :-2])
-    edges[1:-1, :] += np.abs(a[2:, :] - a[:-2, :])
-    return edges - edges.mean()
-
-
-def _phase_correlation(ref_fft: np.ndarray, moved: np.ndarray) -> tuple[float, int, int]:
-    spectrum = ref_fft * np.conj(np.fft.rfft2(moved))
-    spectrum /= np.abs(spectrum) + 1e-6
-    surface = np.fft.irfft2(spectrum, s=moved.shape)
-    index = int(np.argmax(surface))
-    dy, dx = divmod(index, surface.shape[1])
-    if dy > surface.shape[0] // 2:
-        dy -= surface.shape[0]
-    if dx > surface.shape[1] // 2:
-        dx -= surface.shape[1]
-    return float(surface.flat[index]), dx, dy
+def _reference_blocks(data: dict) -> Blocks:
+    """A reference's block grid, unpacked once per process (it is reused for every upload
+    of its camera until it changes; the arrays are shared and never written)."""
+    return _unpacked(tuple(sorted(data.items())))
 
 
 @functools.lru_cache(maxsize=256)
-def _reference_spectrum(pixels: str, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
-    """Window and edge spectrum of a reference thumbnail (a camera's reference is reused
-    for every upload until it changes, so it is transformed once per process)."""
-    window = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
-    reference = _thumbnail({"w": w, "h": h, "pixels": pixels})
-    return window, np.fft.rfft2(_edges(reference) * window)
+def _unpacked(items: tuple) -> Blocks:
+    return Blocks.from_json(dict(items))
 
 
-class _Aligner:
-    """Phase correlation of edge maps against one reference thumbnail."""
-
-    def __init__(self, reference: dict, current: Image.Image) -> None:
-        self.window, self.reference_fft = _reference_spectrum(
-            reference["pixels"], reference["w"], reference["h"]
-        )
-        self.current = current
-
-    def at(self, angle: float) -> tuple[float, int, int]:
-        turned = self.current.rotate(angle, Image.Resampling.BILINEAR) if angle else self.current
-        return _phase_correlation(self.reference_fft, _edges(turned) * self.window)
+def _against(
+    signature: dict, reference: dict, current: Blocks, ref: Blocks
+) -> tuple[Findings, Alignment, float]:
+    """Align, apply the content rules on the aligned reference, and the hidden share."""
+    alignment = align(signature, reference)
+    found = findings(current, *alignment.reference_grid(ref))
+    hidden = found.candidates | (current.saturated > 0)
+    return found, alignment, float(hidden.mean())
 
 
-def position_change(signature: dict, reference: dict, covered: float = 0.0) -> float:
-    """How far the view moved from the reference (shift and rotation), in [0, 1].
+# -- the content rules --------------------------------------------------------------------
 
-    A strong peak without turning the image settles it (the common case, one
-    correlation); otherwise the angle is searched coarse-to-fine (5°, 2.5°, 1.25° steps).
-    ``covered`` is the share of the frame hidden by glare or an obstruction: when no
-    alignment stands out (a weak peak) the view either changed entirely (1.0) or is too
-    hidden to tell (0.0: Glare or Obstruction reports it).
+
+def findings(
+    current: Blocks, reference: Blocks | None = None, seen: np.ndarray | None = None
+) -> Findings:
+    """Apply the content rules; ``seen`` marks the blocks the (moved) reference showed."""
+    blown = current.saturated >= BLOWN * BLOCK * BLOCK
+    flat = (current.detail < FLAT_DETAIL) & (current.saturated == 0)
+    if reference is None:
+        glare = regions_at_least(blown, REGION_BLOCKS)
+        candidates = flat & (current.mean < DARK)
+        needed = int((UNREFERENCED_COVER_MID - 0.15) * candidates.size)
+        covered = largest_region(candidates, needed)
+        judged = (current.coarse > TEXTURED_ENERGY) & ~grow((current.saturated > 0) | glare)
+        ratio = _sharpness(current)
+        return _judge(glare, covered, candidates, judged, ratio, BLUR_ABSOLUTE_MID, False)
+    seen = np.ones(current.shape, dtype=bool) if seen is None else seen
+    was_bright = (reference.saturated > 0.25 * BLOCK * BLOCK) | (
+        reference.near_white >= BLOWN * BLOCK * BLOCK
+    )
+    # A glare's light brightens far around it: keep it out of the exposure fit.
+    lit = lit_by(
+        regions_at_least(blown & seen & ~was_bright, REGION_BLOCKS),
+        current.mean - reference.mean >= CHANGED_MEAN,
+    )
+    expected = exposure_matched(current, reference, seen & ~grow(lit))
+    could_blow = was_bright | (expected >= BRIGHT_EXPECTED)
+    glare = regions_at_least(blown & seen & ~could_blow, REGION_BLOCKS)
+    change = current.mean - expected
+    halo = lit_by(glare, change >= CHANGED_MEAN)  # veiled by the glare's light: no cover
+    lost = (reference.detail >= TEXTURED_DETAIL) | (np.abs(change) >= CHANGED_MEAN)
+    candidates = filled(flat & lost & seen & ~halo, flat & seen & ~halo)
+    covered = largest_region(candidates, int((OBSTRUCTION_MID - 0.12) * candidates.size))
+    # Blur is judged away from whatever another cause touched; a few isolated blocks that
+    # lost their texture are what defocus does, not a cover, and stay judged.
+    covers = regions_at_least(candidates, REGION_BLOCKS)
+    touched = grow(covers | halo | (current.saturated > 0) | (reference.saturated > 0))
+    judged = (
+        seen & ~touched & (reference.coarse > TEXTURED_ENERGY) & (np.abs(change) < CHANGED_MEAN)
+    )
+    ratio = _sharpness(current) / np.maximum(_sharpness(reference), 1e-6)
+    return _judge(glare, covered, candidates, judged, ratio, BLUR_RELATIVE_MID, True)
+
+
+def filled(covered: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """``covered`` plus the flat blocks mostly surrounded by it: a cover is one solid
+    object, so a plain block inside it (dim, or as plain as the cover in the reference)
+    is part of it too."""
+    for _ in range(2):
+        cells = covered.astype(np.int8)
+        tall = cells.copy()  # 3x3 neighbourhood sums, one pass per axis
+        tall[1:] += cells[:-1]
+        tall[:-1] += cells[1:]
+        around = tall.copy()
+        around[:, 1:] += tall[:, :-1]
+        around[:, :-1] += tall[:, 1:]
+        around -= cells
+        covered = covered | (flat & (around >= SURROUNDED))
+    return covered
+
+
+def lit_by(glare: np.ndarray, brighter: np.ndarray) -> np.ndarray:
+    """The glare's blocks and the brightened blocks connected to them (its halo)."""
+    if not glare.any():
+        return glare
+    labels, _, _ = labelled_regions(glare | brighter)
+    return np.isin(labels, np.unique(labels[glare]))
+
+
+def _judge(glare, covered, candidates, judged, ratio, bound, referenced) -> Findings:
+    if judged.sum() < JUDGED_SHARE * judged.size:  # too little of the view left to judge
+        sharpness, blurred = 1.0, np.zeros(judged.shape, dtype=bool)
+    else:
+        sharpness = float(np.median(ratio[judged]))
+        blurred = judged & (ratio < bound)
+    return Findings(glare, covered, candidates, blurred, sharpness, referenced)
+
+
+def _sharpness(stats: Blocks) -> np.ndarray:
+    """Per block: fine- over coarse-scale gradient energy."""
+    return stats.fine / np.maximum(stats.coarse, 1e-3)
+
+
+def exposure_matched(current: Blocks, reference: Blocks, seen: np.ndarray) -> np.ndarray:
+    """The reference's block means as the current exposure would show them.
+
+    Exposure, gamma and a white-balance drift map gray levels through a monotone curve;
+    a power law ``y = a·x^g`` (a line in log-log) fitted on blocks textured in both images
+    and unsaturated (a cover is flat, a glare saturated: neither takes part), refitted once
+    without the blocks that fit worst, follows them closely enough.
     """
-    current, ref = _thumbnail(signature["thumb"]), reference["thumb"]
-    if current.size != (ref["w"], ref["h"]):
-        current = current.resize((ref["w"], ref["h"]), Image.Resampling.BILINEAR)
-    aligner = _Aligner(ref, current)
-    tried = {0.0: aligner.at(0.0)}
-    if tried[0.0][0] < UNTURNED_PEAK:
-        for angle in (-10.0, -5.0, 5.0, 10.0):
-            tried[angle] = aligner.at(angle)
-        for step in (2.5, 1.25):
-            best = max(tried, key=lambda a: tried[a][0])
-            for angle in (best - step, best + step):
-                if angle not in tried:
-                    tried[angle] = aligner.at(angle)
-    angle = max(tried, key=lambda a: tried[a][0])
-    peak, dx, dy = tried[angle]
-    if peak < WEAK_PEAK:
-        return 0.0 if covered >= HIDDEN_SHARE else 1.0
-    shift = math.hypot(dx, dy) / ref["w"]
-    return round(max(min(shift / SHIFT_FULL, 1.0), min(abs(angle) / ROTATION_FULL, 1.0)), 4)
+    use = (
+        seen
+        & (reference.detail >= TEXTURED_DETAIL)
+        & (current.detail >= FLAT_DETAIL)
+        & (reference.saturated == 0)
+        & (current.saturated == 0)
+        & (reference.mean > 8)
+        & (current.mean > 8)
+    )
+    if use.sum() < MIN_BLOCKS:
+        return reference.mean
+    x = np.log(reference.mean[use] / 255.0)
+    y = np.log(current.mean[use] / 255.0)
+    keep = np.ones(x.shape, dtype=bool)
+    for _ in range(2):  # least squares in closed form, then once more without the worst
+        xs, ys = x[keep], y[keep]
+        centred = xs - xs.mean()
+        spread = float((centred * centred).sum())
+        slope = float((centred * ys).sum()) / spread if np.ptp(xs) > 0.05 else 1.0
+        slope = min(max(slope, 0.5), 2.0)
+        offset = float(ys.mean() - slope * xs.mean())
+        residual = np.abs(y - (offset + slope * x))
+        keep = residual <= max(3.0 * float(np.median(residual)), 0.05)
+    level = np.log(np.maximum(reference.mean, 1.0) / 255.0)
+    return np.minimum(255.0 * np.exp(offset + slope * level), 255.0)
 
 
 def _logistic(x: float) -> float:

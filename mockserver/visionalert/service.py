@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Connection, and_, false, select, true
+from sqlalchemy import Connection, and_, false, func, select, true
 
 from ..core.auth import Account
 from ..core.emulator import Emulator
 from ..core.errors import NotFound, PermissionDenied
 from ..core.pagination import Page, PageRequest, fetch_page
-from . import schema, serializers
+from . import processing, schema, serializers
 from .filters import AlertFilters, CameraFilters, LogFilters
 
 _ID = re.compile(r"^[0-9]{1,18}$")
@@ -71,6 +71,13 @@ def check_camera(emulator: Emulator, account: Account, license_id: str, serial: 
     )
 
 
+def next_appearance(emulator: Emulator, now_us: int) -> int | None:
+    """The next instant a log appears (every list may change then), or None."""
+    log = schema.va_logs.c
+    query = select(func.min(log.visible_us)).where(log.visible_us > now_us)
+    return emulator.store.query(lambda conn: conn.execute(query).scalar())
+
+
 # -- licenses -------------------------------------------------------------------------------
 
 
@@ -90,9 +97,15 @@ def list_licenses(emulator: Emulator, account: Account) -> list[dict]:
 
 
 def list_cameras(
-    emulator: Emulator, account: Account, license_id: str, filters: CameraFilters, page: PageRequest
+    emulator: Emulator,
+    account: Account,
+    license_id: str,
+    filters: CameraFilters,
+    page: PageRequest,
+    now_us: int,
 ) -> tuple[Page, list[dict]]:
     cam = schema.va_cameras.c
+    latest_status = processing.latest_status_column(now_us)
 
     def read(conn: Connection) -> tuple[Page, list[dict]]:
         lic = license_for(conn, account, license_id)
@@ -101,14 +114,14 @@ def list_cameras(
             cam.serial,
             cam.name,
             cam.notes,
-            cam.latest_status,
+            latest_status.label("latest_status"),
             cam.created_us,
             cam.modified_us,
         ).where(cam.license_id == lic.id)
         if filters.status == "no_data":
-            query = query.where(cam.latest_status.is_(None))
+            query = query.where(latest_status.is_(None))
         elif filters.status is not None:
-            query = query.where(cam.latest_status == filters.status)
+            query = query.where(latest_status == filters.status)
         result = fetch_page(conn, query, cam.created_us, cam.id, page)
         tags = _tags_of(conn, [row.id for row in result.rows])
         return result, [
@@ -157,8 +170,10 @@ def _log_query():
     )
 
 
-def _filter_logs(query, filters: LogFilters):
+def _filter_logs(query, filters: LogFilters, now_us: int):
+    """The filters, and the visibility rule: a log appears at its ``visible_us``."""
     log = schema.va_logs.c
+    query = query.where(log.visible_us <= now_us)
     if filters.status is not None:
         query = query.where(log.status == filters.status)
     if filters.created.start_us is not None:
@@ -176,12 +191,13 @@ def list_camera_logs(
     filters: LogFilters,
     page: PageRequest,
     base: str,
+    now_us: int,
 ) -> tuple[Page, list[dict]]:
     log = schema.va_logs.c
 
     def read(conn: Connection) -> tuple[Page, list[dict]]:
         camera = camera_for(conn, license_for(conn, account, license_id), serial)
-        query = _filter_logs(_log_query().where(log.camera_id == camera.id), filters)
+        query = _filter_logs(_log_query().where(log.camera_id == camera.id), filters, now_us)
         result = fetch_page(conn, query, log.created_us, log.id, page)
         return result, [serializers.log_json(row, base) for row in result.rows]
 
@@ -195,6 +211,7 @@ def list_license_logs(
     filters: LogFilters,
     page: PageRequest,
     base: str,
+    now_us: int,
 ) -> tuple[Page, list[dict]]:
     log = schema.va_logs.c
     cam = schema.va_cameras.c
@@ -224,7 +241,7 @@ def list_license_logs(
             else:
                 scope = and_(scope, log.camera_id.in_(tagged))
         query = _log_query() if scope is None else _log_query().where(scope)
-        query = _filter_logs(query, filters)
+        query = _filter_logs(query, filters, now_us)
         result = fetch_page(conn, query, log.created_us, log.id, page, partitions)
         return result, [serializers.log_json(row, base) for row in result.rows]
 

@@ -66,7 +66,7 @@ def control_routes() -> list[tuple[str, str]]:
 
 ROUTES = control_routes()
 BLUEPRINTS = {"faults", "requests", "assertions", "visionalert", "openapi", "docs", "mutants",
-              "settings", "seed", "reset", "clock", "health", "accounts"}  # fmt: skip
+              "settings", "seed", "reset", "clock", "health", "accounts", "parkpow"}  # fmt: skip
 
 
 def test_every_control_blueprint_is_enumerated():

@@ -48,7 +48,8 @@ def test_vendor_specs_cover_every_documented_endpoint():
         ("POST", "/v1/vision-alert/{license_id}/cameras/{serial}/reference/"),
         ("GET", "/v1/vision-alert/{license_id}/alerts/"),
     }
-    parkpow = {(m, p) for m, p, _ in _operations(_load("parkpow")).values()}
+    operations = _operations(_load("parkpow")).values()
+    parkpow = {(m, p) for m, p, op in operations if "x-source" not in op}
     assert parkpow == {
         ("POST", "/api/v1/create-camera/"),
         ("POST", "/api/v1/create-vehicle/"),
@@ -113,8 +114,29 @@ def test_log_vehicle_accepts_both_encodings_and_visit_list_both_methods():
         "application/json",
     }
     assert ops["visitList"][0] == "GET" and ops["visitListPost"][0] == "POST"
-    params = {p["name"] for p in ops["visitList"][2]["parameters"]}
-    assert params == {"start", "end"}
+    doc = _load("parkpow")
+    params = [
+        doc["components"]["parameters"][p["$ref"].rsplit("/", 1)[-1]] if "$ref" in p else p
+        for p in ops["visitList"][2]["parameters"]
+    ]
+    assert {p["name"] for p in params if "x-source" not in p} == {"start", "end"}
+    assert {p["name"] for p in params if p.get("x-source") == "vendor-tools"} == {
+        "page", "page_size", "plate", "camera", "ordering"}  # fmt: skip
+
+
+def test_endpoints_beyond_the_published_document_are_marked():
+    """Each one says where it comes from: an ``x-source`` and a sentence in its description."""
+    tools = {
+        op["operationId"]: (method, path)
+        for method, path, op in _operations(_load("parkpow")).values()
+        if "x-source" in op
+    }
+    assert set(tools) == {"webhookReceiver", "deleteVisit", "listVehicles", "listVehicleTags",
+                          "editTags", "importVehicles", "taskCheck", "triggerAlert"}  # fmt: skip
+    for operation_id, (_method, _path, op) in _operations(_load("parkpow")).items():
+        if operation_id in tools:
+            assert op["x-source"] == "vendor-tools"
+            assert "Not in the published document" in op["description"], operation_id
 
 
 def test_links_drive_the_stateful_sequences():
@@ -128,6 +150,14 @@ def test_links_drive_the_stateful_sequences():
         == "parkingList"
     )
     assert pp["logVehicle"][2]["responses"]["200"]["links"]["Visits"]["operationId"] == "visitList"
+    # webhook-receiver -> visit-list live form -> delete-visit -> delete again (gone: 404)
+    hooked = pp["webhookReceiver"][2]["responses"]["200"]["links"]
+    assert hooked["LiveVisitList"]["operationId"] == "visitList"
+    listed = _load("parkpow")["components"]["responses"]["VisitsOrPage"]["links"]
+    assert listed["DeleteVisit"]["operationId"] == "deleteVisit"
+    deleted = pp["deleteVisit"][2]["responses"]["200"]["links"]
+    assert deleted["DeleteAgain"]["operationId"] == "deleteVisit"
+    assert "404" in pp["deleteVisit"][2]["responses"]
 
 
 def test_control_spec_has_the_fixed_forms():
@@ -192,6 +222,7 @@ CONTROL_CALLS = [
     ("getMutants", {}),
     ("setMutants", {"body": {"active": []}, "media_type": "application/json"}),
     ("listOutbox", {}),
+    ("listParkpowAlerts", {}),
     ("reset", {"query": {"seed": "demo"}}),
 ]
 

@@ -1,61 +1,174 @@
-"""Scoring on natural photographs (scikit-image's, degraded by fixtures/generate.py)."""
+"""Scoring on natural photographs (scikit-image's, rendered by fixtures/generate.py)."""
 
 from __future__ import annotations
 
 import io
-import os
+import random
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from fixtures.generate import generate
+from fixtures import variants
+from fixtures.evaluate import evaluate
+from fixtures.generate import TEST, View, frame, load_source, scene
 from mockserver.visionalert import scoring
+from mockserver.visionalert.blocks import Blocks
 
 from .va_support import advance, blurred_photo, camera, jpeg_bytes, photo, seed, upload
 
-SOURCES = ("coffee", "motorcycle_left", "camera")
-
 
 @pytest.fixture(scope="session")
-def labelled(tmp_path_factory):
-    directory = str(tmp_path_factory.mktemp("va-fixtures"))
-    cases = generate(directory, 1280, SOURCES)
-    analyses = {}
-    for case in cases:
-        with open(os.path.join(directory, case.file), "rb") as handle:
-            analyses[case.file] = scoring.analyse(handle.read())
-    return cases, analyses
+def test_split(tmp_path_factory):
+    """The evaluation's test split (photos never used for tuning) at 640 px: every view,
+    every nuisance, each degradation at two strengths, alone and with a nuisance."""
+    return evaluate(str(tmp_path_factory.mktemp("va-fixtures")), 640, TEST)["test"]
 
 
-def _flagged(case, analyses) -> list[str]:
-    scores = dict(analyses[case.file].scores)
-    if case.file != case.reference:
-        scores.update(
-            scoring.compare(analyses[case.file].signature, analyses[case.reference].signature)
+def _rows(outcomes) -> list[tuple]:
+    return [(o.case.file, o.case.variant, o.case.nuisance, o.scores) for o in outcomes]
+
+
+def test_no_false_alarm_on_normal_frames_and_everyday_nuisances(test_split):
+    normal = [o for o in test_split.outcomes if o.case.label == "normal"]
+    assert len(normal) >= 100 and len(test_split.unreferenced) >= 100
+    assert test_split.false_alarms == [], _rows(test_split.false_alarms)
+
+
+def test_each_degradation_raises_its_own_anomaly(test_split):
+    assert test_split.right >= 0.95 * test_split.total, test_split.matrix
+    # The one documented overlap (README): a cover that hides all a plain view's edges
+    # while matching its plain area's brightness leaves nothing to align: a new view.
+    undocumented = [
+        o
+        for o in test_split.extras
+        if not (
+            o.case.label == "Obstruction"
+            and [k for k, v in o.scores.items() if v >= 0.45 and k != o.case.label]
+            == ["Position change"]
         )
-    return [name for name in scoring.ANOMALY_TYPES if scores.get(name, 0.0) > 0.5]
+    ]
+    assert undocumented == [], _rows(undocumented)
 
 
-def test_every_labelled_case_flags_exactly_its_own_anomaly(labelled):
-    cases, analyses = labelled
-    wrong = []
-    for case in cases:
-        expected = [] if case.label == "normal" else [case.label]
-        flagged = _flagged(case, analyses)
-        if flagged != expected:
-            wrong.append((case.file, case.label, case.strength, flagged))
-    normal_flagged = [w for w in wrong if w[1] == "normal"]
-    assert normal_flagged == []
-    assert len(wrong) <= 0.05 * len(cases), wrong
+# -- the integrator's cases, through the HTTP interface -----------------------------------
 
 
-def test_scores_are_in_range_and_deterministic(labelled):
-    cases, analyses = labelled
-    for case in cases[:6]:
-        for value in analyses[case.file].scores.values():
-            assert 0.0 <= value <= 1.0
+def _view(name: str, gain: float = 1.0, width: int = 640) -> Image.Image:
+    return frame(scene(load_source(name), View(name, gain=gain), width), width)
+
+
+def _log_after(client, reference: bytes, current: bytes) -> dict:
+    (lic,) = seed(client)
+    upload(client, "C1", reference)
+    advance(client, 905)
+    upload(client, "C1", current)
+    advance(client, 5)
+    state = camera(client, lic, "C1")
+    assert state["has_reference"]
+    return state["logs"][0]
+
+
+def test_bright_scene_with_more_exposure_and_noise_stays_normal(client):
+    bright = _view("astronaut", gain=1.35)  # a white suit and sky already near-white
+    brighter = variants.add_noise(variants.exposure(1.04)(bright), 3.0, random.Random(1))
+    log = _log_after(client, jpeg_bytes(bright), jpeg_bytes(brighter))
+    assert log["status"] == "normal", log["scores"]
+    assert log["scores"]["Glare"] < 0.45
+
+
+def test_lens_cap_is_an_obstruction_and_not_also_blur(client):
+    base = _view("coffee")
+    capped = variants.obstruct(base, 0.6, random.Random(3))
+    log = _log_after(client, jpeg_bytes(base), jpeg_bytes(capped))
+    assert log["status"] == "anomaly" and list(log["anomalies"]) == ["Obstruction"]
+    assert all(log["scores"][k] < 0.45 for k in ("Blur", "Glare", "Position change"))
+
+
+def test_new_glare_is_glare_only(client):
+    base = _view("chelsea")
+    log = _log_after(
+        client, jpeg_bytes(base), jpeg_bytes(variants.glare(base, 0.3, random.Random(5)))
+    )
+    assert log["status"] == "anomaly" and list(log["anomalies"]) == ["Glare"]
+
+
+def test_a_first_frame_with_a_large_glare_is_not_adopted_as_the_reference(client):
+    (lic,) = seed(client)
+    glared = variants.glare(_view("coffee"), 0.3, random.Random(7))
+    upload(client, "C1", jpeg_bytes(glared))
+    advance(client, 5)
+    state = camera(client, lic, "C1")
+    assert not state["has_reference"]
+    assert state["logs"][0]["status"] == "anomaly"
+    assert list(state["logs"][0]["anomalies"]) == ["Glare"]
+
+
+def test_blurred_upload_is_an_anomaly_through_http(client):
+    log = _log_after(client, photo(), blurred_photo())
+    assert log["status"] == "anomaly"
+    assert list(log["anomalies"]) == ["Blur"]
+    assert log["scores"]["Position change"] < 0.5
+
+
+# -- explain: the blocks each rule counted ------------------------------------------------
+
+
+def _signature(image: Image.Image) -> dict:
+    return scoring.analyse(jpeg_bytes(image)).signature
+
+
+def _cover_left(image: Image.Image, share: float) -> Image.Image:
+    """A plain, mid-gray cover over the left ``share`` of the frame."""
+    pixels = np.asarray(image.convert("RGB"), dtype=np.float32).copy()
+    pixels[:, : round(share * image.width)] = (120, 110, 100)
+    return Image.fromarray(pixels.astype(np.uint8))
+
+
+def test_explain_masks_the_blocks_each_rule_counted():
+    base = _view("motorcycle_left")
+    reference = _signature(base)
+    rows, cols = Blocks.from_json(reference["blocks"]).shape
+
+    clean = scoring.explain(_signature(variants.exposure(1.1)(base)), reference)
+    assert set(clean) == {"Obstruction", "Glare", "Blur"}
+    for mask in clean.values():
+        assert mask.shape == (rows, cols) and mask.dtype == bool and not mask.any()
+
+    covered = scoring.explain(_signature(_cover_left(base, 0.5)), reference)["Obstruction"]
+    half = cols // 2
+    assert covered[:, : half - 1].mean() > 0.9 and not covered[:, half + 1 :].any()
+
+    blurred = scoring.explain(_signature(variants.blur(base, 4.0)), reference)
+    # defocus flattens a few weak edges: a small region, far below an obstruction's share
+    assert blurred["Blur"].mean() > 0.3 and blurred["Obstruction"].mean() < 0.1
+
+    alone = scoring.explain(_signature(base), None)  # the absolute rules' blocks
+    assert all(mask.shape == (rows, cols) and mask.dtype == bool for mask in alone.values())
+
+
+def test_explain_and_the_scores_come_from_the_same_masks():
+    base = _view("camera")
+    reference = _signature(base)
+    covered, glared = _cover_left(base, 0.35), variants.glare(base, 0.2, random.Random(11))
+    for changed, cause in ((covered, "Obstruction"), (glared, "Glare")):
+        signature = _signature(changed)
+        masks, scores = scoring.explain(signature, reference), scoring.compare(signature, reference)
+        share = {name: float(mask.mean()) for name, mask in masks.items()}
+        obstruction = scoring._logistic((share["Obstruction"] - scoring.OBSTRUCTION_MID) * 20)
+        glare = scoring._logistic((share["Glare"] - scoring.GLARE_MID) * 30)
+        assert (scores["Obstruction"], scores["Glare"]) == (obstruction, glare)
+        assert scores[cause] > 0.5
+
+
+# -- decoding, determinism, stored signatures ---------------------------------------------
+
+
+def test_scores_are_in_range_and_deterministic():
     content = photo()
-    assert scoring.analyse(content) == scoring.analyse(content)
+    first = scoring.analyse(content)
+    assert first == scoring.analyse(content)
+    assert all(0.0 <= value <= 1.0 for value in first.scores.values())
 
 
 def test_decoded_at_reduced_size():
@@ -71,13 +184,9 @@ def test_other_aspect_ratio_is_a_position_change():
     assert scoring.compare(square.signature, reference.signature)["Position change"] == 1.0
 
 
-def test_blurred_upload_is_an_anomaly_through_http(client):
-    (lic,) = seed(client)
-    upload(client, "C1")
-    advance(client, 905)
-    upload(client, "C1", blurred_photo())
-    advance(client, 5)
-    latest = camera(client, lic, "C1")["logs"][0]
-    assert latest["status"] == "anomaly"
-    assert list(latest["anomalies"]) == ["Blur"]
-    assert latest["scores"]["Position change"] < 0.5
+def test_a_signature_stored_before_near_white_counts_still_compares():
+    reference = scoring.analyse(photo()).signature
+    older = {**reference, "blocks": dict(reference["blocks"])}
+    del older["blocks"]["near_white"]
+    scores = scoring.compare(scoring.analyse(blurred_photo()).signature, older)
+    assert scores["Blur"] > 0.5 and scores["Glare"] < 0.45

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from mockserver.core import duework
 from mockserver.visionalert import schema
 from mockserver.visionalert.alerts import EMIT
-from mockserver.visionalert.processing import OFFLINE, PROCESS
+from mockserver.visionalert.processing import OFFLINE, RETRY, TURNED
 
 from ..conftest import auth
 from .va_rows import (
@@ -190,7 +190,7 @@ def test_delete_camera_removes_its_data_and_files_but_alerts_stay(client, app, l
     s1 = store_media(app, shared)  # C1's log; the same bytes as C2's snapshot
     s2 = store_media(app, image_bytes((40, 40, 40)))  # C1's log, shown by an alert
     s3 = store_media(app, shared)  # C2's log
-    up = store_media(app, image_bytes((50, 50, 50)))  # an upload of C1 not processed yet
+    up = store_media(app, image_bytes((50, 50, 50)))  # an upload of C1 whose log is pending
     insert_log(app, lic, "C1", "2026-04-10T14:10:00Z", "normal", None, s1)
     insert_log(app, lic, "C1", "2026-04-10T14:20:00Z", "anomaly", {"Blur": 0.9}, s2)
     insert_log(app, lic, "C2", "2026-04-10T14:25:00Z", "normal", None, s3)
@@ -202,20 +202,24 @@ def test_delete_camera_removes_its_data_and_files_but_alerts_stay(client, app, l
     )
 
     def pending(conn):
-        upload_id = conn.execute(
-            schema.va_uploads.insert().values(camera_id=c1, media_id=up, uploaded_us=1)
-        ).inserted_primary_key[0]
         far = 10**17
-        payload = {"upload_id": upload_id}
-        duework.schedule(conn, PROCESS, far, payload, key=f"{PROCESS}:{upload_id}")
+        log_id = conn.execute(  # written at acceptance, not appeared yet
+            schema.va_logs.insert().values(
+                license_id=lic, camera_id=c1, status="anomaly", snapshot_id=up,
+                created_us=far - 5_000_000, visible_us=far,
+            )
+        ).inserted_primary_key[0]  # fmt: skip
+        payload = {"log_id": log_id, "camera_id": c1}
+        duework.schedule(conn, TURNED, far, payload, key=f"{TURNED}:{log_id}")
+        duework.schedule(conn, RETRY, far, payload, key=f"{RETRY}:{log_id}")
         duework.schedule(conn, OFFLINE, far, {"camera_id": c1}, key=f"{OFFLINE}:{c1}")
         duework.schedule(conn, OFFLINE, far, {"camera_id": c2}, key=f"{OFFLINE}:{c2}")
         duework.schedule(conn, EMIT, far, {"alert_id": alert}, key=f"{EMIT}:{alert}")
         # another kind whose payload happens to name the camera is not the camera's work
         duework.schedule(conn, "other.job", far, {"camera_id": c1}, key="other:1")
-        return upload_id
+        return log_id
 
-    upload_id = emu.store.transact(pending)
+    log_id = emu.store.transact(pending)
     gone = [media_file(app, m) for m in (r2, up)]
     kept = {m: media_file(app, m) for m in (r1, s2, s3)}
     alert_before = get(client, f"{VA}/{lic}/alerts/").json["results"]
@@ -247,7 +251,7 @@ def test_delete_camera_removes_its_data_and_files_but_alerts_stay(client, app, l
     # pending work of the camera is cancelled; other work stays
     keys = emu.store.query(lambda conn: set(conn.execute(select(schema.jobs.c.key)).scalars()))
     assert {f"{OFFLINE}:{c2}", f"{EMIT}:{alert}", "other:1"} <= keys
-    assert not keys & {f"{OFFLINE}:{c1}", f"{PROCESS}:{upload_id}"}
+    assert not keys & {f"{OFFLINE}:{c1}", f"{TURNED}:{log_id}", f"{RETRY}:{log_id}"}
 
 
 def test_delete_tenancy(client, lic):

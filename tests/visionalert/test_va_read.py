@@ -362,4 +362,6 @@ def test_a_page_costs_a_constant_number_of_queries(client, app, site):
             counts[size] = len([s for s in statements if "va_" in s])
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert counts[5] == counts[50] <= 3
+    # the license, the page, its cameras' tags, and when the next log appears (how long
+    # the read cache may keep the reply)
+    assert counts[5] == counts[50] <= 4
