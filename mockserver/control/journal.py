@@ -91,11 +91,6 @@ def body_excerpt(prefix: bytes, total: int, content_type: str) -> str | None:
     return text
 
 
-def _text(value: str | None) -> str | None:
-    """PostgreSQL text cannot hold NUL: it is kept as the replacement character."""
-    return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
-
-
 class Journal:
     """One process's writer of the ``journal`` table (see the module docstring)."""
 
@@ -144,15 +139,15 @@ class Journal:
         values = {
             "wall_us": entry.wall_us,
             "method": entry.method,
-            "path": _text(entry.path),
-            "query": _text(entry.query),
+            "path": entry.path,
+            "query": entry.query,
             "status": entry.status,
             "duration_ms": entry.duration_ms,
-            "token": _text(entry.token),
-            "body": _text(entry.body),
+            "token": entry.token,
+            "body": entry.body,
             "fault_id": entry.fault_id,
             "retry_after": entry.retry_after,
-            "next_url": _text(entry.next_url),
+            "next_url": entry.next_url,
             "size": self.size,
         }
         try:

@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, text
+from psycopg.types.string import StrDumperUnknown
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -88,6 +89,7 @@ class PostgresStore:
                 **({} if durable else {"options": "-c synchronous_commit=off"}),
             },
         )
+        event.listen(self.engine, "connect", _on_connect)
         self._local = threading.local()
         self._held: list[Connection] = []
         self._held_lock = threading.Lock()
@@ -203,6 +205,20 @@ class PostgresStore:
             except Exception:  # a connection owned by another thread may be mid-use
                 pass
         self.engine.dispose()
+
+
+class _NulSafeText(StrDumperUnknown):
+    """Text as psycopg sends it, a NUL byte (which PostgreSQL text cannot hold) as U+FFFD:
+    a value with one never matches a stored row, where SQLite would compare it as is, and
+    it can never turn a request into a 500. (Input rules reject NUL where the vendor
+    does.)"""
+
+    def dump(self, obj: str):
+        return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+
+
+def _on_connect(dbapi_connection, _record) -> None:
+    dbapi_connection.adapters.register_dumper(str, _NulSafeText)
 
 
 _STORE_SERIALS = itertools.count(1)
