@@ -199,23 +199,29 @@ def bench_pagination(server: Server, args) -> list[str]:
 # -- uploads on 1 and 2 hosts -----------------------------------------------------------------
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
+def cpu_by_process(roots: list[int]) -> dict[int, float]:
+    """CPU seconds so far of each process in the trees under ``roots``."""
+    found = {}
+    for root_pid in roots:
         try:
-            times = psutil.Process(pid).cpu_times()
-            total += times.user + times.system
+            root = psutil.Process(root_pid)
+            tree = [root, *root.children(recursive=True)]
         except psutil.Error:
-            pass
-    return total
+            continue
+        for process in tree:
+            try:
+                times = process.cpu_times()
+                found[process.pid] = times.user + times.system
+            except psutil.Error:
+                pass
+    return found
 
 
-def host_pids(hosts: list[LiveServer]) -> list[int]:
-    pids = []
-    for host in hosts:
-        root = psutil.Process(host.process.pid)
-        pids += [root.pid, *(child.pid for child in root.children(recursive=True))]
-    return pids
+def cpu_spent(roots: list[int], before: dict[int, float]) -> float:
+    """CPU seconds since ``before`` of the trees (processes started since count in full;
+    one that ended meanwhile is lost: PostgreSQL backends of a pool live through a run)."""
+    after = cpu_by_process(roots)
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def database_counters(url: str) -> tuple[int, int]:
@@ -254,8 +260,9 @@ def upload_run(server: Server, count: int, args) -> str:
         urls = [f"{host.url}/v1/vision-alert/create-log/" for host in hosts]
         per_worker = int(120 / args.processes * 5 * 3) + 1
         factory = UploadFactory(urls[0], TOKEN, per_worker, 1920)
-        emulator_pids, database_pids = host_pids(hosts), server.server_pids()
-        cpu_before = cpu_seconds(emulator_pids), cpu_seconds(database_pids)
+        emulator_roots = [host.process.pid for host in hosts]
+        database_roots = server.server_pids()[:1]
+        cpu_before = cpu_by_process(emulator_roots), cpu_by_process(database_roots)
         commits_before = database_counters(url)
         result = loadgen.run(
             urls,
@@ -265,8 +272,8 @@ def upload_run(server: Server, count: int, args) -> str:
             connections=args.upload_connections,
             warmup=0.0,
         )
-        emulator_cpu = cpu_seconds(emulator_pids) - cpu_before[0]
-        database_cpu = cpu_seconds(database_pids) - cpu_before[1]
+        emulator_cpu = cpu_spent(emulator_roots, cpu_before[0])
+        database_cpu = cpu_spent(database_roots, cpu_before[1])
         commits, rollbacks = (
             after - before
             for after, before in zip(database_counters(url), commits_before, strict=True)
@@ -315,7 +322,7 @@ def bench_locust(server: Server, args) -> list[str]:
                 [
                     locust, *common, "--master", "--master-bind-port", str(port),
                     "--expect-workers", "2", "--headless", "-u", str(args.locust_users),
-                    "-r", str(args.locust_users), "-t", f"{args.locust_time}s",
+                    "-r", str(args.locust_users), "-t", f"{int(args.locust_time)}s",
                     "--csv", os.path.join(reports, "fleet"), "--only-summary",
                 ],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -344,6 +351,8 @@ def bench_locust(server: Server, args) -> list[str]:
         finally:
             balancer.close()
     connected = "2 workers connected" in output or output.count("reported as ready") >= 2
+    if not stats:
+        log(f"locust master output:\n{output[-3000:]}")
     return [
         f"locust master + 2 workers ({'both connected' if connected else 'WORKERS MISSING'}), "
         f"fleet profile, {args.locust_users} users, {args.locust_time:g} s, two hosts behind "
