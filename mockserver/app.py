@@ -1,8 +1,9 @@
 """Server assembly: ``create_app`` builds one Emulator and mounts every part on a Flask app.
 
 The vendor APIs come from their descriptors (``vendors.py``); the control plane
-(``/_mock/``, with each vendor's own control views) and the media route are mounted beside them, the control middleware and the
-mutants wrap the whole app.
+(``/_mock/``, with the dashboard and each vendor's own control views) and the media route
+are mounted beside them, the control middleware and the mutants wrap the whole app, and
+the vendors' cross-origin policies (``core/cors.py``) cover their listed paths.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from .control.routes import blueprint as control_blueprint
 from .control.scenarios import blueprint as scenarios_blueprint
 from .control.seeding import load_initial_seed
 from .control.specs import blueprint as spec_blueprint
+from .control.ui import blueprint as ui_blueprint
+from .core import cors
 from .core.emulator import Emulator
 from .core.media_routes import blueprint as media_blueprint
+from .core.vendor import cors_policy
 from .core.web import install_edges
 from .vendors import VENDORS
 
@@ -29,6 +33,7 @@ CONTROL_BLUEPRINTS = (
     spec_blueprint,
     mutants_blueprint,
     control_plane_blueprint,
+    ui_blueprint,
 )
 
 
@@ -52,7 +57,11 @@ def create_app(config: Config | None = None, *, background: bool = False) -> Fla
         for blueprint in vendor.blueprints:
             app.register_blueprint(blueprint)
     install_mutants(app, emulator)
+    policy = cors_policy(VENDORS)
+    cors.install(app, policy)
     app.wsgi_app = ControlMiddleware(app.wsgi_app, emulator)
+    # outermost: a fault's reply, written by the control middleware, gets the CORS headers too
+    app.wsgi_app = cors.FaultReplyHeaders(app.wsgi_app, app, policy)
     load_initial_seed(emulator)
     if background:
         emulator.start_background()

@@ -18,6 +18,7 @@ import json
 import struct
 import zlib
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from .images import solid
 
@@ -417,6 +418,7 @@ def build(license_id: int, other_license: int | None = None) -> list[Case]:
                       expect=frozenset({404})))  # fmt: skip
     # -- control plane
     cases += control_cases(license_id)
+    cases += dashboard_cases(license_id)
     return [
         Case(**{**case.__dict__, "expect": ACCEPTED.get((case.endpoint, case.name), case.expect)})
         for case in cases
@@ -605,4 +607,91 @@ def control_cases(license_id: int) -> list[Case]:
     for name in ("nope", "..%2F..%2Fpyproject", "%00"):
         cases.append(Case("openapi", f"name {name}", "GET", f"{ctl}/openapi/{name}.yaml",
                           expect=frozenset({404})))  # fmt: skip
+    return cases
+
+
+def _form(endpoint: str, name: str, path: str, fields: dict, expect=FOUR_XX) -> Case:
+    return Case(endpoint, name, "POST", path, body=urlencode(fields).encode(),
+                content_type="application/x-www-form-urlencoded", expect=expect)  # fmt: skip
+
+
+def dashboard_cases(license_id: int) -> list[Case]:
+    """The dashboard's pages (query parameters, path parts) and its forms."""
+    ui = "/_mock/ui"
+    not_found = frozenset({404})
+    cases: list[Case] = []
+    positions = ("abc", "1.x", "-1.5", "1", "1.2.3", "99999999999999999999.1", "%00", "1e3.1")
+    pages = {
+        "ui cameras": f"{ui}/licenses/{license_id}",
+        "ui camera": f"{ui}/licenses/{license_id}/cameras/{SERIAL}",
+        "ui alerts": f"{ui}/licenses/{license_id}/alerts",
+        "ui parkpow": f"{ui}/parkpow",
+    }
+    for endpoint, path in pages.items():
+        for value in positions:
+            cases.append(Case(endpoint, f"after={value}", "GET", path, query=f"after={value}",
+                              expect=frozenset({400})))  # fmt: skip
+    for value in ("abc", "-1", "1.5", "%00", "99999999999999999999"):
+        cases.append(Case("ui camera", f"log={value}", "GET", pages["ui camera"],
+                          query=f"log={value}", expect=frozenset({400})))  # fmt: skip
+        cases.append(Case("ui parkpow", f"account={value}", "GET", pages["ui parkpow"],
+                          query=f"account={value}", expect=frozenset({400})))  # fmt: skip
+    cases.append(Case("ui camera", "log of another camera", "GET", pages["ui camera"],
+                      query="log=987654", expect=not_found))  # fmt: skip
+    cases.append(Case("ui parkpow", "unknown account", "GET", pages["ui parkpow"],
+                      query="account=987654", expect=not_found))  # fmt: skip
+    # (a bare ".." last would be the client's own URL normalisation, to the overview)
+    cases += [
+        case
+        for case in path_cases("ui cameras", "GET", f"{ui}/licenses/{{license}}", not_found)
+        if not case.path.endswith("/..")
+    ]
+    cases += path_cases("ui camera", "GET", f"{ui}/licenses/{{license}}/cameras/{{serial}}")
+    cases += path_cases("ui alerts", "GET", f"{ui}/licenses/{{license}}/alerts", not_found)
+    for value in ("abc", "0", "987654", "99999999999999999999999"):
+        cases.append(Case("ui overlay", f"log {value}", "GET",
+                          f"{ui}/logs/{value}/overlay.svg", expect=not_found))  # fmt: skip
+        cases.append(Case("ui journal entry", f"id {value}", "GET", f"{ui}/journal/{value}",
+                          expect=not_found))  # fmt: skip
+    for name in ("nope.jpg", "..%2F..%2Fstore.sqlite3", "%2e%2e", "a%00b", "..%5cx"):
+        cases.append(Case("ui thumbnail", name, "GET", f"{ui}/thumbs/{name}", expect=not_found))
+        cases.append(Case("ui static", name, "GET", f"{ui}/static/{name}", expect=not_found))
+    for query in ("status=abc", "status=999x", "status=%C2%B2%C2%B2%C2%B2"):
+        cases.append(Case("ui journal", query, "GET", f"{ui}/journal", query=query,
+                          expect=frozenset({400})))  # fmt: skip
+    for query in ("status=abc", "since=-1", "since=abc", "limit=0", "limit=%D9%A3"):
+        cases.append(Case("ui journal feed", query, "GET", f"{ui}/feed/requests", query=query,
+                          expect=frozenset({400})))  # fmt: skip
+    clock = f"{ui}/clock"
+    for label, fields in (
+        ("nothing", {}),
+        ("advance not a button", {"advance": "61"}),
+        ("advance negative", {"advance": "-60"}),
+        ("advance huge", {"advance": "9" * 40}),
+        ("set garbage", {"set": "tomorrow"}),
+        ("set NUL", {"set": "2026-04-10\x00"}),
+        ("real 0", {"real": "0"}),
+        ("back only", {"back": "https://evil.example/"}),
+    ):
+        cases.append(_form("ui clock", label, clock, fields, frozenset({400})))
+    faults = f"{ui}/faults"
+    for label, fields in (
+        ("no action", {"path": "/x"}),
+        ("bogus action", {"kind": "explode"}),
+        ("status text", {"kind": "status", "status": "teapot"}),
+        ("status 99", {"kind": "status", "status": "99"}),
+        ("status 600", {"kind": "status", "status": "600"}),
+        ("latency text", {"kind": "latency", "ms": "slow"}),
+        ("latency huge", {"kind": "latency", "ms": "999999999"}),
+        ("times negative", {"kind": "drop", "times": "-1"}),
+        ("times text", {"kind": "drop", "times": "x"}),
+        ("method bogus", {"kind": "drop", "method": "BREW"}),
+        ("path huge", {"kind": "drop", "path": HUGE}),
+        ("retry-after injection", {"kind": "status", "status": "429",
+                                   "retry_after": "1\r\nSet-Cookie: x=1"}),
+    ):  # fmt: skip
+        cases.append(_form("ui faults", label, faults, fields, frozenset({400})))
+    for value in ("abc", "987654", "99999999999999999999999"):
+        cases.append(Case("ui remove fault", f"id {value}", "POST",
+                          f"{faults}/{value}/delete", expect=not_found))  # fmt: skip
     return cases

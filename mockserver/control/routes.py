@@ -13,7 +13,6 @@ from flask import Blueprint, request
 
 from ..config import RUNTIME_SETTINGS, SETTING_CHOICES
 from ..core.bodies import read_json_object
-from ..core.emulator import Emulator
 from ..core.errors import FieldErrors
 from ..core.numbers import is_number
 from ..core.timefmt import iso_z_precise, parse_instant
@@ -86,7 +85,7 @@ def post_clock():
         seconds = body["advance"]
         if not is_number(seconds) or not (0 <= seconds <= 10 * 366 * 86400):
             raise FieldErrors({"advance": ["A number of seconds between 0 and ten years."]})
-        _advance(emulator, seconds)
+        emulator.advance(seconds)
     else:
         if body["real"] is not True:
             raise FieldErrors({"real": ["Must be true."]})
@@ -94,12 +93,6 @@ def post_clock():
     emulator.catch_up()
     emulator.wake_background()
     return json_response(_clock_body())
-
-
-def _advance(emulator: Emulator, seconds: float) -> None:
-    """Move the clock, then run what fell due; each job sees its own due time as "now"."""
-    target = emulator.store.transact(lambda conn: emulator.clock.advance(conn, seconds))
-    emulator.duework.settle(target)  # also waits for due jobs another worker is running
 
 
 @blueprint.get("/settings")

@@ -59,6 +59,12 @@ class Emulator:
         taken before the work ran."""
         return self.duework.catch_up().now_us
 
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward, then run what fell due; each job sees its own due time
+        as "now" (the control plane's clock call and the dashboard's buttons)."""
+        target = self.store.transact(lambda conn: self.clock.advance(conn, seconds))
+        self.duework.settle(target)  # also waits for due jobs another worker is running
+
     def wake_background(self) -> None:
         self._wake.set()
 

@@ -38,6 +38,9 @@ class Vendor:
     #: its views under ``/_mock/<name>/``: mounted only with the control plane on, behind the
     #: control token the control middleware checks for every ``/_mock/`` path
     control_blueprints: tuple[Blueprint, ...] = ()
+    #: its cross-origin policy: path pattern -> flask-cors options (``core/cors.py``); paths
+    #: not listed answer no browser of another origin
+    cors: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: ``settings_changed(emulator, conn, changes, now_us)``: run-time settings changed (in
     #: the transaction that changed them), e.g. to judge pending work again
     settings_changed: Callable[[Any, Connection, dict, int], None] | None = None
@@ -47,6 +50,11 @@ class Vendor:
 
 def products(vendors: tuple[Vendor, ...]) -> tuple[str, ...]:
     return tuple(vendor.product for vendor in vendors)
+
+
+def cors_policy(vendors: tuple[Vendor, ...]) -> dict[str, Mapping[str, Any]]:
+    """Every vendor's cross-origin policy, as one mapping (their URL prefixes differ)."""
+    return {pattern: options for vendor in vendors for pattern, options in vendor.cors.items()}
 
 
 def hosts(vendors: tuple[Vendor, ...]) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ VENDOR = Vendor(
     tables=schema.TABLES,
     jobs=(*processing.JOBS, *notify.JOBS),
     read_seed=seed.read_seed,
+    cors=upload_routes.CORS_POLICY,
     settings_changed=processing.settings_changed,
     mutants={
         "renamed_field": "VisionAlert cameras carry `status` instead of `latest_status`.",

@@ -377,6 +377,19 @@ def latest_status_column(now_us: int):
     )
 
 
+def reference_id_column(now_us: int):
+    """The id of a ``va_cameras`` row's reference at ``now_us``, as a correlated subquery."""
+    refs = schema.va_references.c
+    return (
+        select(refs.id)
+        .where(refs.camera_id == CAMERAS.c.id, refs.created_us <= now_us)
+        .order_by(refs.created_us.desc(), refs.id.desc())
+        .limit(1)
+        .correlate(CAMERAS)
+        .scalar_subquery()
+    )
+
+
 def _camera(conn: Connection, camera_id: int):
     return conn.execute(select(CAMERAS).where(CAMERAS.c.id == camera_id)).first()
 

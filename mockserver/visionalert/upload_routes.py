@@ -13,6 +13,24 @@ blueprint = Blueprint("visionalert_upload", __name__, url_prefix="/v1/vision-ale
 
 NOT_ENABLED = "VisionAlert is not enabled for your account."
 
+#: The VisionAlert document says that "the CORS policy of this endpoint [create-log] allows
+#: requests from all origins"; it says nothing about any other endpoint. So create-log
+#: (with and without its trailing slash) answers browsers from any origin, and nothing else
+#: does (``core/cors.py`` applies it; the descriptor carries it).
+CORS_POLICY = {
+    r"/v1/vision-alert/create-log/?": {
+        "origins": "*",
+        "send_wildcard": True,  # "allows requests from all origins": Allow-Origin is "*"
+        "always_send": False,  # like django-cors-headers: only requests with an Origin
+        "methods": ["POST", "OPTIONS"],
+        "allow_headers": ["Authorization", "Content-Type"],
+        "expose_headers": ["Retry-After"],
+        "max_age": 600,
+        "supports_credentials": False,
+        "vary_header": True,
+    }
+}
+
 
 @blueprint.post("/create-log/")
 def create_log():

@@ -3,6 +3,7 @@ webhook URL schemes, and webhook receivers that cannot slow the API down."""
 
 from __future__ import annotations
 
+import base64
 import http.server
 import re
 import statistics
@@ -66,7 +67,8 @@ def control_routes() -> list[tuple[str, str]]:
 
 ROUTES = control_routes()
 BLUEPRINTS = {"faults", "requests", "assertions", "visionalert", "openapi", "docs", "mutants",
-              "settings", "seed", "reset", "clock", "health", "accounts", "parkpow"}  # fmt: skip
+              "settings", "seed", "reset", "clock", "health", "accounts", "parkpow",
+              "ui"}  # fmt: skip
 
 
 def test_every_control_blueprint_is_enumerated():
@@ -95,9 +97,16 @@ def test_control_token_required_on_every_route(guarded, method, path):
         reply = guarded.open(path, method=method, headers=headers, json={})
         assert reply.status_code == 401, (headers, reply.status_code)
         assert reply.json == {"detail": "Control-plane token required."}
-        assert reply.headers["WWW-Authenticate"] == "Bearer"
+        # browser pages ask the browser for the token (HTTP Basic); the JSON API for Bearer
+        page = path.startswith(("/_mock/ui", "/_mock/docs"))
+        expected = 'Basic realm="mockserver control plane", charset="UTF-8"' if page else "Bearer"
+        assert reply.headers["WWW-Authenticate"] == expected
     reply = guarded.open(path, method=method, headers={"Authorization": f"Bearer {SECRET}"})
     assert reply.status_code != 401
+    basic = "Basic " + base64.b64encode(f"anyone:{SECRET}".encode()).decode()
+    assert guarded.open(path, method=method, headers={"Authorization": basic}).status_code != 401
+    wrong = "Basic " + base64.b64encode(f"{SECRET}:x".encode()).decode()
+    assert guarded.open(path, method=method, headers={"Authorization": wrong}).status_code == 401
 
 
 @pytest.mark.parametrize(

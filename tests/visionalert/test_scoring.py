@@ -7,7 +7,7 @@ import random
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
 
 from fixtures import variants
 from fixtures.evaluate import evaluate
@@ -159,6 +159,34 @@ def test_explain_and_the_scores_come_from_the_same_masks():
         glare = scoring._logistic((share["Glare"] - scoring.GLARE_MID) * 30)
         assert (scores["Obstruction"], scores["Glare"]) == (obstruction, glare)
         assert scores[cause] > 0.5
+
+
+def _spoilt_photo(change: str) -> bytes:
+    """The coffee photograph at 960 px, blown out by a large white disc or defocused."""
+    image = Image.open(io.BytesIO(photo(960))).convert("RGB")
+    if change == "glare":
+        ImageDraw.Draw(image).ellipse((200, 0, 960, 540), fill=(255, 255, 255))
+    elif change == "blur":
+        image = image.filter(ImageFilter.GaussianBlur(5))
+    return jpeg_bytes(image)
+
+
+def test_explain_without_a_reference_gives_back_the_glare_score():
+    """The dashboard's overlay of a camera's first frame: the reference-free rule's mask."""
+    analysis = scoring.analyse(_spoilt_photo("glare"))
+    mask = scoring.explain(analysis.signature, None)["Glare"]
+    expected = scoring._logistic((mask.mean() - scoring.UNREFERENCED_GLARE_MID) * 30.0)
+    assert analysis.scores["Glare"] == expected > 0.9
+    rows, cols = mask.shape
+    assert mask[rows // 4 : 3 * rows // 4, cols // 2 :].mean() > 0.5  # where the disc is
+
+
+def test_explain_marks_a_blurred_frame_with_and_without_a_reference():
+    reference = scoring.analyse(photo(960)).signature
+    blurred = scoring.analyse(_spoilt_photo("blur")).signature
+    assert scoring.explain(blurred, reference)["Blur"].mean() > 0.3
+    assert scoring.explain(reference, reference)["Blur"].mean() < 0.05
+    assert scoring.explain(blurred, None)["Blur"].mean() > 0.4  # without a reference too
 
 
 # -- decoding, determinism, stored signatures ---------------------------------------------
