@@ -1,6 +1,9 @@
 """Contract checks the OpenAPI document cannot state, each one a sentence of the seeds.
 
-They run with Schemathesis' own checks on every response (``additional_checks``).
+They run with Schemathesis' own checks on every response (``additional_checks``). A check
+returns ``NOT_APPLICABLE`` (True: Schemathesis records no result) when the response gives
+it nothing to check, and None when it checked and the response held, so the fidelity
+report counts only the responses a check really looked at.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 PAGED = {"listCameras", "listCameraLogs", "listLicenseLogs", "listAlerts"}
 #: the timezone naive timestamps are read in (set from --server-timezone)
 SERVER_TIMEZONE = {"name": "UTC"}
+#: a check's "nothing to check here" (Schemathesis then records neither pass nor fail)
+NOT_APPLICABLE = True
 
 
 def _operation_id(case) -> str:
@@ -31,7 +36,7 @@ def _json(response):
 def retry_after_agrees(ctx, response, case) -> bool | None:
     """429: ``Retry-After`` is whole seconds and says the same wait as the DRF message."""
     if response.status_code != 429:
-        return None
+        return NOT_APPLICABLE
     values = response.headers.get("retry-after") or response.headers.get("Retry-After") or []
     value = values[0] if isinstance(values, list) and values else values
     assert isinstance(value, str) and value.isdigit(), (
@@ -45,7 +50,7 @@ def retry_after_agrees(ctx, response, case) -> bool | None:
             assert int(value) == int(match.group(1)), (
                 f"Retry-After {value} disagrees with the message {detail!r}"
             )
-    return True
+    return None
 
 
 def _query(case) -> dict[str, str]:
@@ -60,10 +65,10 @@ def _query(case) -> dict[str, str]:
 def page_size_honoured(ctx, response, case) -> bool | None:
     """Pages hold at most ``page_size`` items (default 50, max 200)."""
     if _operation_id(case) not in PAGED or response.status_code != 200:
-        return None
+        return NOT_APPLICABLE
     body = _json(response)
     if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-        return None
+        return NOT_APPLICABLE
     raw = _query(case).get("page_size")
     limit = 50
     if raw is not None and raw.isdigit() and int(raw) > 0:
@@ -72,7 +77,7 @@ def page_size_honoured(ctx, response, case) -> bool | None:
         limit = 200  # an invalid value: the seed does not say; a server may fall back or clamp
     count = len(body["results"])
     assert count <= limit, f"page_size={raw!r}: {count} results on one page (at most {limit})"
-    return True
+    return None
 
 
 def _instant(text: str) -> datetime | None:
@@ -101,10 +106,10 @@ def filters_honoured(ctx, response, case) -> bool | None:
     """Every item of a filtered list matches the filter, newest first by ``created``."""
     operation = _operation_id(case)
     if operation not in PAGED or response.status_code != 200:
-        return None
+        return NOT_APPLICABLE
     body = _json(response)
     if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-        return None
+        return NOT_APPLICABLE
     results = [item for item in body["results"] if isinstance(item, dict)]
     query = _query(case)
     start = _bound(query["start"], end=False) if "start" in query else None
@@ -163,16 +168,16 @@ def filters_honoured(ctx, response, case) -> bool | None:
     assert all(a >= b for a, b in zip(known, known[1:], strict=False)), (
         "results are not newest first"
     )
-    return True
+    return None
 
 
 def next_link_conforms(ctx, response, case) -> bool | None:
     """``next``/``previous`` point back at the same endpoint and keep the filters."""
     if _operation_id(case) not in PAGED or response.status_code != 200:
-        return None
+        return NOT_APPLICABLE
     body = _json(response)
     if not isinstance(body, dict):
-        return None
+        return NOT_APPLICABLE
     for key in ("next", "previous"):
         link = body.get(key)
         if not isinstance(link, str):
@@ -186,7 +191,7 @@ def next_link_conforms(ctx, response, case) -> bool | None:
         for name in ("status", "serial", "tag", "start", "end", "sent", "license"):
             if name in _query(case):
                 assert name in kept, f"{key} drops the {name} filter: {link}"
-    return True
+    return None
 
 
 #: ParkPow's page-numbered lists (the live service's DRF PageNumberPagination)

@@ -45,6 +45,14 @@ def pytest_addoption(parser) -> None:
         help="generated examples per operation and mode (env MOCKSERVER_CONTRACT_EXAMPLES; default 25)",
     )
     group.addoption(
+        "--contract-seed",
+        dest="contract_seed",
+        type=int,
+        default=None,
+        help="seed of every generated case and walk (env MOCKSERVER_CONTRACT_SEED; default 1): "
+        "the same seed against the same server state gives the same run",
+    )
+    group.addoption(
         "--server-timezone",
         dest="contract_timezone",
         default=None,
@@ -97,8 +105,38 @@ def contract_target(contract_session):
     return contract_session
 
 
+def _is_contract_failure(error: BaseException) -> bool:
+    """An assertion about the server's reply (a check, a scenario), as opposed to an error
+    that stopped the run (connection refused, timeout, Hypothesis' flakiness guard)."""
+    from schemathesis.core.failures import Failure, FailureGroup
+
+    if isinstance(error, BaseExceptionGroup) and not isinstance(error, FailureGroup):
+        return any(_is_contract_failure(inner) for inner in error.exceptions)
+    return isinstance(error, AssertionError | Failure | FailureGroup)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and isinstance(report.longrepr, tuple):
+        # a skip says what the world did not offer: the report lists it with its reason
+        reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        RECORDER.could_not_proceed(item.nodeid, reason.removeprefix("could not proceed: "))
+        return
+    if not report.failed or call.excinfo is None:
+        return
+    error = call.excinfo.value
+    if report.when == "call" and _is_contract_failure(error):
+        RECORDER.broken.append(item.nodeid)
+    else:
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        RECORDER.run_errors.append((item.nodeid, f"{type(error).__name__}: {first_line[:200]}"))
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:
-    if not RECORDER.operations or not any(op.cases for op in RECORDER.operations.values()):
+    recorded = any(op.cases for op in RECORDER.operations.values())
+    if not (recorded or RECORDER.run_errors or RECORDER.broken):
         return
     directory = session.config.getoption("contract_report_dir") or os.environ.get(
         "MOCKSERVER_CONTRACT_REPORT_DIR", os.path.join(str(session.config.rootpath), "reports")
@@ -112,3 +150,10 @@ def pytest_sessionfinish(session, exitstatus) -> None:
             f"{total['cases']} cases, {total['checks_passed']} checks passed, "
             f"{total['checks_failed']} failed -> {markdown} , {junit}"
         )
+        reporter.write_line(f"contract verdict: {RECORDER.verdict()}")
+        idle = RECORDER.not_exercised()
+        reporter.write_line(f"not exercised: {', '.join(idle) if idle else '(none)'}")
+        for what, why in RECORDER.blocked:
+            reporter.write_line(f"could not proceed: {what}: {why}")
+        for test, why in RECORDER.run_errors:
+            reporter.write_line(f"could not proceed (error, not a contract failure): {test}: {why}")

@@ -3,6 +3,12 @@
 Every validated response is recorded (Schemathesis' ``after_validate`` hook hands over
 each check's outcome); at the end of the session the table is written as Markdown and
 as JUnit XML (one test case per operation, one failure per failing check).
+
+A check counts as *exercised* on a response only when it had something to check there
+(:mod:`contract_tests.exercised`); a check that ran but was never exercised is listed as
+"not exercised", never as passed. The verdict tells apart "the server broke the
+contract" (a check failed) from "the run could not proceed" (the target could not be
+reached, or an error that is no contract failure stopped a test).
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
+from . import exercised
+
 
 @dataclass
 class OperationStats:
@@ -22,6 +30,7 @@ class OperationStats:
     cases: int = 0
     passed: Counter = field(default_factory=Counter)
     failed: Counter = field(default_factory=Counter)
+    idle: Counter = field(default_factory=Counter)  # ran, but had nothing to check
     failures: list[str] = field(default_factory=list)
     skipped: str | None = None
     statuses: Counter = field(default_factory=Counter)
@@ -33,6 +42,11 @@ class Recorder:
         self.totals: dict[str, int] = defaultdict(int)
         self.started = time.monotonic()
         self.target = "in-process emulator"
+        self.declared_checks: set[str] = set()
+        self.blocked: list[tuple[str, str]] = []  # (what, why) parts the world did not offer
+        self.run_errors: list[tuple[str, str]] = []  # (test, error) not contract failures
+        self.broken: list[str] = []  # tests that failed on a contract check
+        self.why_idle: dict[str, str] = {}  # check → why a run cannot exercise it
 
     def declare(self, spec: str, labels: list[str]) -> None:
         """All operations of a spec, so the report shows the uncovered ones too."""
@@ -50,7 +64,10 @@ class Recorder:
         for result in results:
             name = result.name
             if result.failure is None:
-                stats.passed[name] += 1
+                if exercised.applies(name, case, response):
+                    stats.passed[name] += 1
+                else:
+                    stats.idle[name] += 1
             else:
                 stats.failed[name] += 1
                 if len(stats.failures) < 20:
@@ -67,6 +84,45 @@ class Recorder:
 
     def skip(self, spec: str, label: str, reason: str) -> None:
         self._stats(spec, label).skipped = reason
+
+    def declare_checks(self, names) -> None:
+        """Checks the suite runs, listed even when nothing exercised them."""
+        self.declared_checks.update(names)
+
+    def explain(self, check: str, reason: str) -> None:
+        """Why this run cannot exercise ``check`` (shown if it stays not exercised)."""
+        self.why_idle[check] = reason
+
+    def could_not_proceed(self, what: str, reason: str) -> None:
+        """A part of the run the target offered nothing for (not a contract failure)."""
+        if (what, reason) not in self.blocked:
+            self.blocked.append((what, reason))
+
+    # -- totals ---------------------------------------------------------------------------
+
+    def check_counts(self) -> dict[str, tuple[int, int, int]]:
+        """check → (exercised, passed, failed) over every operation."""
+        passed, failed, idle = Counter(), Counter(), Counter()
+        for op in self.operations.values():
+            passed.update(op.passed)
+            failed.update(op.failed)
+            idle.update(op.idle)
+        names = self.declared_checks | set(passed) | set(failed) | set(idle)
+        return {
+            name: (passed[name] + failed[name], passed[name], failed[name])
+            for name in sorted(names)
+        }
+
+    def not_exercised(self) -> list[str]:
+        return [name for name, (count, _, _) in self.check_counts().items() if count == 0]
+
+    def verdict(self) -> str:
+        total = self.summary()
+        if total["checks_failed"] or self.broken:
+            return "BROKEN: the server broke the contract"
+        if self.run_errors or not (total["checks_passed"]):
+            return "COULD NOT PROCEED: the run could not exercise the contract (see below)"
+        return "HELD: every exercised check passed"
 
     # -- output -------------------------------------------------------------------------
 
@@ -88,6 +144,8 @@ class Recorder:
             "",
             f"Target: {self.target}. Duration: {time.monotonic() - self.started:.1f} s.",
             "",
+            f"Verdict: **{self.verdict()}**.",
+            "",
             f"Operations covered: **{total['covered']} / {total['operations']}**; "
             f"cases generated: **{total['cases']}**; checks run: "
             f"**{total['checks_passed'] + total['checks_failed']}** "
@@ -104,14 +162,31 @@ class Recorder:
                 f"{sum(op.failed.values())}{' (' + failed + ')' if failed else ''} | {statuses} | "
                 f"{op.skipped or ''} |"
             )
-        checks = Counter()
-        failed_checks = Counter()
-        for op in self.operations.values():
-            checks.update(op.passed)
-            failed_checks.update(op.failed)
-        lines += ["", "## Checks", "", "| check | passed | failed |", "| --- | ---: | ---: |"]
-        for name in sorted(set(checks) | set(failed_checks)):
-            lines.append(f"| `{name}` | {checks[name]} | {failed_checks[name]} |")
+        counts = self.check_counts()
+        lines += [
+            "",
+            "## Checks",
+            "",
+            "Exercised: the responses on which the check had something to check.",
+            "",
+            "| check | exercised | passed | failed |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for name, (count, passed, failed) in counts.items():
+            shown = str(count) if count else "0 (not exercised)"
+            lines.append(f"| `{name}` | {shown} | {passed} | {failed} |")
+        idle = self.not_exercised()
+        lines += ["", "## Not exercised", ""]
+        lines += [
+            f"* `{name}`" + (f": {self.why_idle[name]}" if name in self.why_idle else "")
+            for name in idle
+        ] or ["(none)"]
+        if self.blocked or self.run_errors:
+            lines += ["", "## Could not proceed", ""]
+            lines += [f"* {what}: {why}" for what, why in self.blocked]
+            lines += [
+                f"* {test} (error, not a contract failure): {why}" for test, why in self.run_errors
+            ]
         failures = [(op, text) for op in self.operations.values() for text in op.failures]
         if failures:
             lines += ["", "## Failures", ""]

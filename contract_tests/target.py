@@ -2,9 +2,10 @@
 
 One switch decides where every request of the suite goes. Options come from pytest
 (``--base-url``, ``--token``, ``--allow-writes``, ``--contract-examples``,
-``--server-timezone``) or the environment (``MOCKSERVER_CONTRACT_URL``,
+``--contract-seed``, ``--server-timezone``) or the environment (``MOCKSERVER_CONTRACT_URL``,
 ``MOCKSERVER_CONTRACT_TOKEN``, ``MOCKSERVER_CONTRACT_ALLOW_WRITES``,
-``MOCKSERVER_CONTRACT_EXAMPLES``, ``MOCKSERVER_CONTRACT_TIMEZONE``).
+``MOCKSERVER_CONTRACT_EXAMPLES``, ``MOCKSERVER_CONTRACT_SEED``,
+``MOCKSERVER_CONTRACT_TIMEZONE``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
 
@@ -30,6 +32,7 @@ class Options:
     token: str | None = None
     allow_writes: bool = False
     examples: int = 25
+    seed: int = 1  # every random choice of the run (--contract-seed): same seed, same steps
     server_timezone: str = "UTC"
     mutants: list[str] = field(default_factory=list)  # in-process only: start with these on
     include: list[str] = field(default_factory=list)  # only these operationIds (generated tests)
@@ -63,6 +66,7 @@ def options_from(config) -> Options:
         allow_writes=bool(get("contract_allow_writes"))
         or _truthy(env.get("MOCKSERVER_CONTRACT_ALLOW_WRITES")),
         examples=int(examples),
+        seed=int(get("contract_seed") or env.get("MOCKSERVER_CONTRACT_SEED") or 1),
         server_timezone=get("contract_timezone")
         or env.get("MOCKSERVER_CONTRACT_TIMEZONE")
         or "UTC",
@@ -116,6 +120,8 @@ class Target:
                 raise RuntimeError("--base-url needs --token (or MOCKSERVER_CONTRACT_TOKEN)")
             self.client = LiveClient(self.options.base_url)
             self.facts = world.discover(self.client, self.options.token)
+            self.found_serials = set(self._live_cameras())
+            CREATED.clear()
         else:
             self._build_in_process()
         return self
@@ -200,7 +206,40 @@ class Target:
         """Every test starts from the world as built (in-process; a copy back costs ms)."""
         self.restore()
 
+    def _live_cameras(self) -> dict[str, int]:
+        """serial → license id of every camera the token sees (live)."""
+        cameras: dict[str, int] = {}
+        licenses = self.http("GET", "/v1/vision-alert/licenses/")
+        for license_ in licenses.json() if licenses.status_code == 200 else []:
+            params: dict = {"page_size": "200"}
+            for _page in range(100):
+                reply = self.http(
+                    "GET", f"/v1/vision-alert/{license_['id']}/cameras/", params=params
+                )
+                if reply.status_code != 200:
+                    break
+                page = reply.json()
+                cameras.update({camera["serial"]: license_["id"] for camera in page["results"]})
+                if not page.get("next"):
+                    break
+                params = {"cursor": parse_qs(urlsplit(page["next"]).query)["cursor"][0]}
+                params["page_size"] = "200"
+        return cameras
+
+    def clean_up(self) -> None:
+        """Live, with writes allowed: delete the cameras this session's uploads registered
+        (they would fill the license run after run; a full license refuses new cameras)."""
+        if not (self.options.live and self.options.writes_allowed):
+            return
+        made = (CREATED | set(self.facts.owned_serials)) - self.found_serials
+        for serial, license_id in self._live_cameras().items():
+            if serial in made:
+                self.http(
+                    "DELETE", f"/v1/vision-alert/{license_id}/cameras/{quote(serial, safe='')}/"
+                )
+
     def close(self) -> None:
+        self.clean_up()
         if self.app is not None:
             self.app.extensions["mockserver"].close()
             self.app = None
@@ -210,19 +249,40 @@ class Target:
 
     def own_camera(self) -> str:
         """A camera this suite registers itself (create-log with a fresh serial), safe to delete."""
+        return self.upload_camera()
+
+    def upload_camera(self, prefix: str = "contract") -> str:
+        """create-log from a fresh serial (registers a camera and, once processed, its log),
+        waiting out the per-account throttle as a client does; the serial is the suite's."""
         import secrets
 
         from . import images
 
-        serial = f"contract-{secrets.token_hex(4)}"
-        self.http(
-            "POST",
-            "/v1/vision-alert/create-log/",
-            data={"camera_id": serial},
-            files={"upload": ("frame.jpg", images.frames()[0], "image/jpeg")},
-        )
+        serial = f"{prefix}-{secrets.token_hex(4)}"
+        for _attempt in range(5):
+            reply = self.http(
+                "POST",
+                "/v1/vision-alert/create-log/",
+                data={"camera_id": serial},
+                files={"upload": ("frame.jpg", images.frames()[0], "image/jpeg")},
+            )
+            if reply.status_code != 429:
+                break
+            self.wait_out(reply)
         self.facts.owned_serials.append(serial)
+        CREATED.add(serial)
         return serial
+
+    def wait_out(self, reply) -> None:
+        """Sleep the ``Retry-After`` of a 429 (live only, at most 5 s; in-process the
+        contract accounts are not throttled)."""
+        import time
+
+        if not self.options.live:
+            return
+        value = reply.headers.get("retry-after") or reply.headers.get("Retry-After") or "1"
+        value = value[0] if isinstance(value, list) else value
+        time.sleep(min(5, int(value) if str(value).isdigit() else 1))
 
     # -- sending ------------------------------------------------------------------------
 
@@ -290,3 +350,15 @@ class _FlaskReply:
 
 #: the options of this session (set by the conftest before test modules are imported)
 CURRENT = Options()
+#: serials this session's accepted uploads named (each may have registered a camera)
+CREATED: set[str] = set()
+
+
+def note_upload(case, response) -> None:
+    """Remember the serial of an accepted create-log (generated or hand-made)."""
+    if case.operation.definition.raw.get("operationId") != "createLog":
+        return
+    if 200 <= response.status_code < 300 and isinstance(case.body, dict):
+        serial = case.body.get("camera_id")
+        if isinstance(serial, str):
+            CREATED.add(serial)

@@ -154,11 +154,17 @@ def _api_token(environ) -> str | None:
 
 
 class _PrefixedInput(io.RawIOBase):
-    """The request body with its first bytes already read (for the journal) put back."""
+    """The request body with its first bytes already read (for the journal) put back.
 
-    def __init__(self, prefix: bytes, rest) -> None:
+    Reads of the rest stop at the declared length: a server that hands over the raw
+    socket (Werkzeug's development server) would otherwise block waiting for bytes the
+    client never sends.
+    """
+
+    def __init__(self, prefix: bytes, rest, remaining: int) -> None:
         self._prefix = prefix
         self._rest = rest
+        self._remaining = remaining
 
     def readable(self) -> bool:
         return True
@@ -169,7 +175,10 @@ class _PrefixedInput(io.RawIOBase):
             buffer[:size] = self._prefix[:size]
             self._prefix = self._prefix[size:]
             return size
-        data = self._rest.read(len(buffer))
+        if self._remaining <= 0:
+            return 0
+        data = self._rest.read(min(len(buffer), self._remaining))
+        self._remaining -= len(data)
         buffer[: len(data)] = data
         return len(data)
 
@@ -336,7 +345,9 @@ class _Exchange:
             if not chunk:
                 break
             prefix += chunk
-        self.environ["wsgi.input"] = io.BufferedReader(_PrefixedInput(prefix, stream))
+        self.environ["wsgi.input"] = io.BufferedReader(
+            _PrefixedInput(prefix, stream, length - len(prefix))
+        )
         self.body = body_excerpt(prefix, length, self.environ.get("CONTENT_TYPE", ""))
 
     def inspect(self, first_chunk: bytes) -> None:

@@ -12,6 +12,7 @@ data directory, so every worker process sees a change on its next request.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -42,6 +43,7 @@ CAMERA_ITEM = re.compile(r"^/v1/vision-alert/([^/]+)/cameras/([^/]+)/?$")
 CAMERA_READ = re.compile(r"^/v1/vision-alert/([^/]+)/cameras/([^/]+)/(logs|reference)/?$")
 NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 WRONG_OFFSET = "+02:00"
+UTC_Z_TIMESTAMP = re.compile(rb'"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})Z"')
 MAX_PAGE = 200
 
 
@@ -171,6 +173,11 @@ class MutantMiddleware:
             and ("renamed_field" in active or "missing_next" in active)
         ):
             body = self._reshape(path, body, active)
+        if code == 200 and path.startswith(VISIONALERT):
+            if "offset_timestamps" in active:
+                body = UTC_Z_TIMESTAMP.sub(rb'"\1+00:00"', body)
+            if "reversed_previous_page" in active and _reverse_cursor(query.get("cursor")):
+                body = _reversed_results(body)
         if code == 429 and "wrong_retry_after" in active:
             headers = [
                 (
@@ -255,6 +262,25 @@ def _call(app, environ) -> tuple[str, list[tuple[str, str]], bytes]:
         if hasattr(result, "close"):
             result.close()
     return captured["status"], captured["headers"], body
+
+
+def _reverse_cursor(cursor: str | None) -> bool:
+    """Whether a cursor (DRF's base64 of ``o=…&r=1&p=…``) walks backward (``r=1``)."""
+    if not cursor:
+        return False
+    try:
+        tokens = dict(parse_qsl(base64.b64decode(cursor.encode("ascii")).decode("ascii")))
+    except (ValueError, UnicodeError):
+        return False
+    return tokens.get("r") == "1"
+
+
+def _reversed_results(body: bytes) -> bytes:
+    page = _json(body)
+    if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+        return body
+    page["results"].reverse()
+    return json.dumps(page).encode()
 
 
 def _json(body: bytes):

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_cors import CORS
 from flask_cors.core import get_cors_headers, get_cors_options
 from werkzeug.datastructures import EnvironHeaders
@@ -27,9 +27,30 @@ Policy = Mapping[str, Mapping[str, Any]]
 
 
 def install(app: Flask, policy: Policy) -> None:
-    """flask-cors on the app, for the paths of ``policy`` only (none: no CORS at all)."""
-    if policy:
-        CORS(app, resources={pattern: dict(options) for pattern, options in policy.items()})
+    """flask-cors on the app, for the paths of ``policy`` only (none: no CORS at all).
+
+    flask-cors answers a preflight with only the requested headers that are allowed; the
+    vendors' Django services (django-cors-headers) list every allowed header whatever was
+    asked, so a page learns the whole policy from any preflight. The preflight's
+    ``Access-Control-Allow-Headers`` is widened to the policy's full list here.
+    """
+    if not policy:
+        return
+    allowed = [
+        (re.compile(rf"\A{pattern}\Z"), ", ".join(options.get("allow_headers", ())))
+        for pattern, options in policy.items()
+    ]
+
+    @app.after_request
+    def list_every_allowed_header(response):
+        if request.method == "OPTIONS" and "Access-Control-Allow-Headers" in response.headers:
+            full = next((names for regex, names in allowed if regex.match(request.path)), "")
+            if full:
+                response.headers["Access-Control-Allow-Headers"] = full
+        return response
+
+    # registered after the hook above, so it runs before it (Flask runs them in reverse)
+    CORS(app, resources={pattern: dict(options) for pattern, options in policy.items()})
 
 
 class FaultReplyHeaders:

@@ -23,5 +23,7 @@ VENDOR = Vendor(
         "found_not_404": "A camera that does not exist answers 200 (an empty page, no reference) instead of 404.",
         "naive_timezone": "Naive start/end timestamps are read as UTC+02:00, not in the server timezone.",
         "deleted_camera_reuse": "A deleted camera's logs and reference still answer 200.",
+        "offset_timestamps": "VisionAlert timestamps are written `2026-04-10T14:30:00+00:00`: the same instant, not the documented `Z` form.",
+        "reversed_previous_page": "A page reached through `previous` lists its rows oldest first (the reverse keyset query is not turned back).",
     },
 )

@@ -147,3 +147,35 @@ def test_every_worker_s_requests_are_visible_at_once():
         assert len(entries) == 50
         kept = {int(e["query"][2:]) for e in entries}
         assert set(range(40, 80)) <= kept <= set(range(20, 80))
+
+
+def test_bodies_reach_the_app_under_werkzeug_s_development_server(make_app):
+    """Werkzeug's server hands the raw socket to the app: reading past the declared
+    length would block until the client gives up. A body longer than the journal's
+    excerpt, then another request on the same connection, both answer at once."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    app = make_app(seed="none")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        seed = {"accounts": [{"token": "tok-p", "products": ["parkpow"]}]}
+        assert requests.post(f"{base}/_mock/seed", json=seed, timeout=5).status_code == 201
+        notes = "".join(f"{i:05d}" for i in range(1000))  # 5000 bytes: longer than the excerpt
+        with requests.Session() as session:
+            for code in ("c1", "c2"):
+                reply = session.post(
+                    f"{base}/api/v1/create-camera/",
+                    headers=auth("tok-p"),
+                    json={"code": code, "name": "Gate", "notes": notes},
+                    timeout=5,
+                )
+                assert reply.status_code == 200, reply.text
+                assert reply.json()["notes"] == notes
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)

@@ -32,6 +32,8 @@ SELECTIONS: dict[str, tuple[list[str], list[str]]] = {
     "wrong_retry_after": ([], ["test_camera_upload_limit_answers_429_with_retry_after"]),
     "naive_timezone": ([], ["test_naive_timestamps_are_read_in_the_server_timezone"]),
     "deleted_camera_reuse": ([], ["test_deleted_camera_is_gone", "test_stateful[visionalert]"]),
+    "offset_timestamps": (["listLicenses"], []),
+    "reversed_previous_page": ([], ["test_walks.py::test_page_walk"]),
 }
 
 
@@ -41,6 +43,9 @@ def _run(mutant: str, report_dir: Path, world: Path) -> tuple[str, int, str]:
     if operations:
         targets.append("contract_tests/test_visionalert.py")
     for name in scenarios:
+        if "::" in name:  # module.py::test
+            targets.append(f"contract_tests/{name}")
+            continue
         module = "test_stateful" if name.startswith("test_stateful") else "test_scenarios"
         targets.append(f"contract_tests/{module}.py::{name}")
     command = [
@@ -65,7 +70,10 @@ def _run(mutant: str, report_dir: Path, world: Path) -> tuple[str, int, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_CONTRACT_")}
     env["MOCKSERVER_CONTRACT_WORLD_CACHE"] = str(world)  # built once, copied by every run
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
-    return mutant, done.returncode, done.stdout[-3000:] + done.stderr[-2000:]
+    verdict = next(
+        (line for line in done.stdout.splitlines() if line.startswith("contract verdict:")), ""
+    )
+    return mutant, done.returncode, f"{verdict}\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
 
 
 def test_every_mutant_has_a_selection():
@@ -79,12 +87,23 @@ def _build_world(directory: Path) -> None:
     Target(Options(world_cache=str(directory))).start().close()
 
 
-def test_contract_suite_catches_every_mutant(tmp_path):
-    world = tmp_path / "world"
+@pytest.fixture(scope="module")
+def contract_world(tmp_path_factory) -> Path:
+    """The contract suite's in-process world, built once for every run of this module."""
+    world = tmp_path_factory.mktemp("contract") / "world"
     _build_world(world)
+    return world
+
+
+@pytest.mark.timeout(600)  # ten subprocess runs, two at a time, on a shared 2-core machine
+def test_contract_suite_catches_every_mutant(tmp_path, contract_world):
+    world = contract_world
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda name: _run(name, tmp_path, world), sorted(MUTANTS)))
-    caught = {name: code == 1 for name, code, _ in results}
+    # caught: the run failed on a contract check, not on an error that stopped it
+    caught = {
+        name: code == 1 and "contract verdict: BROKEN" in output for name, code, output in results
+    }
     lines = [
         "# Mutation score",
         "",
@@ -99,11 +118,61 @@ def test_contract_suite_catches_every_mutant(tmp_path):
     lines += ["", f"Mutation score: **{score}/{len(MUTANTS)}** ({100 * score // len(MUTANTS)} %)."]
     (ROOT / "reports").mkdir(exist_ok=True)
     (ROOT / "reports" / "mutation-score.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    missed = {name: output for name, code, output in results if code != 1}
+    missed = {name: output for name, _code, output in results if not caught[name]}
     assert not missed, (
         "mutants the contract suite did not catch (exit 1 expected):\n"
         + "\n\n".join(f"== {name}\n{output}" for name, output in missed.items())
     )
+
+
+def _contract_run(tmp_path, *options: str, world: Path | None = None) -> tuple[int, str, str]:
+    """One contract run in a subprocess: exit code, output, the fidelity report."""
+    report = tmp_path / "report"
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"]
+    command += [*options, "--contract-report-dir", str(report)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_CONTRACT_")}
+    if world is not None:
+        env["MOCKSERVER_CONTRACT_WORLD_CACHE"] = str(world)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    markdown = report / "contract-fidelity.md"
+    return done.returncode, done.stdout, markdown.read_text() if markdown.exists() else ""
+
+
+def test_unreachable_target_is_could_not_proceed_not_broken(tmp_path):
+    """A server that cannot be reached is no contract failure: the verdict says so."""
+    from mockserver.testkit.plugin import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    code, output, report = _contract_run(
+        tmp_path,
+        "contract_tests/test_visionalert.py",
+        *("--contract-include", "listLicenses", "--base-url", url, "--token", "t"),
+    )
+    assert code != 0
+    assert "contract verdict: COULD NOT PROCEED" in output, output[-2000:]
+    assert "BROKEN" not in output
+    assert "Verdict: **COULD NOT PROCEED" in report and "ConnectionError" in report
+
+
+def test_report_lists_checks_never_exercised(tmp_path, contract_world):
+    """Checks that ran but had nothing to check are 'not exercised', not passed."""
+    world = contract_world
+    code, output, report = _contract_run(
+        tmp_path,
+        "contract_tests/test_visionalert.py",
+        "--contract-include",
+        "listLicenses",  # a bare array: no page, no filter, no 429, no stateful parent
+        "--contract-examples",
+        "3",
+        world=world,
+    )
+    assert code == 0, output[-2000:]
+    assert "contract verdict: HELD" in output
+    idle = report.split("## Not exercised", 1)[1].split("##", 1)[0]
+    for name in ("page_size_honoured", "filters_honoured", "next_link_conforms", "use_after_free"):
+        assert f"`{name}`" in idle, (name, idle)
+    assert "`response_schema_conformance`" not in idle
+    assert "| `page_size_honoured` | 0 (not exercised) | 0 | 0 |" in report
 
 
 # -- the switch itself ---------------------------------------------------------------------

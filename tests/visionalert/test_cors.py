@@ -35,7 +35,11 @@ def test_preflight_allows_any_origin_post_and_authorization(client, path):
     assert reply.status_code in (200, 204)
     assert reply.headers["Access-Control-Allow-Origin"] == "*"
     assert "POST" in reply.headers["Access-Control-Allow-Methods"]
-    assert reply.headers["Access-Control-Allow-Headers"].lower() == "authorization"
+    # like django-cors-headers: every allowed header, whatever the preflight asked for
+    asked_one = {
+        h.strip().lower() for h in reply.headers["Access-Control-Allow-Headers"].split(",")
+    }
+    assert asked_one == {"authorization", "content-type"}
     both = client.options(
         path, headers={**PREFLIGHT, "Access-Control-Request-Headers": "Authorization, Content-Type"}
     )
