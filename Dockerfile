@@ -8,6 +8,9 @@ COPY specs ./specs
 RUN pip install --no-cache-dir . && useradd --create-home --uid 10001 mock \
     && mkdir -p /data && chown mock /data
 USER mock
+# Empty: the world lives in SQLite under /data (one host). postgresql://user:pass@host/db:
+# it lives in that database, shared by every replica pointed at it (deploy/docker-compose.yml).
+ENV MOCKSERVER_DATABASE_URL=""
 EXPOSE 8000
 ENTRYPOINT ["mockserver", "serve", "--host", "0.0.0.0", "--port", "8000", "--data-dir", "/data"]
 CMD ["--seed", "demo"]

@@ -83,7 +83,7 @@ def post_request(
 
 
 def run(
-    url: str,
+    url: str | list[str],
     factory: RequestFactory,
     *,
     seconds: float,
@@ -94,17 +94,28 @@ def run(
 ) -> Result:
     """Drive ``url``'s server with ``processes`` x ``connections``; results of all merged.
 
+    ``url`` may be a list (several hosts of one world): process ``w`` drives ``url[w % n]``.
     ``factory`` must be picklable (a module-level function or a ``functools.partial``).
     """
-    parts = urlsplit(url)
-    address = (parts.hostname or "127.0.0.1", parts.port or 80)
+    urls = [url] if isinstance(url, str) else list(url)
+    addresses = [(parts.hostname or "127.0.0.1", parts.port or 80) for parts in map(urlsplit, urls)]
     share = rate / processes if rate else None
     context = multiprocessing.get_context("spawn")
     with context.Pool(processes) as pool:
         start_at = time.time() + 0.5 + processes * 0.2  # every worker starts together
         jobs = [
             pool.apply_async(
-                _drive, (address, factory, worker, seconds, connections, share, warmup, start_at)
+                _drive,
+                (
+                    addresses[worker % len(addresses)],
+                    factory,
+                    worker,
+                    seconds,
+                    connections,
+                    share,
+                    warmup,
+                    start_at,
+                ),
             )
             for worker in range(processes)
         ]

@@ -11,6 +11,7 @@ import click
 from sqlalchemy import select
 
 from .config import Config
+from .core.backends import check_url, redacted
 
 
 @click.group()
@@ -50,6 +51,14 @@ DEFAULT_THREADS = 2
 )
 @click.option("--ephemeral", is_flag=True, help="Keep state in a throw-away directory.")
 @click.option(
+    "--database",
+    "database_url",
+    default=None,
+    metavar="URL",
+    help="postgresql://user@host:5432/db: the world lives there, shared by every host "
+    "pointed at it (env MOCKSERVER_DATABASE_URL). Default: SQLite under --data-dir.",
+)
+@click.option(
     "--seed",
     default="demo",
     show_default=True,
@@ -78,6 +87,7 @@ def serve(
     threads,
     data_dir,
     ephemeral,
+    database_url,
     seed,
     public_base_url,
     server_timezone,
@@ -92,6 +102,7 @@ def serve(
     throwaway = tempfile.mkdtemp(prefix="mockserver-") if ephemeral else None
     config = Config.from_env(
         data_dir=os.path.abspath(throwaway or data_dir or "mockserver-data"),
+        database_url=database_url,
         seed=seed,
         public_base_url=public_base_url,
         server_timezone=server_timezone,
@@ -100,6 +111,10 @@ def serve(
         control_enabled=False if no_control else None,
         mutants=_mutant_names(mutants),
     )
+    try:
+        check_url(config.database_url)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
     os.makedirs(config.data_dir, exist_ok=True)
     try:
         _announce(config, host, port, workers)
@@ -151,7 +166,8 @@ def _announce(config: Config, host: str, port: int, workers: int) -> None:
     finally:
         emulator.close()
     echo = lambda text: click.echo(text, err=False)  # noqa: E731
-    echo(f"mockserver on http://{host}:{port}  ({workers} workers, store: {config.data_dir})")
+    where = redacted(config.database_url) if config.database_url else config.data_dir
+    echo(f"mockserver on http://{host}:{port}  ({workers} workers, store: {where})")
     for row in rows:
         echo(f"  token {row.token}  products {row.products}")
     for row in licenses:

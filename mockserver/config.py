@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 @dataclass
 class Config:
     data_dir: str = ""  # empty: a throw-away directory (ephemeral)
+    database_url: str = ""  # postgresql://user@host/db: the world there; empty: SQLite files
     seed: str = "demo"  # demo | none | path to a seed JSON file
     public_base_url: str = ""  # e.g. https://emulator.example.com; empty: from the request
     server_timezone: str = "UTC"

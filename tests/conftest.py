@@ -1,10 +1,35 @@
-"""Shared fixtures: a fresh app (throw-away store) per test, driven through HTTP."""
+"""Shared fixtures: a fresh app (throw-away store) per test, driven through HTTP.
+
+``backend`` says which database holds the app's world: ``sqlite`` (the default) or
+``postgresql`` (a fresh database on the suite's own throw-away server). A module runs its
+app-based tests on both with ``pytestmark = BOTH_BACKENDS`` (tests that build no app, e.g.
+against a live server, run once).
+"""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
 from mockserver import Config, create_app
+
+from .postgres_server import PostgresUnavailable, ThrowawayPostgres
+
+BACKENDS = ("sqlite", "postgresql")
+BOTH_BACKENDS = pytest.mark.both_backends
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "both_backends: run the test on SQLite and PostgreSQL")
+
+
+def pytest_generate_tests(metafunc) -> None:
+    if metafunc.definition.get_closest_marker("both_backends") and (
+        "backend" in metafunc.fixturenames
+    ):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
 
 SEED_EXAMPLE = {
     "accounts": [
@@ -46,14 +71,61 @@ def auth(token: str) -> dict:
     return {"Authorization": f"Token {token}"}
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The suite's PostgreSQL server, started on first use; a test needing it fails (never
+    skips) when it cannot start, with the reason and how to install one."""
+    try:
+        server = ThrowawayPostgres()
+    except PostgresUnavailable as error:
+        pytest.fail(f"PostgreSQL test server unavailable: {error}", pytrace=False)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def make_app():
-    """Build apps with a throw-away store; each is closed after the test."""
+def backend(request) -> str:
+    """The module's parameter, else ``MOCKSERVER_TEST_BACKEND`` (to run every test on one
+    backend), else SQLite."""
+    return getattr(request, "param", os.environ.get("MOCKSERVER_TEST_BACKEND", "sqlite"))
+
+
+@pytest.fixture
+def fresh_database(request, backend):
+    """Makes fresh PostgreSQL databases for this test (None on SQLite); dropped afterwards."""
+    if backend != "postgresql":
+        yield lambda: None
+        return
+    server = request.getfixturevalue("postgres_server")
+    made = []
+
+    def make() -> str:
+        made.append(server.database())
+        return made[-1]
+
+    yield make
+    for url in made:
+        server.drop(url)
+
+
+@pytest.fixture
+def database_url(fresh_database):
+    """One fresh PostgreSQL database for this test (None on SQLite)."""
+    return fresh_database()
+
+
+@pytest.fixture
+def make_app(fresh_database):
+    """Build apps with a throw-away store each (as a fresh data directory on SQLite, a
+    fresh database on PostgreSQL); each is closed after the test. Apps given the same
+    ``data_dir`` or ``database_url`` share one world."""
     apps = []
 
     def build(**settings):
         settings.setdefault("seed", "none")
         settings.setdefault("tick_seconds", 0)
+        if "database_url" not in settings and not settings.get("data_dir"):
+            settings["database_url"] = fresh_database() or ""
         app = create_app(Config(**settings))
         apps.append(app)
         return app

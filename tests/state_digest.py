@@ -2,7 +2,9 @@
 
 It needs no control-plane call (so it works on a server started with ``--no-control``
 and never disturbs what it measures): it opens ``<data dir>/store.sqlite3`` read-only
-with ``sqlite3`` and lists ``<data dir>/media``. Every table takes part except:
+with ``sqlite3`` and lists ``<data dir>/media`` — or, given a ``postgresql://`` URL instead
+of a data directory, reads the tables and the ``media_content`` hashes of that database.
+Every table takes part except:
 
 * ``throttles`` — the per-account create-log throttle history is DRF rate-limit
   accounting: DRF records every request that passes the throttle, including ones the
@@ -30,8 +32,44 @@ def connect(data_dir: str) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
 
 
+def _postgresql_rows(url: str) -> dict[str, list[tuple]]:
+    import psycopg
+
+    rows: dict[str, list[tuple]] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+                " ORDER BY table_name"
+            )
+        ]
+        for name in names:
+            if name in EXCLUDED_TABLES:
+                continue
+            skip = EXCLUDED_COLUMNS.get(name, set())
+            columns = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+                    " ORDER BY ordinal_position",
+                    (name,),
+                )
+                if row[0] not in skip
+            ]
+            listed = ", ".join(f'"{column}"' for column in columns)
+            rows[name] = sorted(conn.execute(f'SELECT {listed} FROM "{name}"').fetchall(), key=repr)
+    return rows
+
+
+def _is_url(location: str) -> bool:
+    return location.startswith(("postgresql://", "postgres://"))
+
+
 def table_rows(data_dir: str) -> dict[str, list[tuple]]:
-    """Every digested table, rows sorted, in a stable order."""
+    """Every digested table, rows sorted, in a stable order (``data_dir``: or a URL)."""
+    if _is_url(data_dir):
+        return _postgresql_rows(data_dir)
     with connect(data_dir) as conn:
         names = [
             row[0]
@@ -57,7 +95,9 @@ def table_rows(data_dir: str) -> dict[str, list[tuple]]:
 
 
 def media_files(data_dir: str) -> list[str]:
-    """The content hashes of every file in the media folder."""
+    """The content hashes of every file in the media folder (or content row of a URL's)."""
+    if _is_url(data_dir):
+        return sorted(row[0] for row in _postgresql_rows(data_dir).get("media_content", []))
     root = os.path.join(data_dir, "media")
     found = []
     for folder, _dirs, files in os.walk(root):
@@ -92,5 +132,6 @@ def state_diff(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) ->
 
 
 def data_dir_of(app) -> str:
-    """The data directory of an in-process app built by ``create_app``."""
-    return app.extensions["mockserver"].config.data_dir
+    """Where an in-process app keeps its world: its data directory, or its database URL."""
+    config = app.extensions["mockserver"].config
+    return config.database_url or config.data_dir

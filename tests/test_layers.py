@@ -22,6 +22,7 @@ RANKS = {
     "core": 1,
     **dict.fromkeys(VENDOR_PACKAGES, 2),
     "vendors": 3,
+    "migrations": 3,  # Alembic's revisions and env.py: the whole schema, every vendor's tables
     "control": 4,
     "app": 5,
     "cli": 5,

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, func, select
 
 from ..core import schema
 from ..core.clock import wall_us
+from ..core.dialect import glob
 from ..core.errors import FieldErrors
 from ..core.timefmt import iso_z_precise
 from .sharedmem import SharedState
@@ -42,6 +43,18 @@ INSERT = (
     " fault_id, wall_us, retry_after, next_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 TRIM = "DELETE FROM journal WHERE id <= (SELECT max(id) FROM journal) - ?"
+PG_STATEMENTS = (INSERT.replace("?", "%s"), TRIM.replace("?", "%s"))
+#: shared-database mode (PostgreSQL), one entry: stamped with the clock row's time, inserted,
+#: and the ring trimmed, in one autocommit statement
+RECORD_NOW = (
+    "WITH entry AS (INSERT INTO journal (at_us, method, path, query, status, duration_ms,"
+    " token, body, fault_id, wall_us, retry_after, next_url)"
+    " SELECT COALESCE(clock.frozen_us, %(wall_us)s + COALESCE(clock.offset_us, 0)),"
+    " %(method)s, %(path)s, %(query)s, %(status)s, %(duration_ms)s, %(token)s, %(body)s,"
+    " %(fault_id)s, %(wall_us)s, %(retry_after)s, %(next_url)s"
+    " FROM (SELECT 1) AS one LEFT JOIN clock ON clock.id = 1 RETURNING id)"
+    " DELETE FROM journal WHERE id <= (SELECT id FROM entry) - %(size)s"
+)
 
 
 @dataclass(slots=True)
@@ -86,6 +99,8 @@ class Journal:
         self.clock = clock
         self.size = size
         self.shared = shared
+        #: one database for every host (PostgreSQL): no buffer another host cannot see
+        self.immediate = getattr(store, "dialect", "sqlite") != "sqlite"
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._buffer: list[Entry] = []
@@ -105,6 +120,9 @@ class Journal:
     def record(self, entry: Entry) -> None:
         if not self.enabled or self._stop.is_set():
             return
+        if self.immediate:
+            self._write_now(entry)
+            return
         if self._pid != os.getpid():
             self._start_in_this_process()
         with self._lock:
@@ -113,6 +131,31 @@ class Journal:
             if self._slot is not None:
                 self.shared.set_recorded(self._slot, self._recorded)
         self._wake.set()
+
+    def _write_now(self, entry: Entry) -> None:
+        """Shared-database mode: the entry is in the database before the request ends, so
+        a reader on any host sees it without knowing about this host's buffer. One
+        statement: the emulator time from the clock row, the insert, the ring's trim."""
+        values = {
+            "wall_us": entry.wall_us,
+            "method": entry.method,
+            "path": entry.path,
+            "query": entry.query,
+            "status": entry.status,
+            "duration_ms": entry.duration_ms,
+            "token": entry.token,
+            "body": entry.body,
+            "fault_id": entry.fault_id,
+            "retry_after": entry.retry_after,
+            "next_url": entry.next_url,
+            "size": self.size,
+        }
+        try:
+            self.store.query(
+                lambda conn: conn.connection.driver_connection.execute(RECORD_NOW, values)
+            )
+        except Exception:  # a journal must never take the server down
+            log.exception("request journal: 1 entry lost")
 
     def _start_in_this_process(self) -> None:
         with self._lock:
@@ -171,11 +214,12 @@ class Journal:
             )
             for entry in batch
         ]
+        insert, trim = (INSERT, TRIM) if conn.dialect.paramstyle == "qmark" else PG_STATEMENTS
         cursor = conn.connection.driver_connection.cursor()
         try:
-            cursor.executemany(INSERT, rows)
+            cursor.executemany(insert, rows)
             # the ring: entries older than the newest ``size`` go (the id index makes it cheap)
-            cursor.execute(TRIM, (self.size,))
+            cursor.execute(trim, (self.size,))
         finally:
             cursor.close()
 
@@ -249,14 +293,14 @@ def _integer(raw: str | None, name: str, minimum: int) -> int | None:
     return int(raw)
 
 
-def _conditions(wanted: JournalFilter) -> list:
+def _conditions(wanted: JournalFilter, dialect: str) -> list:
     c = schema.journal.c
     conditions = []
     if wanted.method:
         conditions.append(c.method == wanted.method)
     if wanted.path:
         if any(ch in wanted.path for ch in "*?["):
-            conditions.append(c.path.op("GLOB")(wanted.path))
+            conditions.append(glob(dialect, c.path, wanted.path))
         else:
             conditions.append(func.substr(c.path, 1, len(wanted.path)) == wanted.path)
     if wanted.status:
@@ -275,7 +319,7 @@ def _conditions(wanted: JournalFilter) -> list:
 def entries(conn: Connection, wanted: JournalFilter) -> list[dict]:
     """Matching entries in arrival order: after ``since`` the oldest first, else the newest."""
     c = schema.journal.c
-    query = select(schema.journal).where(*_conditions(wanted))
+    query = select(schema.journal).where(*_conditions(wanted, conn.dialect.name))
     if wanted.since is not None:
         rows = conn.execute(query.order_by(c.id).limit(wanted.limit)).all()
     else:
@@ -287,7 +331,8 @@ def rows_for_assertions(conn: Connection, token: str | None, path: str | None) -
     """Every entry of one client (token) under a path, in real arrival order."""
     c = schema.journal.c
     wanted = JournalFilter(token=token, path=path)
-    query = select(schema.journal).where(*_conditions(wanted)).order_by(c.wall_us, c.id)
+    conditions = _conditions(wanted, conn.dialect.name)
+    query = select(schema.journal).where(*conditions).order_by(c.wall_us, c.id)
     return conn.execute(query).all()
 
 

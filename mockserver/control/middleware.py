@@ -29,6 +29,7 @@ from ..core.faults import Fault, Hit, active_faults, claim
 from . import credentials
 from .journal import BODY_EXCERPT, Entry, Journal, body_excerpt
 from .sharedmem import SharedState, open_shared
+from .sharedstore import DatabaseSharedState
 
 SMALL_REPLY = 256 * 1024  # replies up to this size are journaled as soon as they are made
 BREAK_DELAY = 0.02  # seconds between the last bytes sent and the broken connection
@@ -87,7 +88,10 @@ class ControlPlane:
 
     def __init__(self, emulator) -> None:
         config = emulator.config
-        self.shared = open_shared(config.data_dir)
+        if emulator.store.dialect == "sqlite":
+            self.shared = open_shared(config.data_dir)
+        else:  # hosts share the database, not a machine
+            self.shared = DatabaseSharedState(emulator.store)
         self.journal = Journal(
             emulator.journal_store, emulator.clock, config.journal_size, self.shared
         )

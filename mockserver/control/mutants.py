@@ -20,9 +20,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, request
 from sqlalchemy import select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..core import schema
+from ..core.dialect import insert_or_ignore
 from ..core.errors import FieldErrors
 from ..core.web import json_response
 from ..vendors import VENDORS
@@ -87,6 +87,38 @@ class MutantSwitch:
                 self._active = frozenset()
             self._seen = key
         return self._active
+
+
+_REMEMBER = insert_or_ignore(schema.mutant_deletions)
+
+
+class StoredMutantSwitch:
+    """The active set in the shared database's ``meta`` table: hosts of one PostgreSQL
+    world share no directory. One primary-key read per vendor request."""
+
+    KEY = "mutants"
+
+    def __init__(self, store, initial: list[str]) -> None:
+        self.store = store
+        self.set(initial)
+
+    def set(self, names: list[str]) -> None:
+        meta = schema.meta
+
+        def work(conn) -> None:
+            conn.execute(meta.delete().where(meta.c.key == self.KEY))
+            conn.execute(meta.insert().values(key=self.KEY, value=json.dumps(sorted(names))))
+
+        self.store.transact(work)
+
+    def active(self) -> frozenset[str]:
+        meta = schema.meta
+        found = self.store.query(
+            lambda conn: conn.execute(
+                select(meta.c.value).where(meta.c.key == self.KEY)
+            ).scalar_one_or_none()
+        )
+        return frozenset(json.loads(found)) if found else frozenset()
 
 
 class MutantMiddleware:
@@ -164,8 +196,9 @@ class MutantMiddleware:
     def _remember_deleted(self, license_id: str, serial: str) -> None:
         """In the store, so that every worker process answers for the deleted camera."""
         row = {"license": license_id, "serial": serial}
-        statement = sqlite_insert(schema.mutant_deletions).values(row).on_conflict_do_nothing()
-        self.emulator.store.transact(lambda conn: conn.execute(statement))
+        self.emulator.store.transact(
+            lambda conn: conn.execute(_REMEMBER[conn.dialect.name].values(row))
+        )
 
     def _was_deleted(self, license_id: str, serial: str) -> bool:
         gone = schema.mutant_deletions.c
@@ -259,7 +292,11 @@ def _json(body: bytes):
 
 def install(app, emulator) -> MutantSwitch:
     """Wrap the app (inside the control middleware) and start with the configured set."""
-    switch = MutantSwitch(emulator.config.data_dir, parse_names(emulator.config.mutants))
+    initial = parse_names(emulator.config.mutants)
+    if emulator.store.dialect == "sqlite":
+        switch = MutantSwitch(emulator.config.data_dir, initial)
+    else:  # hosts share the database, not a directory
+        switch = StoredMutantSwitch(emulator.store, initial)
     app.extensions["mockserver_mutants"] = switch
     app.wsgi_app = MutantMiddleware(app.wsgi_app, emulator, switch)
     return switch

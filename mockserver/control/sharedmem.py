@@ -11,6 +11,7 @@ It carries what must be cheap to read on every request and agreed on by all work
 
 Only the owner of a slot writes it (single writer, aligned 8-byte fields), so no lock is
 needed on the request path; claiming a slot takes an ``flock`` once per process.
+One machine only: a world shared by several hosts (PostgreSQL) uses ``sharedstore.py``.
 """
 
 from __future__ import annotations

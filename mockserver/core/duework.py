@@ -6,7 +6,9 @@ Whenever the clock passes due times (the clock
 is moved through the control plane, the background tick fires; never on a request's path)
 ``run_due`` claims the due jobs in due-time order and applies each in its own write transaction, deleting the job in that
 same transaction: a job is applied once even when several worker processes race for it.
-A claim is a lease on the wall clock, so work held by a crashed process is taken over.
+On SQLite a claim is a lease on the wall clock, so work held by a crashed process is taken
+over; on PostgreSQL it is a row lock held by the transaction that runs the job
+(``FOR UPDATE SKIP LOCKED``), released by the database when its host dies.
 
 A handler may split into ``prepare`` (slow work outside any transaction, e.g. image
 analysis) and ``apply`` (the state change). Kinds marked ``background`` (webhook delivery)
@@ -25,10 +27,12 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 
 from . import schema
 from .clock import ClockState, state_from_row, wall_seconds
+from .dialect import upsert
+from .pgstore import is_retryable
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +69,10 @@ def schedule(
     """Add a job; with a ``key``, replace the pending job of that key (its due time moves)."""
     body = json.dumps(payload or {}, separators=(",", ":"))
     values = {"kind": kind, "key": key, "due_us": due_us, "payload": body}
-    conn.execute(_INSERT if key is None else _UPSERT, values)
+    conn.execute(_INSERT if key is None else _UPSERTS[conn.dialect.name], values)
 
 
-_INSERT = sqlite_insert(schema.jobs).values(
+_INSERT = schema.jobs.insert().values(
     kind=bindparam("kind"),
     key=bindparam("key"),
     due_us=bindparam("due_us"),
@@ -76,12 +80,14 @@ _INSERT = sqlite_insert(schema.jobs).values(
 )
 #: one statement replaces a key's job: new due time and payload, any claim on it dropped
 #: (a runner holding the old claim then finds its lease gone and leaves the job alone)
-_UPSERT = _INSERT.on_conflict_do_update(
+_UPSERTS = upsert(
+    schema.jobs,
+    values={name: bindparam(name) for name in ("kind", "key", "due_us", "payload")},
     index_elements=[schema.jobs.c.key],
     set_={
-        "kind": _INSERT.excluded.kind,
-        "due_us": _INSERT.excluded.due_us,
-        "payload": _INSERT.excluded.payload,
+        "kind": "excluded.kind",
+        "due_us": "excluded.due_us",
+        "payload": "excluded.payload",
         "lease_until": None,
         "attempts": 0,
     },
@@ -96,16 +102,6 @@ class _ClockRow(NamedTuple):
     frozen_us: int | None
     offset_us: int | None
     version: int
-
-
-#: The clock and the store's data version in one statement. Every request runs it, so it
-#: goes straight to the driver (no statement to build); the ``data_version`` changes
-#: whenever another connection committed (``core.readcache``).
-_OBSERVE_SQL = (
-    "SELECT (SELECT frozen_us FROM clock WHERE id = 1),"
-    " (SELECT offset_us FROM clock WHERE id = 1),"
-    " (SELECT data_version FROM pragma_data_version())"
-)
 
 
 class DueWork:
@@ -124,16 +120,16 @@ class DueWork:
         visible by reading (features filter on their own instants), and due work with
         effects (alerts, offline logs, webhooks, retries) runs on the background tick and
         when the clock is moved through the control plane."""
+        sql = self.store.observe_statement()
 
         def read(conn: Connection):
             # every request runs this: straight to the driver
-            cursor = conn.connection.driver_connection.execute(_OBSERVE_SQL)
-            return conn.info.get("serial"), _ClockRow(*cursor.fetchone())
+            row = _ClockRow(*conn.connection.driver_connection.execute(sql).fetchone())
+            return self.store.version_key(conn, row.version), row
 
-        connection, row = self.store.query(read)
+        version, row = self.store.query(read)
         state = state_from_row(row)
-        # data_version counts per connection: the connection's serial makes it unique
-        return state, (connection, row.version) if connection is not None else None
+        return state, version
 
     def __init__(self, store, emulator=None) -> None:
         self.store = store
@@ -167,6 +163,8 @@ class DueWork:
             return 0  # a handler's own request path: never re-enter
         self._local.running = True
         try:
+            if self.store.row_locks:
+                return self._run_due_locked(until_us, background, limit)
             done = 0
             while done < limit and self.pending(until_us, background):
                 batch = self.store.transact(lambda conn: self._claim(conn, until_us, background))
@@ -225,6 +223,76 @@ class DueWork:
             job = Job(row.id, row.kind, row.key, row.due_us, json.loads(row.payload), row.attempts)
             claimed.append((job, lease))
         return claimed
+
+    # -- PostgreSQL: a claim is a row lock held by the transaction that runs the job ---------
+
+    def _run_due_locked(self, until_us: int, background: bool, limit: int) -> int:
+        """Claim one due job with ``FOR UPDATE SKIP LOCKED``, prepare, apply and delete it in
+        that one transaction. Hosts racing for work skip each other's rows instead of
+        waiting; a host that dies mid-job loses its connection, PostgreSQL rolls the
+        transaction back and the row is free for the next runner at once (no lease to
+        expire)."""
+        done = 0
+        prepared: dict[int, Any] = {}  # kept across retries: a webhook is not sent twice
+        while done < limit:
+            ran = self.store.transact(
+                lambda conn: self._run_one_locked(conn, until_us, background, prepared)
+            )
+            if not ran:
+                break
+            prepared.clear()
+            done += 1
+        return done
+
+    def _run_one_locked(
+        self, conn: Connection, until_us: int, background: bool, prepared: dict[int, Any]
+    ) -> bool:
+        row = conn.execute(
+            select(schema.jobs)
+            .where(self._claimable(until_us, self._kinds(background)))
+            .order_by(schema.jobs.c.due_us, schema.jobs.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if row is None:
+            return False
+        job = Job(row.id, row.kind, row.key, row.due_us, json.loads(row.payload), row.attempts)
+        conn.execute(delete(schema.jobs).where(schema.jobs.c.id == job.id))
+        handler = self._handlers[job.kind]  # only registered kinds are ever claimed
+        try:
+            with conn.begin_nested():
+                if job.id not in prepared:
+                    prepared[job.id] = (
+                        handler.prepare(self.emulator, job) if handler.prepare else None
+                    )
+                handler.apply(self.emulator, conn, job, prepared[job.id])
+        except DBAPIError as error:
+            if is_retryable(error):
+                raise  # the whole unit of work is tried again
+            self._give_back(conn, job, error)
+        except Exception as error:  # a broken job must not take the request with it
+            self._give_back(conn, job, error)
+        return True
+
+    @staticmethod
+    def _give_back(conn: Connection, job: Job, error: Exception) -> None:
+        """The failed job again, for a later try (a fresh row, the same key and payload)."""
+        log.error("job %s (%s) failed: %r", job.id, job.kind, error, exc_info=error)
+        if job.attempts + 1 >= MAX_ATTEMPTS:
+            log.error("job %s (%s) dropped after %s attempts", job.id, job.kind, MAX_ATTEMPTS)
+            return
+        conn.execute(
+            schema.jobs.insert().values(
+                kind=job.kind,
+                key=job.key,
+                due_us=job.due_us,
+                payload=json.dumps(job.payload, separators=(",", ":")),
+                lease_until=wall_seconds() + 5 * (job.attempts + 1),
+                attempts=job.attempts + 1,
+            )
+        )
+
+    # -- SQLite: a claim is a lease on the wall clock -----------------------------------------
 
     def _run(self, job: Job, lease: float) -> None:
         handler = self._handlers[job.kind]  # only registered kinds are ever claimed

@@ -18,11 +18,10 @@ from sqlalchemy import Connection, select
 
 from ..config import RUNTIME_SETTINGS, Config
 from . import schema
+from .backends import open_stores
 from .clock import Clock
 from .duework import DueWork
-from .media import MediaStore
 from .readcache import cached_value
-from .store import Store
 from .timefmt import zone
 from .vendor import Vendor
 
@@ -37,11 +36,8 @@ class Emulator:
         if not config.data_dir:
             self._tmpdir = tempfile.mkdtemp(prefix="mockserver-")
             config.data_dir = self._tmpdir
-        self.store = Store(config.data_dir)
-        # the request journal lives beside the store, in its own file (see core/schema.py)
-        self.journal_store = Store(config.data_dir, "journal", schema.journal_metadata)
+        self.store, self.journal_store, self.media = open_stores(config)
         self.clock = Clock(self.store)
-        self.media = MediaStore(self.store.media_dir)
         self.duework = DueWork(self.store, emulator=self)
         for vendor in vendors:
             for job_kind in vendor.jobs:
@@ -117,7 +113,9 @@ class Emulator:
     def recover(self) -> dict[str, int]:
         """Start-up after a crash: release the dead workers' job claims and remove media
         files no row names. Run once by the server before any worker starts."""
-        leases = self.store.transact(self.duework.release_leases)
+        leases = 0
+        if self.store.dialect == "sqlite":  # PostgreSQL's claims die with their host
+            leases = self.store.transact(self.duework.release_leases)
         files = self.store.query(self.media.sweep_orphans)
         return {"leases": leases, "files": len(files)}
 
@@ -125,7 +123,7 @@ class Emulator:
         """Empty state: every row and every media file."""
         self.store.transact(self.store.clear)
         self.journal_store.transact(self.journal_store.clear)
-        shutil.rmtree(self.media.root, ignore_errors=True)
+        self.media.wipe()
 
     def close(self) -> None:
         self._stop.set()

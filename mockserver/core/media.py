@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
+import shutil
 import tempfile
 
 from sqlalchemy import Connection, delete, func, select
@@ -34,12 +36,28 @@ EXTENSIONS = {
 }
 
 
+#: what ``add`` hands out: 128 random bits in hex and an extension
+MEDIA_NAME = re.compile(r"[0-9a-f]{32}\.[a-z]{3,4}")
+
+
 class MediaStore:
     def __init__(self, root: str) -> None:
         self.root = root
 
     def path(self, sha256: str) -> str:
         return os.path.join(self.root, sha256[:2], sha256)
+
+    def read(self, sha256: str) -> bytes | None:
+        """The stored bytes of one content, or None when they are gone."""
+        try:
+            with open(self.path(sha256), "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+
+    def wipe(self) -> None:
+        """Every stored file goes (the rows are deleted with the rest of the store)."""
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def write_file(self, content: bytes) -> str:
         """Put the bytes on disk atomically and return their hash.
@@ -77,6 +95,10 @@ class MediaStore:
         return result.inserted_primary_key[0]
 
     def lookup(self, conn: Connection, name: str):
+        """The row of a URL name; None for a name this store could never have handed out
+        (so no arbitrary text, e.g. a NUL byte PostgreSQL refuses, reaches the query)."""
+        if not MEDIA_NAME.fullmatch(name):
+            return None
         return conn.execute(select(schema.media).where(schema.media.c.name == name)).first()
 
     def delete_rows(self, conn: Connection, media_ids: list[int]) -> list[str]:

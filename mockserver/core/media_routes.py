@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import io
 
 from flask import Blueprint, send_file
 
@@ -18,7 +18,7 @@ def media_file(kind: str, name: str):
     row = emulator.store.query(lambda conn: emulator.media.lookup(conn, name))
     if row is None or row.kind != kind:
         raise NotFound()
-    path = emulator.media.path(row.sha256)
-    if not os.path.exists(path):
+    content = emulator.media.read(row.sha256)
+    if content is None:
         raise NotFound()
-    return send_file(path, mimetype=row.content_type, max_age=3600, etag=row.sha256)
+    return send_file(io.BytesIO(content), mimetype=row.content_type, max_age=3600, etag=row.sha256)

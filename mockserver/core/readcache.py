@@ -4,8 +4,10 @@ A reply is reused only for the same request (path, query, account, base URL) and
 while SQLite's ``data_version`` of this thread's reader connection is the one the reply
 was built at: any commit by any other connection, in any worker process, changes it.
 The version carries the connection's serial (unique in the process), so replies of
-another store, or of an earlier connection, never match. A reply that would change as the
-clock passes an instant (a log appearing) is reused only before that instant.
+another store, or of an earlier connection, never match. On PostgreSQL the version is a
+sequence every host's commits advance (``pgstore.py``), keyed with the store's serial.
+A reply that would change as the clock passes an instant (a log appearing) is reused only
+before that instant.
 Nothing is shared between threads, and each thread keeps at most ``SIZE`` replies.
 """
 

@@ -5,25 +5,25 @@ Each vendor owns its own tables in its package's ``schema.py``, defined on this 
 
 Times are integers: microseconds since the Unix epoch, UTC (``*_us`` columns). That keeps
 range filters and keyset pagination on plain indexed integer comparisons.
-Bump ``SCHEMA_VERSION`` and add a step to ``MIGRATIONS`` in ``store.py`` on any change.
+Any change needs an Alembic revision in ``mockserver/migrations/versions`` (both dialects).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     text,
 )
-
-SCHEMA_VERSION = 6
 
 metadata = MetaData()
 
@@ -38,8 +38,8 @@ clock = Table(
     "clock",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("frozen_us", Integer, nullable=True),  # set: the clock stands still there
-    Column("offset_us", Integer, nullable=False, server_default=text("0")),
+    Column("frozen_us", BigInteger, nullable=True),  # set: the clock stands still there
+    Column("offset_us", BigInteger, nullable=False, server_default=text("0")),
 )
 
 settings = Table(
@@ -55,7 +55,7 @@ accounts = Table(
     Column("id", Integer, primary_key=True),
     Column("products", Text, nullable=False),  # JSON list: "parkpow", "visionalert"
     Column("rate_limit_per_second", Float, nullable=True),  # None: no per-account throttle
-    Column("created_us", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
 )
 
 tokens = Table(
@@ -79,7 +79,7 @@ jobs = Table(
     Column("id", Integer, primary_key=True),
     Column("kind", String, nullable=False),
     Column("key", String, nullable=True, unique=True),  # at most one pending job per key
-    Column("due_us", Integer, nullable=False),
+    Column("due_us", BigInteger, nullable=False),
     Column("payload", Text, nullable=False, server_default=text("'{}'")),
     Column("lease_until", Float, nullable=True),  # wall-clock seconds; None: not claimed
     Column("attempts", Integer, nullable=False, server_default=text("0")),
@@ -95,9 +95,18 @@ media = Table(
     Column("content_type", String, nullable=False),
     Column("size", Integer, nullable=False),
     Column("kind", String, nullable=False),  # camera_snapshot, camera_reference, parkpow
-    Column("created_us", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
 )
 Index("ix_media_sha", media.c.sha256)
+
+#: media bytes, when they live in the database (PostgreSQL: every host reaches them)
+media_content = Table(
+    "media_content",
+    metadata,
+    Column("sha256", String, primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+    Column("stored_at", Float, nullable=False),  # wall-clock seconds, for the orphan sweep
+)
 
 # --- Control plane -----------------------------------------------------------------------
 
@@ -108,7 +117,7 @@ faults = Table(
     Column("spec", Text, nullable=False),  # JSON, see control/faults.py
     Column("remaining", Integer, nullable=True),  # None: until removed
     Column("hits", Integer, nullable=False, server_default=text("0")),
-    Column("created_us", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
     Column("seen", Integer, nullable=False, server_default=text("0")),  # matching requests
 )
 
@@ -123,7 +132,8 @@ mutant_deletions = Table(
 
 # --- The request journal: diagnostics, not world state --------------------------------------
 # Kept in its own file (``journal.sqlite3``): its steady writes neither queue behind the
-# world's writers nor change the world's data version (which read caches key on).
+# world's writers nor change the world's data version (which read caches key on). On
+# PostgreSQL it is a table of the one database, outside the world's version sequence.
 
 journal_metadata = MetaData()
 
@@ -131,7 +141,7 @@ journal = Table(
     "journal",
     journal_metadata,
     Column("id", Integer, primary_key=True),
-    Column("at_us", Integer, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
     Column("method", String, nullable=False),
     Column("path", Text, nullable=False),
     Column("query", Text, nullable=False),
@@ -140,7 +150,7 @@ journal = Table(
     Column("token", String, nullable=True),
     Column("body", Text, nullable=True),
     Column("fault_id", Integer, nullable=True),
-    Column("wall_us", Integer, nullable=True),  # real time of arrival (client behaviour)
+    Column("wall_us", BigInteger, nullable=True),  # real time of arrival (client behaviour)
     Column("retry_after", Float, nullable=True),  # the reply's Retry-After, seconds
     Column("next_url", Text, nullable=True),  # paginated reply: its next ("" = none)
 )

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import QueuePool
 
@@ -36,30 +36,13 @@ RETRIES = 20
 
 _CONNECTION_SERIALS = itertools.count(1)
 
-#: version -> list of SQL statements that bring a store from version-1 to version
-MIGRATIONS: dict[int, list[str]] = {
-    2: [
-        "ALTER TABLE faults ADD COLUMN seen INTEGER NOT NULL DEFAULT 0",
-        "ALTER TABLE journal ADD COLUMN wall_us INTEGER",
-        "ALTER TABLE journal ADD COLUMN retry_after FLOAT",
-        "ALTER TABLE journal ADD COLUMN next_url TEXT",
-    ],
-    3: ["DROP TABLE IF EXISTS journal"],  # moved to journal.sqlite3
-    4: [],  # mutant_deletions: a new table, made by create_all
-    5: [],  # ParkPow tools' tables (pp_visit_data, pp_tags, ...): new tables, create_all
-    6: [  # logs written at acceptance, visible processing_delay later
-        "ALTER TABLE va_logs ADD COLUMN visible_us INTEGER NOT NULL DEFAULT 0",
-        "UPDATE va_logs SET visible_us = created_us",
-        "ALTER TABLE va_logs ADD COLUMN forced TEXT",
-        "CREATE INDEX IF NOT EXISTS ix_va_references_camera"
-        " ON va_references (camera_id, created_us)",
-        "CREATE INDEX IF NOT EXISTS ix_va_logs_visible ON va_logs (visible_us)",
-    ],
-}
-
 
 class Store:
     """Owns the engine of one data directory; hands out read and write transactions."""
+
+    dialect = "sqlite"
+    #: due work is claimed with leases (a row lock would hold the single writer)
+    row_locks = False
 
     def __init__(self, data_dir: str, name: str = "store", metadata=None) -> None:
         """``name``/``metadata``: another database file beside the world's (the journal)."""
@@ -157,32 +140,22 @@ class Store:
     # -- lifecycle ----------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        def work(conn: Connection) -> None:
-            self.metadata.create_all(conn)
-            if self.metadata is not schema.metadata:
-                return  # a side database: created as it is, never migrated
-            row = conn.execute(
-                select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
-            ).first()
-            version = int(row[0]) if row else 0
-            if version == 0:
-                conn.execute(
-                    schema.meta.insert().values(
-                        key="schema_version", value=str(schema.SCHEMA_VERSION)
-                    )
-                )
-                return
-            for step in range(version + 1, schema.SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS.get(step, []):
-                    conn.exec_driver_sql(statement)
-            if version != schema.SCHEMA_VERSION:
-                conn.execute(
-                    schema.meta.update()
-                    .where(schema.meta.c.key == "schema_version")
-                    .values(value=str(schema.SCHEMA_VERSION))
-                )
+        from .migrate import upgrade_sqlite
 
-        self.transact(work)
+        upgrade_sqlite(self)  # a write: several worker processes may start at once
+
+    # -- dialect pieces the rest of the code asks for -----------------------------------
+
+    def observe_statement(self) -> str:
+        """The clock and the store's data version in one statement (every request runs it,
+        straight to the driver). The ``data_version`` changes whenever another connection
+        committed (``core.readcache``)."""
+        return _OBSERVE_SQL
+
+    def version_key(self, conn: Connection, version: int) -> tuple | None:
+        """``data_version`` counts per connection: the connection's serial makes it unique."""
+        serial = conn.info.get("serial")
+        return (serial, version) if serial is not None else None
 
     def clear(self, conn: Connection) -> None:
         """Delete every row (the schema stays); media files are removed by the caller."""
@@ -223,3 +196,10 @@ def _on_begin(conn: Connection) -> None:
 def _is_busy(exc: OperationalError) -> bool:
     message = str(exc.orig).lower() if exc.orig else str(exc).lower()
     return "locked" in message or "busy" in message
+
+
+_OBSERVE_SQL = (
+    "SELECT (SELECT frozen_us FROM clock WHERE id = 1),"
+    " (SELECT offset_us FROM clock WHERE id = 1),"
+    " (SELECT data_version FROM pragma_data_version())"
+)

@@ -22,9 +22,9 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..core import duework
+from ..core.dialect import insert_or_ignore
 from ..core.emulator import Emulator
 from ..core.errors import REQUIRED, FieldErrors, NotFound
 from . import schema
@@ -174,11 +174,12 @@ def _import_rows(conn: Connection, account_id: int, rows: list[dict], remove: bo
         names = [n.strip() for n in row.get(TAGS_COLUMN, "").split(",") if n.strip()]
         for tag_id in tag_ids(conn, account_id, names):
             conn.execute(
-                sqlite_insert(schema.pp_vehicle_tags)
-                .values(vehicle_id=vehicle_id, tag_id=tag_id)
-                .on_conflict_do_nothing()
+                _TAG_VEHICLE[conn.dialect.name].values(vehicle_id=vehicle_id, tag_id=tag_id)
             )
     return {"rows": len(rows), "created": created, "updated": updated}
 
 
 JOBS = (duework.JobKind(IMPORT_KIND, _apply_import),)
+
+
+_TAG_VEHICLE = insert_or_ignore(schema.pp_vehicle_tags)

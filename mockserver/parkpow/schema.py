@@ -7,6 +7,7 @@ table it uses through ``schema``.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -71,9 +72,9 @@ pp_visits = Table(
     Column("end_cam_id", Integer, ForeignKey("pp_cameras.id"), nullable=True),
     Column("start_media_id", Integer, ForeignKey("media.id"), nullable=True),
     Column("end_media_id", Integer, ForeignKey("media.id"), nullable=True),
-    Column("start_us", Integer, nullable=False),
-    Column("end_us", Integer, nullable=True),
-    Column("last_seen_us", Integer, nullable=False),
+    Column("start_us", BigInteger, nullable=False),
+    Column("end_us", BigInteger, nullable=True),
+    Column("last_seen_us", BigInteger, nullable=False),
     Column("start_prediction", Text, nullable=True),  # JSON
     Column("end_prediction", Text, nullable=True),  # JSON
 )
@@ -85,6 +86,7 @@ Index(
     pp_visits.c.license_plate,
     unique=True,
     sqlite_where=pp_visits.c.open == True,  # noqa: E712
+    postgresql_where=pp_visits.c.open == True,  # noqa: E712
 )
 
 
@@ -127,7 +129,7 @@ pp_imports = Table(
     Column("remove", Boolean, nullable=False),
     Column("csv", Text, nullable=True),  # dropped once the import ran
     Column("outcome", Text, nullable=True),  # JSON {"info": ...} or {"error": ...}; None: pending
-    Column("created_us", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
 )
 
 pp_alerts = Table(
@@ -138,7 +140,7 @@ pp_alerts = Table(
     Column("visit_id", Integer, nullable=False),  # kept when the visit is deleted
     Column("license_plate", String, nullable=False),
     Column("alert_template_id", Integer, nullable=False),
-    Column("created_us", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
 )
 Index("ix_pp_alerts_account", pp_alerts.c.account_id, pp_alerts.c.id)
 

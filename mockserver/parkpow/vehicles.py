@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Row, delete, select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..core.dialect import insert_or_ignore
 from ..core.errors import REQUIRED, FieldErrors, NotFound
 from . import schema
 from .paging import NumberedPage, PageNumber, fetch_numbered_page
@@ -128,9 +128,9 @@ def edit_tags(store, account_id: int, edit: TagEdit) -> None:
             raise NotFound()
         if edit.checked:
             conn.execute(
-                sqlite_insert(schema.pp_vehicle_tags)
-                .values(vehicle_id=edit.vehicle_id, tag_id=edit.tag_id)
-                .on_conflict_do_nothing()
+                _TAG_VEHICLE[conn.dialect.name].values(
+                    vehicle_id=edit.vehicle_id, tag_id=edit.tag_id
+                )
             )
         else:
             conn.execute(
@@ -153,3 +153,6 @@ def tag_ids(conn: Connection, account_id: int, names: list[str]) -> list[int]:
             ).inserted_primary_key
         ids.append(row[0])
     return ids
+
+
+_TAG_VEHICLE = insert_or_ignore(schema.pp_vehicle_tags)

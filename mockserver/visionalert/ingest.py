@@ -30,7 +30,7 @@ from ..core.errors import (
     Throttled,
 )
 from ..core.images import INVALID_IMAGE, ImageInfo, InvalidImage, inspect_image
-from . import notify, processing, schema, scoring
+from . import camera_tags, notify, processing, schema, scoring
 from .references import reference_at
 
 SNAPSHOT_KIND = "camera_snapshot"
@@ -364,7 +364,7 @@ def tag_camera(conn: Connection, account_id: int, camera_id: int, name: str, now
         select(link.camera_id).where(link.camera_id == camera_id, link.tag_id == tag_id)
     ).first()
     if linked is None:
-        conn.execute(schema.va_camera_tags.insert().values(camera_id=camera_id, tag_id=tag_id))
+        camera_tags.link(conn, camera_id, tag_id)
         conn.execute(
             update(schema.va_cameras)
             .where(schema.va_cameras.c.id == camera_id)

@@ -32,6 +32,7 @@ from sqlalchemy import Connection, delete, select, update
 
 from ..core import duework
 from ..core.clock import seconds_to_us
+from ..core.dialect import insert_or_ignore
 from ..core.emulator import Emulator
 from . import alerts, schema, scoring
 from .references import drop_pending_adoptions, reference_at, set_reference
@@ -140,16 +141,13 @@ def analysis_of(emulator: Emulator, sha: str, conn: Connection | None = None) ->
     )
     if found is not None:
         return found
-    with open(emulator.media.path(sha), "rb") as handle:
-        return scoring.analyse(handle.read())
+    return scoring.analyse(emulator.media.read(sha))
 
 
 def remember(conn: Connection, sha: str, analysis: scoring.Analysis) -> None:
     """Keep an analysis for its content (the first one stays: same bytes, same scores)."""
     conn.execute(
-        schema.image_analysis.insert()
-        .prefix_with("OR IGNORE")
-        .values(
+        _REMEMBER[conn.dialect.name].values(
             sha256=sha,
             width=analysis.width,
             height=analysis.height,
@@ -157,6 +155,9 @@ def remember(conn: Connection, sha: str, analysis: scoring.Analysis) -> None:
             signature=json.dumps(analysis.signature),
         )
     )
+
+
+_REMEMBER = insert_or_ignore(schema.image_analysis)
 
 
 def take_forced(conn: Connection, camera_id: int) -> dict | None:

@@ -7,6 +7,7 @@ every table it uses through ``schema``.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -29,11 +31,11 @@ va_licenses = Table(
     Column("code", String, nullable=False, unique=True),
     Column("size", Integer, nullable=False),
     Column("va_type", String, nullable=False),
-    Column("expiration_us", Integer, nullable=False),
+    Column("expiration_us", BigInteger, nullable=False),
     Column("webhook_url", String, nullable=True),
     Column("notify_email", String, nullable=True),
-    Column("created_us", Integer, nullable=False),
-    Column("modified_us", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("modified_us", BigInteger, nullable=False),
 )
 Index("ix_va_licenses_account", va_licenses.c.account_id, va_licenses.c.created_us)
 
@@ -49,9 +51,9 @@ va_cameras = Table(
     Column("latest_status", String, nullable=True),
     Column("thresholds", Text, nullable=False, server_default=text("'{}'")),  # JSON
     Column("reference_id", Integer, nullable=True),  # va_references.id of the current one
-    Column("last_accepted_us", Integer, nullable=True),  # per-camera upload window
-    Column("created_us", Integer, nullable=False),
-    Column("modified_us", Integer, nullable=False),
+    Column("last_accepted_us", BigInteger, nullable=True),  # per-camera upload window
+    Column("created_us", BigInteger, nullable=False),
+    Column("modified_us", BigInteger, nullable=False),
     UniqueConstraint("account_id", "serial", name="uq_va_camera_serial"),
 )
 Index("ix_va_cameras_page", va_cameras.c.license_id, va_cameras.c.created_us, va_cameras.c.id)
@@ -70,6 +72,7 @@ va_camera_tags = Table(
     metadata,
     Column("camera_id", Integer, ForeignKey("va_cameras.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", Integer, ForeignKey("va_tags.id", ondelete="CASCADE"), primary_key=True),
+    Column("ordinal", Integer, nullable=True),  # assignment order within the camera
 )
 Index("ix_va_camera_tags_tag", va_camera_tags.c.tag_id)
 
@@ -79,7 +82,7 @@ va_uploads = Table(
     Column("id", Integer, primary_key=True),
     Column("camera_id", Integer, ForeignKey("va_cameras.id", ondelete="CASCADE"), nullable=False),
     Column("media_id", Integer, ForeignKey("media.id"), nullable=False),
-    Column("uploaded_us", Integer, nullable=False),
+    Column("uploaded_us", BigInteger, nullable=False),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
 )
 
@@ -89,7 +92,7 @@ va_references = Table(
     Column("id", Integer, primary_key=True),
     Column("camera_id", Integer, ForeignKey("va_cameras.id", ondelete="CASCADE"), nullable=False),
     Column("media_id", Integer, ForeignKey("media.id"), nullable=False),
-    Column("created_us", Integer, nullable=False),  # an adopted one: when its log appears
+    Column("created_us", BigInteger, nullable=False),  # an adopted one: when its log appears
 )
 Index("ix_va_references_camera", va_references.c.camera_id, va_references.c.created_us)
 
@@ -105,9 +108,9 @@ va_logs = Table(
     Column("scores", Text, nullable=False, server_default=text("'{}'")),  # JSON, all four
     Column("snapshot_id", Integer, ForeignKey("media.id"), nullable=True),
     Column("tag", String, nullable=True),
-    Column("created_us", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
     # the instant the log appears (created + processing_delay): every read filters on it
-    Column("visible_us", Integer, nullable=False, server_default=text("0")),
+    Column("visible_us", BigInteger, nullable=False, server_default=text("0")),
     Column("forced", Text, nullable=True),  # JSON: the forced-scores entry this log consumed
 )
 Index("ix_va_logs_license", va_logs.c.license_id, va_logs.c.created_us, va_logs.c.id)
@@ -122,10 +125,10 @@ va_alerts = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("license_id", Integer, ForeignKey("va_licenses.id", ondelete="CASCADE"), nullable=False),
-    Column("sent", Boolean, nullable=False, server_default=text("0")),
-    Column("emitted", Boolean, nullable=False, server_default=text("0")),
-    Column("opened_us", Integer, nullable=False),
-    Column("created_us", Integer, nullable=False),  # when it is (or will be) emitted
+    Column("sent", Boolean, nullable=False, server_default=false()),
+    Column("emitted", Boolean, nullable=False, server_default=false()),
+    Column("opened_us", BigInteger, nullable=False),
+    Column("created_us", BigInteger, nullable=False),  # when it is (or will be) emitted
 )
 Index("ix_va_alerts_page", va_alerts.c.license_id, va_alerts.c.created_us, va_alerts.c.id)
 
@@ -154,7 +157,7 @@ va_deliveries = Table(
     Column("ok", Boolean, nullable=False),
     Column("status_code", Integer, nullable=True),
     Column("error", Text, nullable=True),
-    Column("at_us", Integer, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
 )
 
 va_outbox = Table(
@@ -165,7 +168,7 @@ va_outbox = Table(
     Column("to", String, nullable=False),
     Column("subject", Text, nullable=False),
     Column("body", Text, nullable=False),
-    Column("at_us", Integer, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
 )
 
 va_forced_scores = Table(
@@ -174,7 +177,7 @@ va_forced_scores = Table(
     Column("id", Integer, primary_key=True),
     Column("camera_id", Integer, ForeignKey("va_cameras.id", ondelete="CASCADE"), nullable=False),
     Column("scores", Text, nullable=True),  # JSON; None with fail=True: a processing fault
-    Column("fail", Boolean, nullable=False, server_default=text("0")),
+    Column("fail", Boolean, nullable=False, server_default=false()),
     Column("remaining", Integer, nullable=False),
 )
 

@@ -8,7 +8,7 @@ from ..core.errors import FieldErrors
 from ..core.numbers import is_whole_number
 from ..core.seedfields import SeedConflict, seed_list, seed_text
 from ..core.timefmt import parse_instant
-from . import schema
+from . import camera_tags, schema
 
 
 def read_seed(conn: Connection, account_id: int, section: dict, where: str, now_us: int) -> dict:
@@ -94,7 +94,7 @@ def _va_camera(conn, account_id, license_id, spec, where, now_us) -> None:
     ).inserted_primary_key[0]
     for tag in dict.fromkeys(tags):
         tag_id = ensure_tag(conn, account_id, tag)
-        conn.execute(schema.va_camera_tags.insert().values(camera_id=camera_id, tag_id=tag_id))
+        camera_tags.link(conn, camera_id, tag_id)
 
 
 def ensure_tag(conn: Connection, account_id: int, name: str) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Connection, and_, false, func, literal_column, select, true
+from sqlalchemy import Connection, and_, false, func, select, true
 
 from ..core.auth import Account
 from ..core.emulator import Emulator
@@ -141,7 +141,7 @@ def _tags_of(conn: Connection, camera_ids: list[int]) -> dict[int, list[str]]:
         select(link.c.camera_id, tag.c.name)
         .join(tag, tag.c.id == link.c.tag_id)
         .where(link.c.camera_id.in_(camera_ids))
-        .order_by(link.c.camera_id, literal_column("va_camera_tags.rowid"))
+        .order_by(link.c.camera_id, link.c.ordinal)
     ).all()
     tags: dict[int, list[str]] = {}
     for row in rows:

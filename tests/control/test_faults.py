@@ -10,7 +10,9 @@ import requests
 from mockserver.client import MockServerClient
 from mockserver.testkit.plugin import LiveServer
 
-from ..conftest import auth
+from ..conftest import BOTH_BACKENDS, auth
+
+pytestmark = BOTH_BACKENDS
 
 LICENSES = "/v1/vision-alert/licenses/"
 PARKING = "/api/v1/parking-list/"

@@ -9,7 +9,10 @@ import pytest
 
 from mockserver.core.timefmt import parse_instant
 
+from ..conftest import BOTH_BACKENDS
 from ..visionalert.va_rows import VA, get, insert_logs, relative, seed_account, set_clock, walk
+
+pytestmark = BOTH_BACKENDS
 
 T0 = "2026-04-10T14:30:00Z"
 

@@ -6,7 +6,9 @@ import requests
 
 from mockserver.testkit.plugin import LiveServer
 
-from ..conftest import SEED_EXAMPLE, auth
+from ..conftest import BOTH_BACKENDS, SEED_EXAMPLE, auth
+
+pytestmark = BOTH_BACKENDS
 
 
 def _serials(client, lic):

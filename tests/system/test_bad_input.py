@@ -15,12 +15,24 @@ import pytest
 from mockserver import Config, create_app
 
 from .. import bad_inputs
+from ..conftest import BACKENDS
 from ..state_digest import data_dir_of, media_files, state_diff, table_rows
 
 
-@pytest.fixture(scope="module")
-def corpus_app():
-    app = create_app(Config(seed="none", tick_seconds=0, upload_limit=bad_inputs.UPLOAD_LIMIT))
+@pytest.fixture(scope="module", params=BACKENDS)
+def corpus_app(request):
+    """The corpus runs against each backend (PostgreSQL: a database of the suite's server)."""
+    database_url = ""
+    if request.param == "postgresql":
+        database_url = request.getfixturevalue("postgres_server").database()
+    app = create_app(
+        Config(
+            seed="none",
+            tick_seconds=0,
+            upload_limit=bad_inputs.UPLOAD_LIMIT,
+            database_url=database_url,
+        )
+    )
     client = app.test_client()
     reply = client.post("/_mock/seed", json=bad_inputs.seed())
     assert reply.status_code == 201, reply.json
@@ -38,6 +50,8 @@ def corpus_app():
     app.corpus_licenses = licenses
     yield app
     app.extensions["mockserver"].close()
+    if database_url:
+        request.getfixturevalue("postgres_server").drop(database_url)
 
 
 def _io(content: bytes):

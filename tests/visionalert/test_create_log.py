@@ -12,7 +12,7 @@ from PIL import Image
 
 from mockserver.testkit.plugin import LiveServer
 
-from ..conftest import auth
+from ..conftest import BOTH_BACKENDS, auth
 from .va_support import (
     CREATE_LOG,
     START,
@@ -26,6 +26,8 @@ from .va_support import (
     settings,
     upload,
 )
+
+pytestmark = BOTH_BACKENDS
 
 OK = {"message": "Log created successfully."}
 TOO_SOON = {"message": "Camera already uploaded a log recently."}

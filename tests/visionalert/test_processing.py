@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from ..conftest import auth
+from ..conftest import BOTH_BACKENDS, auth
 from .va_support import TOKEN, advance, camera, force, noise_image, photo, seed, settings, upload
+
+pytestmark = BOTH_BACKENDS
 
 
 def _logs(client, lic, serial="C1"):

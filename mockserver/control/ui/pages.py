@@ -131,7 +131,7 @@ def thumbnail(name: str):
     if row is None:
         raise NotFound()
     path = thumbs.thumbnail_path(
-        emulator.config.data_dir, emulator.media.path(row.sha256), row.sha256
+        emulator.config.data_dir, lambda: emulator.media.read(row.sha256), row.sha256
     )
     if path is None:
         raise NotFound()

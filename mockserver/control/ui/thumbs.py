@@ -8,28 +8,32 @@ every later page load (from any worker) reads a small file.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 
 from PIL import Image
 
 WIDTH = 320  # pixels; shown at up to 160 CSS px, sharp on a 2x screen
 
 
-def thumbnail_path(data_dir: str, source: str, sha256: str) -> str | None:
-    """The thumbnail file of the image stored at ``source`` (made now if missing); None if
-    the image is gone."""
+def thumbnail_path(data_dir: str, source: Callable[[], bytes | None], sha256: str) -> str | None:
+    """The thumbnail file of the image whose bytes ``source`` reads (made now if missing);
+    None if the image is gone. Kept in this host's data directory: a cache of content,
+    made again by any host that lacks it (the bytes may live in a shared database)."""
     folder = os.path.join(data_dir, "thumbnails")
     path = os.path.join(folder, f"{sha256}-{WIDTH}.jpg")
     if os.path.exists(path):
         return path
-    if not os.path.exists(source):
+    content = source()
+    if content is None:
         return None
     os.makedirs(folder, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with Image.open(source) as image:
+        with Image.open(io.BytesIO(content)) as image:
             image.draft("RGB", (WIDTH, WIDTH))
             image = image.convert("RGB")
             image.thumbnail((WIDTH, WIDTH * 4), Image.Resampling.BILINEAR)

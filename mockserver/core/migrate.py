@@ -1,0 +1,113 @@
+"""Bring a store's schema to the current Alembic head, on either database, at start.
+
+* A new store: ``create_all`` from ``schema.py`` and a stamp of the head revision (one
+  statement per table, no migration machinery on the path of every throw-away test store);
+  a test checks that the revisions produce exactly that schema.
+* A store stamped with an older revision: ``alembic upgrade head``.
+* A SQLite store made before Alembic (``meta.schema_version`` 1 to 6): its last hand-kept
+  steps, then a stamp of the revision that *is* its version (3: ``0001`` ... 6: ``0004``),
+  then the upgrade.
+
+Everything runs in one transaction under the store's writer lock (SQLite) or an advisory
+lock (PostgreSQL), so hosts and workers starting at the same moment upgrade once.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, select, text
+
+from . import schema
+
+#: the hand-kept steps of the stores made before Alembic (version -> statements)
+LEGACY_STEPS: dict[int, list[str]] = {
+    2: ["ALTER TABLE faults ADD COLUMN seen INTEGER NOT NULL DEFAULT 0"],
+    3: ["DROP TABLE IF EXISTS journal"],  # moved to journal.sqlite3
+}
+#: the revision a pre-Alembic store of that version is (versions 1-2 are first brought to 3)
+LEGACY_REVISIONS = {3: "0001", 4: "0002", 5: "0003", 6: "0004"}
+#: any constant: the advisory lock PostgreSQL hosts take while one of them migrates
+ADVISORY_KEY = 0x6D6F636B  # "mock"
+#: PostgreSQL sequences every host reads (``pgstore.py``, ``control/sharedstore.py``)
+COUNTERS = ("mockserver_world_version", "mockserver_faults_token")
+
+
+def alembic_config(conn: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option(
+        "script_location", os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
+    )
+    if conn is not None:
+        config.attributes["connection"] = conn
+    return config
+
+
+@functools.cache
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(conn: Connection) -> str:
+    """Bring the world's schema on ``conn`` to the head; returns what was done."""
+    tables = set(inspect(conn).get_table_names())
+    if "alembic_version" in tables:
+        if current_revision(conn) == head_revision():
+            return "current"
+        command.upgrade(alembic_config(conn), "head")
+        return "upgraded"
+    if "meta" in tables:  # made before Alembic
+        row = conn.execute(
+            select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
+        ).first()
+        version = int(row[0]) if row else 3
+        for step in range(version + 1, 4):
+            for statement in LEGACY_STEPS.get(step, []):
+                conn.exec_driver_sql(statement)
+        conn.execute(schema.meta.delete().where(schema.meta.c.key == "schema_version"))
+        command.stamp(alembic_config(conn), LEGACY_REVISIONS[max(version, 3)])
+        command.upgrade(alembic_config(conn), "head")
+        return "upgraded"
+    schema.metadata.create_all(conn)
+    upgrade_ops_for_new_store(conn)
+    command.stamp(alembic_config(conn), "head")
+    return "created"
+
+
+def upgrade_ops_for_new_store(conn: Connection) -> None:
+    """What ``create_all`` cannot make: PostgreSQL's shared counters (see revision 0002)."""
+    if conn.dialect.name == "postgresql":
+        for name in COUNTERS:
+            conn.exec_driver_sql(f"CREATE SEQUENCE IF NOT EXISTS {name}")
+            conn.exec_driver_sql(f"SELECT nextval('{name}')")  # last_value is then set
+
+
+def upgrade_sqlite(store) -> None:
+    """The store's files, under its writer lock (the caller holds it)."""
+
+    def work(conn: Connection) -> None:
+        if store.metadata is not schema.metadata:
+            store.metadata.create_all(conn)  # a side database: created as it is
+            return
+        upgrade(conn)
+
+    store.transact(work)
+
+
+def upgrade_postgresql(store) -> None:
+    """The shared database, one host at a time (an advisory lock held to the commit)."""
+    with store.engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_KEY})
+        if store.metadata is not schema.metadata:
+            store.metadata.create_all(conn)
+            return
+        upgrade(conn)

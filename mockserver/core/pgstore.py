@@ -1,0 +1,231 @@
+"""The store on PostgreSQL: one database shared by any number of emulator hosts.
+
+Write units of work run at ``SERIALIZABLE`` isolation and are retried when PostgreSQL
+reports a serialization failure or a deadlock: every rule that SQLite keeps with its single
+writer (one accepted upload per camera per window, one open visit per plate and lot,
+throttle histories, fault budgets) holds across hosts with no lock that serialises all
+writers; only transactions that touch the same rows wait for, or retry after, each other.
+
+Reads run in autocommit, one snapshot per statement, like the SQLite store's readers.
+
+Every committed world write advances the ``mockserver_world_version`` sequence *after* the
+commit: a read cache on any host keys its replies on that value, so a reply built before a
+commit on another host is never served after it (a sequence is outside transactions, so a
+reader never sees a version ahead of the data it belongs to).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from psycopg.types.string import StrDumperUnknown
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from . import schema
+
+T = TypeVar("T")
+
+#: how long a write keeps retrying after serialization failures before it gives up
+RETRY_SECONDS = 60.0
+#: SQLSTATEs worth retrying: serialization_failure, deadlock_detected
+RETRY_STATES = {"40001", "40P01"}
+#: a unique violation raced by a concurrent insert: retried a few times (then it is real)
+UNIQUE_VIOLATION = "23505"
+UNIQUE_RETRIES = 3
+
+WORLD_VERSION = "mockserver_world_version"
+
+
+def engine_url(url: str) -> str:
+    """A PostgreSQL URL with the psycopg 3 driver, whatever driver the user named."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def is_retryable(error: BaseException, attempt: int = 0) -> bool:
+    """A failure a fresh try of the same work can avoid (a concurrent writer won a race)."""
+    state = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return state in RETRY_STATES or (state == UNIQUE_VIOLATION and attempt < UNIQUE_RETRIES)
+
+
+class PostgresStore:
+    """One database's engine; the same units of work as the SQLite ``Store``."""
+
+    dialect = "postgresql"
+    #: due work is claimed with row locks held by the running transaction (``duework.py``)
+    row_locks = True
+
+    def __init__(
+        self,
+        url: str,
+        name: str = "store",
+        metadata=None,
+        isolation: str = "SERIALIZABLE",
+        durable: bool = True,
+    ) -> None:
+        """``isolation``: of the write units (the journal's appends need no more than
+        ``READ COMMITTED``); ``durable=False``: commits do not wait for the disk (a database
+        crash may lose the last moments; the request journal is diagnostics)."""
+        self.url = url
+        self.isolation = isolation
+        self.serial = next(_STORE_SERIALS)  # unique in this process
+        self.name = name
+        self.metadata = metadata if metadata is not None else schema.metadata
+        self.engine: Engine = create_engine(
+            engine_url(url),
+            pool_size=8,
+            max_overflow=32,
+            pool_pre_ping=True,
+            connect_args={
+                "application_name": f"mockserver-{name}",
+                **({} if durable else {"options": "-c synchronous_commit=off"}),
+            },
+        )
+        event.listen(self.engine, "connect", _on_connect)
+        self._local = threading.local()
+        self._held: list[Connection] = []
+        self._held_lock = threading.Lock()
+        #: called after each committed write of this process (e.g. to drop a read version)
+        self.write_listeners: list[Callable[[], None]] = []
+        self._versioned = self.metadata is schema.metadata
+        self._migrate()
+
+    # -- transactions -------------------------------------------------------------------
+
+    def transact(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a serializable transaction, again after a serialization failure."""
+        if not self._versioned:
+            return self._run(work, "writer", self.isolation)
+        wrote: list[bool] = []
+
+        def tracked(conn: Connection) -> T:
+            result = work(conn)
+            wrote.append(conn.execute(_WROTE).scalar_one())  # no row changed: no new version
+            return result
+
+        result = self._run(tracked, "writer", self.isolation)
+        if wrote and wrote[-1]:
+            self._run(lambda conn: conn.execute(_BUMP), "reader", "AUTOCOMMIT")
+        for listener in self.write_listeners:
+            listener()
+        return result
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """No global writer turn on PostgreSQL: row locks and serializable checks instead."""
+        yield
+
+    def query(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` for reading, each statement at the latest committed state."""
+        return self._run(work, "reader", "AUTOCOMMIT")
+
+    def _run(self, work: Callable[[Connection], T], role: str, isolation: str) -> T:
+        deadline = time.monotonic() + RETRY_SECONDS
+        attempt = 0
+        while True:
+            conn = self._thread_connection(role, isolation)
+            try:
+                if conn.in_transaction():  # re-entered from inside another unit of work
+                    with self.engine.connect().execution_options(
+                        isolation_level=isolation
+                    ) as nested:
+                        with nested.begin():
+                            return work(nested)
+                with conn.begin():
+                    return work(conn)
+            except DBAPIError as error:
+                lost = error.connection_invalidated or conn.invalidated
+                if lost:
+                    self._drop_thread_connection(role)
+                # a read on a connection the server dropped (a restart) is simply read again;
+                # a write is not: its commit may have happened
+                again = lost and role == "reader" and attempt == 0
+                if not (again or is_retryable(error, attempt)) or time.monotonic() > deadline:
+                    raise
+            attempt += 1
+            time.sleep(min(0.2, 0.002 * (2 ** min(attempt, 8))) * random.random())
+
+    def _thread_connection(self, role: str, isolation: str) -> Connection:
+        conn = getattr(self._local, role, None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self.engine.connect().execution_options(isolation_level=isolation)
+            setattr(self._local, role, conn)
+            with self._held_lock:
+                self._held.append(conn)
+        return conn
+
+    def _drop_thread_connection(self, role: str) -> None:
+        conn = getattr(self._local, role, None)
+        setattr(self._local, role, None)
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # already broken
+                pass
+
+    # -- dialect pieces the rest of the code asks for -----------------------------------
+
+    def observe_statement(self) -> str:
+        """The clock and the world version in one statement (every request runs it)."""
+        return _OBSERVE_SQL
+
+    def version_key(self, conn: Connection, version: int) -> tuple:
+        """The read-cache key of a world version: the same on every connection of this
+        store; the store's serial keeps another database's equal count from matching."""
+        return ("pg", self.serial, version)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        from .migrate import upgrade_postgresql
+
+        upgrade_postgresql(self)
+
+    def clear(self, conn: Connection) -> None:
+        """Delete every row (the schema stays), numbering restarting as in a new store."""
+        names = [t.name for t in self.metadata.sorted_tables if t.name != "meta"]
+        if names:
+            quoted = ", ".join(f'"{name}"' for name in names)
+            conn.exec_driver_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+
+    def dispose(self) -> None:
+        with self._held_lock:
+            held, self._held = self._held, []
+        for conn in held:
+            try:
+                conn.close()
+            except Exception:  # a connection owned by another thread may be mid-use
+                pass
+        self.engine.dispose()
+
+
+class _NulSafeText(StrDumperUnknown):
+    """Text as psycopg sends it, a NUL byte (which PostgreSQL text cannot hold) as U+FFFD:
+    a value with one never matches a stored row, where SQLite would compare it as is, and
+    it can never turn a request into a 500. (Input rules reject NUL where the vendor
+    does.)"""
+
+    def dump(self, obj: str):
+        return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+
+
+def _on_connect(dbapi_connection, _record) -> None:
+    dbapi_connection.adapters.register_dumper(str, _NulSafeText)
+
+
+_STORE_SERIALS = itertools.count(1)
+_OBSERVE_SQL = (
+    "SELECT (SELECT frozen_us FROM clock WHERE id = 1),"
+    " (SELECT offset_us FROM clock WHERE id = 1),"
+    f" (SELECT last_value FROM {WORLD_VERSION})"
+)
+_WROTE = text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
+_BUMP = text(f"SELECT nextval('{WORLD_VERSION}')")

@@ -1,0 +1,308 @@
+"""Two hosts, one world: two ``mockserver serve`` processes on one PostgreSQL database.
+
+Each host is its own process with its own port, pools and caches, exactly as on two
+machines (nothing but the database is shared: no data directory, no shared memory, no
+lock file). Requests alternate between the hosts; the rules hold across them.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+import requests
+
+from mockserver.testkit.plugin import LiveServer
+
+from ..control.test_control_hardening import HangingReceiver
+from ..control.test_control_hardening import jpeg as hook_jpeg
+from ..control.test_control_hardening import seed as hook_seed
+from .test_concurrency import jpeg, seed
+
+TOKEN = "tok-conc"
+HEADERS = {"Authorization": f"Token {TOKEN}"}
+START = "2026-04-10T14:30:00Z"
+THREADS = 16
+
+
+def start_hosts(database_url: str, count: int = 2, **env) -> list[LiveServer]:
+    environment = {"MOCKSERVER_TICK_SECONDS": "0.2", **env}
+    hosts = []
+    try:
+        for _ in range(count):
+            host = LiveServer(
+                workers=1, seed="none", extra_args=["--database", database_url], env=environment
+            )
+            hosts.append(host.start())
+    except Exception:
+        for host in hosts:
+            host.stop()
+        raise
+    return hosts
+
+
+@pytest.fixture(scope="module")
+def shared_database(postgres_server):
+    url = postgres_server.database()
+    yield url
+    postgres_server.drop(url)
+
+
+@pytest.fixture(scope="module")
+def hosts(shared_database):
+    both = start_hosts(shared_database)
+    yield [host.url for host in both]
+    for host in both:
+        host.stop()
+
+
+@pytest.fixture
+def world(hosts):
+    """Reset and seed through the first host, clock frozen at START through the second."""
+    first, second = hosts
+    assert requests.post(f"{first}/_mock/reset?seed=none").status_code == 200
+    reply = requests.post(f"{first}/_mock/seed", json=seed())
+    assert reply.status_code == 201, reply.text
+    assert requests.post(f"{second}/_mock/clock", json={"set": START}).status_code == 200
+    return reply.json()["accounts"][0]["licenses"][0]["id"]
+
+
+def _parallel(calls: list, work) -> list:
+    sessions = threading.local()
+
+    def run(call):
+        if not hasattr(sessions, "session"):
+            sessions.session = requests.Session()
+        return work(sessions.session, call)
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        return list(pool.map(run, calls))
+
+
+def _all_pages(url: str, path: str) -> list[dict]:
+    found, link = [], f"{url}{path}?page_size=200"
+    while link:
+        page = requests.get(link, headers=HEADERS, timeout=60).json()
+        found += page["results"]
+        link = page["next"]
+    return found
+
+
+def test_seed_clock_and_reset_through_one_host_hold_on_the_other(hosts, world):
+    first, second = hosts
+    for url in (first, second):
+        listed = requests.get(f"{url}/v1/vision-alert/licenses/", headers=HEADERS)
+        assert [row["id"] for row in listed.json()] == [world]
+        assert requests.get(f"{url}/_mock/clock").json() == {"now": START, "frozen": True}
+    moved = requests.post(f"{first}/_mock/clock", json={"advance": 3600}).json()
+    assert moved["now"] == "2026-04-10T15:30:00Z"
+    assert requests.get(f"{second}/_mock/clock").json()["now"] == "2026-04-10T15:30:00Z"
+    # a read cached on the second host is not served after a write through the first
+    path = f"{second}/v1/vision-alert/{world}/cameras/"
+    assert requests.get(path, headers=HEADERS).json()["results"] == []
+    reply = requests.post(
+        f"{first}/v1/vision-alert/create-log/",
+        headers=HEADERS,
+        data={"camera_id": "NEW-CAM"},
+        files={"upload": ("a.jpg", jpeg(3), "image/jpeg")},
+    )
+    assert reply.status_code == 200, reply.text
+    serials = [camera["serial"] for camera in requests.get(path, headers=HEADERS).json()["results"]]
+    assert serials == ["NEW-CAM"]
+    assert requests.post(f"{second}/_mock/reset?seed=none").status_code == 200
+    assert requests.get(f"{first}/v1/vision-alert/licenses/", headers=HEADERS).status_code == 401
+
+
+def test_one_camera_48_uploads_across_hosts_exactly_one_accepted_per_window(hosts, world):
+    per_window, windows, statuses = 48, 2, Counter()
+    for window in range(windows):
+        image = jpeg(window)
+
+        def upload(session, number, image=image):
+            reply = session.post(
+                f"{hosts[number % 2]}/v1/vision-alert/create-log/",
+                headers=HEADERS,
+                data={"camera_id": "ONE-CAM"},
+                files={"upload": ("snap.jpg", image, "image/jpeg")},
+                timeout=60,
+            )
+            return reply.status_code, reply.json()
+
+        results = _parallel(list(range(per_window)), upload)
+        codes = Counter(status for status, _body in results)
+        statuses.update(codes)
+        assert codes[200] == 1 and codes[429] == per_window - 1, codes
+        refused = {body["message"] for status, body in results if status == 429}
+        assert refused == {"Camera already uploaded a log recently."}
+        requests.post(f"{hosts[window % 2]}/_mock/clock", json={"advance": 900})
+    logs = _all_pages(hosts[1], f"/v1/vision-alert/{world}/cameras/ONE-CAM/logs/")
+    assert len(logs) == windows, logs
+    print(f"\n[two hosts] one camera: {per_window * windows} uploads -> {dict(statuses)}")
+
+
+def test_120_sightings_across_hosts_one_visit_per_plate(hosts, world):
+    image64 = base64.b64encode(jpeg(7)).decode()
+    plates = [f"TWO{i:03d}" for i in range(40)]
+    arrive = "2026-04-10 14:00:00.000000+0000"
+    # every plate seen by both entrances and the spot camera, through both hosts at once
+    calls = [(gate, plate) for plate in plates for gate in ("E1", "E2", "S1")]
+    assert len(calls) == 120
+
+    def sighting(session, call, counter=iter(range(10**6))):
+        gate, plate = call
+        reply = session.post(
+            f"{hosts[next(counter) % 2]}/api/v1/log-vehicle/",
+            headers=HEADERS,
+            json={"camera": gate, "image": image64, "results": [{"plate": plate}], "time": arrive},
+            timeout=60,
+        )
+        return reply.status_code
+
+    assert Counter(_parallel(calls, sighting)) == Counter({200: 120})
+    for url in hosts:
+        visits = requests.get(
+            f"{url}/api/v1/visit-list/",
+            params={"start": "2026-04-10", "end": "2026-04-10"},
+            headers=HEADERS,
+        ).json()
+        per_plate = Counter(visit["vehicle"]["license_plate"] for visit in visits)
+        assert per_plate == Counter({plate: 1 for plate in plates}), per_plate
+
+
+def test_fault_budget_is_consumed_exactly_once_across_hosts_and_journaled_on_both(hosts, world):
+    first, second = hosts
+    path = f"/v1/vision-alert/{world}/cameras/"
+    reply = requests.post(
+        f"{first}/_mock/faults",
+        json={"match": {"path": path}, "action": {"type": "status", "status": 503}, "times": 5},
+    )
+    assert reply.status_code == 201, reply.text
+
+    def read(session, number):
+        return session.get(f"{hosts[number % 2]}{path}", headers=HEADERS, timeout=60).status_code
+
+    codes = Counter(_parallel(list(range(40)), read))
+    assert codes == Counter({503: 5, 200: 35}), codes
+    # every request is in the journal, whichever host served it and whichever host reads
+    for url in hosts:
+        entries = requests.get(f"{url}/_mock/requests", params={"path": path, "limit": 1000}).json()
+        entries = entries.get("requests", entries) if isinstance(entries, dict) else entries
+        assert Counter(entry["status"] for entry in entries) == codes
+
+
+def test_sigkill_one_host_the_survivor_keeps_every_write_and_runs_its_claimed_work(
+    postgres_server,
+):
+    """Writers on both hosts; a webhook delivery hangs on the first host (its job claimed
+    there) when that host is SIGKILLed. Every acknowledged write is then visible through the
+    survivor, and the survivor delivers the webhook at once (no lease to wait out)."""
+    url = postgres_server.database()
+    receiver = HangingReceiver()
+    first, second = start_hosts(url, MOCKSERVER_WEBHOOK_TIMEOUT="60")
+    acked: dict[str, list[str]] = {"vehicle": [], "upload": []}
+    stop = threading.Event()
+    try:
+        session = requests.Session()
+        reply = session.post(f"{first.url}/_mock/seed", json=hook_seed(webhook=receiver.url))
+        license_id = reply.json()["accounts"][0]["licenses"][0]["id"]
+        session.post(f"{first.url}/_mock/clock", json={"set": START})
+        token = {"Authorization": "Token tok-hard"}
+
+        def writer(index: int) -> None:
+            own = requests.Session()
+            number = 0
+            while not stop.is_set():
+                number += 1
+                target = (first.url, second.url)[(index + number) % 2]
+                key = f"K{index}X{number:04d}"
+                try:
+                    if number % 2:
+                        reply = own.post(
+                            f"{target}/api/v1/create-vehicle/",
+                            headers=token,
+                            json={"license_plate": key},
+                            timeout=30,
+                        )
+                        kind = "vehicle"
+                    else:
+                        reply = own.post(
+                            f"{target}/v1/vision-alert/create-log/",
+                            headers=token,
+                            data={"camera_id": key},
+                            files={"upload": ("a.jpg", hook_jpeg(number % 200), "image/jpeg")},
+                            timeout=30,
+                        )
+                        kind = "upload"
+                except requests.RequestException:
+                    continue  # the killed host: the write was never acknowledged
+                assert reply.status_code < 500, reply.text
+                if 200 <= reply.status_code < 300:
+                    acked[kind].append(key)
+
+        writers = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+        for thread in writers:
+            thread.start()
+        # an alert whose webhook delivery the first host's tick claims and hangs in
+        camera = f"/_mock/visionalert/licenses/{license_id}/cameras/CAM-H"
+        session.post(f"{first.url}{camera}/forced-scores", json={"scores": {"Blur": 0.95}})
+        reply = session.post(
+            f"{first.url}/v1/vision-alert/create-log/",
+            headers=token,
+            data={"camera_id": "CAM-H"},
+            files={"upload": ("a.jpg", hook_jpeg(7), "image/jpeg")},
+        )
+        assert reply.status_code == 200, reply.text
+        session.post(f"{first.url}/_mock/clock", json={"advance": 1000})
+        assert receiver.arrived.wait(30), "the webhook never reached the receiver"
+        time.sleep(0.5)
+        first.kill()  # SIGKILL: its delivery is in flight, writers still sending
+        killed_at = sum(len(keys) for keys in acked.values())
+        receiver.release.set()  # from now on the receiver answers at once
+        time.sleep(1.0)
+        stop.set()
+        for thread in writers:
+            thread.join(timeout=60)
+
+        deadline, delivered = time.monotonic() + 20, []
+        while not delivered and time.monotonic() < deadline:
+            found = requests.get(f"{second.url}/_mock/visionalert/deliveries").json()
+            found = found.get("deliveries", found) if isinstance(found, dict) else found
+            delivered = [d for d in found if d["channel"] == "webhook" and d["ok"]]
+            time.sleep(0.1)
+        assert delivered, "the survivor did not run the delivery the killed host had claimed"
+        assert receiver.hits >= 2  # the killed attempt, then the survivor's
+
+        with psycopg.connect(url) as conn:  # ParkPow has no vehicle list to read them with
+            plates = {row[0] for row in conn.execute("SELECT license_plate FROM pp_vehicles")}
+        assert set(acked["vehicle"]) <= plates, set(acked["vehicle"]) - plates
+        requests.post(f"{second.url}/_mock/clock", json={"advance": 60})
+        logged = {
+            log["camera_serial"]
+            for log in _pages(second.url, f"/v1/vision-alert/{license_id}/logs/", token)
+        }
+        assert set(acked["upload"]) <= logged, set(acked["upload"]) - logged
+        print(
+            f"\n[two hosts] SIGKILL after {killed_at} acknowledged writes; "
+            f"{len(acked['vehicle'])} vehicles, {len(acked['upload'])} uploads acknowledged, "
+            f"all present via the survivor; webhook attempts {receiver.hits}"
+        )
+    finally:
+        stop.set()
+        first.stop()
+        second.stop()
+        receiver.close()
+        postgres_server.drop(url)
+
+
+def _pages(url: str, path: str, headers: dict) -> list[dict]:
+    found, link = [], f"{url}{path}?page_size=200"
+    while link:
+        page = requests.get(link, headers=headers, timeout=60).json()
+        found += page["results"]
+        link = page["next"]
+    return found
