@@ -310,6 +310,7 @@ def test_a_request_page_shows_headers_and_reply_escaped(make_app):
     (entry,) = client.get("/_mock/requests").json["requests"]
     html, _ = page(client, f"/_mock/ui/journal/{entry['id']}")
     assert "not the headers" not in html  # the old notice is gone
+    assert html.count("<h2>Reply headers</h2>") == 1 and html.count('table class="kv headers') == 2
     for hostile in ("<img src=x", "<script>alert(5)", "<script>alert(7)"):
         assert hostile not in html
     assert not SCRIPT_RE.search(html)
