@@ -14,6 +14,7 @@ clock's state; the wall time itself is kept too, for the client-behaviour assert
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -27,11 +28,12 @@ from ..core.clock import wall_us
 from ..core.dialect import glob
 from ..core.errors import FieldErrors
 from ..core.timefmt import iso_z_precise
+from .secrets import masked_headers
 from .sharedmem import SharedState
 
 log = logging.getLogger(__name__)
 
-BODY_EXCERPT = 2048  # bytes of a request body kept in the journal
+BODY_EXCERPT = 2048  # bytes of a request (and of a reply) body kept in the journal
 FLUSH_DELAY = 0.05  # seconds a batch may gather before it is written
 SYNC_TIMEOUT = 2.0  # longest a reader waits for other workers' buffers
 DEFAULT_LIMIT = 100
@@ -40,7 +42,8 @@ MAX_LIMIT = 1000
 
 INSERT = (
     "INSERT INTO journal (at_us, method, path, query, status, duration_ms, token, body,"
-    " fault_id, wall_us, retry_after, next_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " fault_id, wall_us, retry_after, next_url, headers, reply_headers, reply_body)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 TRIM = "DELETE FROM journal WHERE id <= (SELECT max(id) FROM journal) - ?"
 PG_STATEMENTS = (INSERT.replace("?", "%s"), TRIM.replace("?", "%s"))
@@ -48,10 +51,12 @@ PG_STATEMENTS = (INSERT.replace("?", "%s"), TRIM.replace("?", "%s"))
 #: and the ring trimmed, in one autocommit statement
 RECORD_NOW = (
     "WITH entry AS (INSERT INTO journal (at_us, method, path, query, status, duration_ms,"
-    " token, body, fault_id, wall_us, retry_after, next_url)"
+    " token, body, fault_id, wall_us, retry_after, next_url, headers, reply_headers,"
+    " reply_body)"
     " SELECT COALESCE(clock.frozen_us, %(wall_us)s + COALESCE(clock.offset_us, 0)),"
     " %(method)s, %(path)s, %(query)s, %(status)s, %(duration_ms)s, %(token)s, %(body)s,"
-    " %(fault_id)s, %(wall_us)s, %(retry_after)s, %(next_url)s"
+    " %(fault_id)s, %(wall_us)s, %(retry_after)s, %(next_url)s, %(headers)s,"
+    " %(reply_headers)s, %(reply_body)s"
     " FROM (SELECT 1) AS one LEFT JOIN clock ON clock.id = 1 RETURNING id)"
     " DELETE FROM journal WHERE id <= (SELECT id FROM entry) - %(size)s"
 )
@@ -70,6 +75,26 @@ class Entry:
     wall_us: int
     retry_after: float | None
     next_url: str | None  # None: not a paginated reply; "": the last page
+    #: as they came and went, unmasked and unencoded: masking, the excerpt and the JSON
+    #: are made when the entry is written (off the request's path with SQLite)
+    headers: list[tuple[str, str]]
+    reply_headers: list[tuple[str, str]]
+    reply_prefix: bytes  # the reply body's first BODY_EXCERPT bytes
+    reply_total: int  # bytes of reply body sent
+
+
+def details(entry: Entry, secret: str | None) -> tuple[str, str, str | None]:
+    """The stored form of an entry's headers (JSON lists of [name, value], secrets masked)
+    and of its reply body excerpt (same rules as the request body's)."""
+    content_type = ""
+    for name, value in entry.reply_headers:
+        if name.lower() == "content-type":
+            content_type = value
+    return (
+        json.dumps(masked_headers(entry.headers, secret), ensure_ascii=False),
+        json.dumps(masked_headers(entry.reply_headers, secret), ensure_ascii=False),
+        body_excerpt(entry.reply_prefix, entry.reply_total, content_type),
+    )
 
 
 def body_excerpt(prefix: bytes, total: int, content_type: str) -> str | None:
@@ -94,8 +119,12 @@ def body_excerpt(prefix: bytes, total: int, content_type: str) -> str | None:
 class Journal:
     """One process's writer of the ``journal`` table (see the module docstring)."""
 
-    def __init__(self, store, clock, size: int, shared: SharedState | None) -> None:
+    def __init__(
+        self, store, clock, size: int, shared: SharedState | None, secret: str | None = None
+    ) -> None:
         self.store = store
+        #: the control token: masked wherever a header carries it
+        self.secret = secret
         self.clock = clock
         self.size = size
         self.shared = shared
@@ -136,6 +165,7 @@ class Journal:
         """Shared-database mode: the entry is in the database before the request ends, so
         a reader on any host sees it without knowing about this host's buffer. One
         statement: the emulator time from the clock row, the insert, the ring's trim."""
+        headers, reply_headers, reply_body = details(entry, self.secret)
         values = {
             "wall_us": entry.wall_us,
             "method": entry.method,
@@ -148,6 +178,9 @@ class Journal:
             "fault_id": entry.fault_id,
             "retry_after": entry.retry_after,
             "next_url": entry.next_url,
+            "headers": headers,
+            "reply_headers": reply_headers,
+            "reply_body": reply_body,
             "size": self.size,
         }
         try:
@@ -211,6 +244,7 @@ class Journal:
                 entry.wall_us,
                 entry.retry_after,
                 entry.next_url,
+                *details(entry, self.secret),
             )
             for entry in batch
         ]
@@ -356,4 +390,12 @@ def public(row) -> dict:
         "retry_after": row.retry_after,
         "paginated": row.next_url is not None,
         "next": row.next_url or None,
+        "headers": _header_list(row.headers),
+        "reply_headers": _header_list(row.reply_headers),
+        "reply_body": row.reply_body,
     }
+
+
+def _header_list(stored: str | None) -> list[list[str]]:
+    """Stored headers as [[name, value], ...]; entries written before they were kept: []."""
+    return json.loads(stored) if stored else []

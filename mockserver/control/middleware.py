@@ -93,7 +93,11 @@ class ControlPlane:
         else:  # hosts share the database, not a machine
             self.shared = DatabaseSharedState(emulator.store)
         self.journal = Journal(
-            emulator.journal_store, emulator.clock, config.journal_size, self.shared
+            emulator.journal_store,
+            emulator.clock,
+            config.journal_size,
+            self.shared,
+            secret=config.control_token or None,
         )
         self.faults = FaultBook(emulator.store, self.shared)
 
@@ -200,6 +204,8 @@ class _Exchange:
         self.next_url: str | None = None
         self.fault_id: int | None = None
         self.body: str | None = None
+        self.reply_prefix = b""  # the reply body's first BODY_EXCERPT bytes
+        self.reply_total = 0  # bytes of reply body sent
         self._recorded = False
 
     def run(self, start_response):
@@ -257,6 +263,7 @@ class _Exchange:
                 if hasattr(result, "close"):
                     result.close()
             self.inspect(body)
+            self.sent(body)
             self.record()
             return [body]
         return _Recording(result, self)
@@ -297,6 +304,7 @@ class _Exchange:
         self.headers = list(headers.items())
         start_response(f"{self.status} {_reason(self.status)}", self.headers)
         self.inspect(payload)
+        self.sent(payload)
         self.record()
         return [payload]
 
@@ -311,12 +319,16 @@ class _Exchange:
         kept = [(k, v) for k, v in headers if k.lower() not in ("content-length", "content-type")]
         kept += [("Content-Type", "application/json"), ("Content-Length", str(len(cut)))]
         self.status = 200
+        self.headers = kept
         start_response("200 OK", kept)
+        self.sent(cut)
         self.record()
         return [cut]
 
     def _broken(self, start_response, status: str, headers: list, sent: bytes, hit: Hit):
         start_response(status, headers)
+        self.headers = headers
+        self.sent(sent)
         self.record()
 
         def reply():
@@ -358,6 +370,12 @@ class _Exchange:
         if found is not None:
             self.next_url = "" if found.group(1) == b"null" else found.group(2).decode()
 
+    def sent(self, chunk: bytes) -> None:
+        """Count a piece of the reply body, keeping its start (up to the excerpt's size)."""
+        if len(self.reply_prefix) < BODY_EXCERPT:
+            self.reply_prefix += chunk[: BODY_EXCERPT - len(self.reply_prefix)]
+        self.reply_total += len(chunk)
+
     def record(self) -> None:
         if self._recorded:
             return
@@ -385,6 +403,10 @@ class _Exchange:
                 wall_us=self.wall_us,
                 retry_after=retry_after,
                 next_url=self.next_url,
+                headers=_request_headers(self.environ),
+                reply_headers=list(self.headers),
+                reply_prefix=self.reply_prefix,
+                reply_total=self.reply_total,
             )
         )
 
@@ -403,6 +425,7 @@ class _Recording:
                 first = False
                 if chunk:
                     self.exchange.inspect(chunk)
+            self.exchange.sent(chunk)
             yield chunk
         self.exchange.record()  # sent in full (some callers never call close)
 
@@ -412,6 +435,17 @@ class _Recording:
                 self.result.close()
         finally:
             self.exchange.record()
+
+
+def _request_headers(environ) -> list[tuple[str, str]]:
+    """The request's headers as the client sent them (names in their usual spelling)."""
+    headers = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers.append((key[5:].replace("_", "-").title(), value))
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            headers.append((key.replace("_", "-").title(), value))
+    return headers
 
 
 def _small(headers: list[tuple[str, str]]) -> bool:

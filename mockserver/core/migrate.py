@@ -4,6 +4,8 @@
   statement per table, no migration machinery on the path of every throw-away test store);
   a test checks that the revisions produce exactly that schema.
 * A store stamped with an older revision: ``alembic upgrade head``.
+* The request journal (its own file on SQLite, its own table on PostgreSQL) is outside
+  the world's revisions: ``upgrade_side`` creates it or adds the columns declared since.
 * A SQLite store made before Alembic (``meta.schema_version`` 1 to 6): its last hand-kept
   steps, then a stamp of the revision that *is* its version (3: ``0001`` ... 6: ``0004``),
   then the upgrade.
@@ -91,12 +93,29 @@ def upgrade_ops_for_new_store(conn: Connection) -> None:
             conn.exec_driver_sql(f"SELECT nextval('{name}')")  # last_value is then set
 
 
+def upgrade_side(conn: Connection, metadata) -> None:
+    """A side database (the request journal): diagnostics outside the world's revisions.
+
+    Created as declared; a table made by an older release gains the columns declared
+    since (always nullable: its old rows simply lack them). Nothing else ever changes
+    there, so this is its whole migration, the same on SQLite and PostgreSQL.
+    """
+    metadata.create_all(conn)
+    inspector = inspect(conn)
+    for table in metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+
+
 def upgrade_sqlite(store) -> None:
     """The store's files, under its writer lock (the caller holds it)."""
 
     def work(conn: Connection) -> None:
         if store.metadata is not schema.metadata:
-            store.metadata.create_all(conn)  # a side database: created as it is
+            upgrade_side(conn, store.metadata)
             return
         upgrade(conn)
 
@@ -108,6 +127,6 @@ def upgrade_postgresql(store) -> None:
     with store.engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_KEY})
         if store.metadata is not schema.metadata:
-            store.metadata.create_all(conn)
+            upgrade_side(conn, store.metadata)
             return
         upgrade(conn)

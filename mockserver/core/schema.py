@@ -153,4 +153,7 @@ journal = Table(
     Column("wall_us", BigInteger, nullable=True),  # real time of arrival (client behaviour)
     Column("retry_after", Float, nullable=True),  # the reply's Retry-After, seconds
     Column("next_url", Text, nullable=True),  # paginated reply: its next ("" = none)
+    Column("headers", Text, nullable=True),  # JSON [[name, value], ...], secrets masked
+    Column("reply_headers", Text, nullable=True),  # the same, of the reply
+    Column("reply_body", Text, nullable=True),  # the reply body's excerpt (as ``body``)
 )

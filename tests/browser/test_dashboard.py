@@ -137,6 +137,27 @@ def test_fault_from_the_form_shows_red_in_the_journal(
     )
 
 
+def test_a_request_s_details_show_headers_and_reply(
+    watched, world, emulator_server, screenshot_dir
+):
+    page = watched
+    reply = requests.get(
+        f"{emulator_server.url}/v1/vision-alert/licenses/",
+        headers={"Authorization": f"Token {TOKEN}", "X-Trace": "trace-77"},
+        timeout=10,
+    )
+    assert reply.status_code == 200
+    page.goto(emulator_server.url + "/_mock/ui/journal?path=/v1/vision-alert/licenses")
+    page.locator("table.journal tbody tr td a").first.click()
+    page.wait_for_load_state("load")
+    sent = page.locator("table.headers").first.inner_text()
+    assert "trace-77" in sent and f"Token {TOKEN[:4]}" in sent and TOKEN not in sent
+    assert "application/json" in page.locator("table.headers.reply").inner_text()
+    assert reply.text[:40] in page.locator("pre.body.reply").inner_text()
+    page.screenshot(path=str(screenshot_dir / "request.png"), full_page=True)
+    assert page.problems == []
+
+
 def test_alerts_and_parkpow_pages(watched, world, emulator_server, screenshot_dir):
     page = watched
     page.goto(f"{emulator_server.url}/_mock/ui/licenses/{world.license}/alerts")

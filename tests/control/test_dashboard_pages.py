@@ -293,3 +293,31 @@ def test_overlay_of_a_lost_image_is_not_found(world):
             os.remove(os.path.join(folder, name))
     reply = client.get(overlay)
     assert reply.status_code == 404 and reply.json == {"detail": "Not found."}
+
+
+def test_a_request_page_shows_headers_and_reply_escaped(make_app):
+    client = make_app(seed="demo").test_client()
+    hostile_reply = "<script>alert(5)</script>" + "r" * 3000
+    action = {"type": "status", "status": 418, "body": hostile_reply}
+    body = {"match": {"path": "/v1/*"}, "times": 1, "action": action}
+    assert client.post("/_mock/faults", json=body).status_code == 201
+    client.post(
+        "/v1/vision-alert/licenses/",
+        headers={**auth("demo-token"), "X-Evil": '"><img src=x onerror=alert(6)>'},
+        data="<script>alert(7)</script>",
+        content_type="text/plain",
+    ).get_data()
+    (entry,) = client.get("/_mock/requests").json["requests"]
+    html, _ = page(client, f"/_mock/ui/journal/{entry['id']}")
+    assert "not the headers" not in html  # the old notice is gone
+    assert html.count("<h2>Reply headers</h2>") == 1 and html.count('table class="kv headers') == 2
+    for hostile in ("<img src=x", "<script>alert(5)", "<script>alert(7)"):
+        assert hostile not in html
+    assert not SCRIPT_RE.search(html)
+    assert "&#34;&gt;&lt;img src=x onerror=alert(6)&gt;" in html  # the header, shown escaped
+    assert "&lt;script&gt;alert(7)&lt;/script&gt;" in html  # the request body
+    assert "&lt;script&gt;alert(5)&lt;/script&gt;" + "r" * 100 in html  # the reply body
+    assert "3025 bytes in all" in html  # cut to the excerpt
+    assert "Token demo•••en" in html and "demo-token" not in html  # masked
+    assert re.search(r"<th>Content-Type</th><td><code>text/plain; charset=utf-8</code>", html)
+    assert re.search(r"<th>X-Evil</th>", html)

@@ -179,3 +179,69 @@ def test_bodies_reach_the_app_under_werkzeug_s_development_server(make_app):
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+# -- headers and the reply ----------------------------------------------------------------
+
+
+def test_headers_are_recorded_with_secrets_masked(make_app):
+    client = make_app(seed="demo", control_token="control-s3cret-token").test_client()
+    control = {"Authorization": "Bearer control-s3cret-token"}
+    headers = {
+        **DEMO,
+        "X-Trace": "t-42",
+        "X-Forward-Control": "control-s3cret-token",
+    }
+    client.set_cookie("session", "abcdef123456")
+    listed = client.get(LICENSES, headers=headers).get_data(as_text=True)
+    client.delete_cookie("session")
+    client.get(LICENSES, headers=control).get_data()  # the control token on an API call
+    reply = client.get("/_mock/requests", headers=control)
+    first, second = reply.json["requests"]
+    sent = dict(first["headers"])
+    assert sent["Authorization"] == "Token demo•••en"
+    assert sent["Cookie"] == "sess•••56" and sent["X-Trace"] == "t-42"
+    assert sent["X-Forward-Control"] == "cont•••en"
+    assert dict(second["headers"])["Authorization"] == "Bearer cont•••en"
+    raw = reply.get_data(as_text=True)
+    assert "control-s3cret-token" not in raw and "abcdef123456" not in raw
+    assert "Token demo-token" not in raw
+    got = dict(first["reply_headers"])
+    assert got["Content-Type"] == "application/json"
+    assert int(got["Content-Length"]) == len(listed.encode())
+    assert first["reply_body"] == listed and '"LIC-DEMO-1"' in listed
+
+
+def test_reply_bodies_are_cut_to_an_excerpt(make_app):
+    client = make_app(seed="demo").test_client()
+    long_text = {"type": "status", "status": 503, "body": "b" * 5000}
+    binary = {
+        "type": "status",
+        "status": 200,
+        "headers": {"Content-Type": "application/octet-stream"},
+        "body": "\x00\x01" * 1500,
+    }
+    for action in (long_text, binary):
+        body = {"match": {"path": LICENSES}, "times": 1, "action": action}
+        assert client.post("/_mock/faults", json=body).status_code == 201
+        client.get(LICENSES, headers=DEMO).get_data()
+    client.get(LICENSES, headers=DEMO).get_data()  # no fault left: the app's own reply
+    text, raw, plain = journal(client)
+    assert text["status"] == 503 and text["reply_body"].startswith("b" * 2048)
+    assert text["reply_body"] == "b" * 2048 + "... <5000 bytes in all>"
+    assert dict(text["reply_headers"])["Content-Length"] == "5000"
+    assert raw["reply_body"] == "<binary: 3000 bytes, application/octet-stream>"
+    assert plain["status"] == 200 and "LIC-DEMO-1" in plain["reply_body"]
+
+
+def test_a_streamed_reply_keeps_its_start_only(make_app, monkeypatch):
+    """Replies too big to take whole are journaled from the chunks as they pass."""
+    from mockserver.control import middleware
+
+    monkeypatch.setattr(middleware, "SMALL_REPLY", 10)  # every reply streams
+    client = make_app(seed="demo").test_client()
+    whole = client.get(LICENSES, headers=DEMO).get_data(as_text=True)
+    (entry,) = journal(client)
+    assert entry["reply_body"] == whole[:2048] + (
+        f"... <{len(whole)} bytes in all>" if len(whole) > 2048 else ""
+    )

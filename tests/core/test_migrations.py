@@ -120,3 +120,44 @@ def test_hosts_starting_together_upgrade_once(database_url):
     finally:
         for app in apps:
             app.extensions["mockserver"].close()
+
+
+#: the request journal as the release before request and reply headers made it
+OLD_JOURNAL = (
+    "CREATE TABLE journal (id INTEGER PRIMARY KEY, at_us BIGINT NOT NULL,"
+    " method VARCHAR NOT NULL, path TEXT NOT NULL, query TEXT NOT NULL, status INTEGER NOT NULL,"
+    " duration_ms FLOAT NOT NULL, token VARCHAR, body TEXT, fault_id INTEGER, wall_us BIGINT,"
+    " retry_after FLOAT, next_url TEXT)",
+    "INSERT INTO journal (id, at_us, method, path, query, status, duration_ms)"
+    " VALUES (1, 0, 'GET', '/old', '', 200, 1.5)",
+)
+
+
+@pytest.mark.both_backends
+def test_an_older_journal_gains_the_header_and_reply_columns(backend, database_url, tmp_path):
+    """The journal is outside the world's revisions (its own file on SQLite): a journal
+    table an older release made is brought to the declared columns at start."""
+    if backend == "sqlite":
+        with sqlite3.connect(tmp_path / "journal.sqlite3") as conn:
+            for statement in OLD_JOURNAL:
+                conn.execute(statement)
+        config = Config(data_dir=str(tmp_path), seed="demo", tick_seconds=0)
+    else:
+        engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE journal")  # the test database's, made as declared
+            for statement in OLD_JOURNAL:
+                conn.exec_driver_sql(statement.replace("INTEGER PRIMARY KEY", "SERIAL PRIMARY KEY"))
+            conn.exec_driver_sql("SELECT setval('journal_id_seq', 1)")
+        engine.dispose()
+        config = Config(database_url=database_url, seed="demo", tick_seconds=0)
+    app = create_app(config)
+    try:
+        client = app.test_client()
+        client.get("/v1/vision-alert/licenses/", headers=auth("demo-token")).get_data()
+        old, new = client.get("/_mock/requests").json["requests"]
+        assert old["path"] == "/old" and old["headers"] == [] and old["reply_body"] is None
+        assert ["Authorization", "Token demo•••en"] in new["headers"]
+        assert "LIC-DEMO-1" in new["reply_body"] and new["reply_headers"]
+    finally:
+        app.extensions["mockserver"].close()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from ..secrets import mask
+
 #: status → badge colour class (CSS in ui.css)
 BADGES = {
     "normal": "ok",
@@ -26,15 +28,6 @@ def when(instant_us: int | None) -> str:
         return "—"
     moment = datetime.fromtimestamp(instant_us / 1e6, UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def mask(token: str | None) -> str:
-    """A token as the dashboard shows it: enough to tell two apart, not enough to use."""
-    if not token:
-        return "—"
-    if len(token) <= 6:
-        return token[:1] + "•••"
-    return f"{token[:4]}•••{token[-2:]}"
 
 
 def badge(status: str | None) -> str:
