@@ -16,7 +16,6 @@ from .control.mutants import blueprint as mutants_blueprint
 from .control.mutants import install as install_mutants
 from .control.plane_routes import blueprint as control_plane_blueprint
 from .control.routes import blueprint as control_blueprint
-from .control.scenarios import blueprint as scenarios_blueprint
 from .control.seeding import load_initial_seed
 from .control.specs import blueprint as spec_blueprint
 from .control.ui import blueprint as ui_blueprint
@@ -29,7 +28,6 @@ from .vendors import VENDORS
 
 CONTROL_BLUEPRINTS = (
     control_blueprint,
-    scenarios_blueprint,
     spec_blueprint,
     mutants_blueprint,
     control_plane_blueprint,

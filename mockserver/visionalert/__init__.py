@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.vendor import Vendor
-from . import notify, processing, routes, schema, seed, upload_routes
+from . import control_routes, notify, processing, routes, schema, seed, upload_routes
 
 VENDOR = Vendor(
     name="visionalert",
@@ -12,6 +12,7 @@ VENDOR = Vendor(
     hosts=("api.platerecognizer.com", "app.platerecognizer.com"),
     spec="visionalert",
     blueprints=(routes.blueprint, upload_routes.blueprint),
+    control_blueprints=(control_routes.blueprint,),
     tables=schema.TABLES,
     jobs=(*processing.JOBS, *notify.JOBS),
     read_seed=seed.read_seed,

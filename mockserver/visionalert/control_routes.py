@@ -1,4 +1,7 @@
-"""Scenario controls under /_mock/visionalert/ (HTTP only; rules in visionalert.scenarios).
+"""Scenario controls under /_mock/visionalert/ (HTTP only; rules in ``scenarios``).
+
+Mounted through the descriptor's ``control_blueprints``, so only with the control plane on,
+behind its token check.
 
 Cameras are addressed as ``/_mock/visionalert/licenses/<license_id>/cameras/<serial>``,
 the same pair the read API uses.
@@ -11,7 +14,7 @@ from flask import Blueprint, request
 from ..core.bodies import read_json_object
 from ..core.errors import FieldErrors
 from ..core.web import current_emulator, json_response, now_us
-from ..visionalert import scenarios
+from . import scenarios
 
 blueprint = Blueprint("control_scenarios", __name__, url_prefix="/_mock/visionalert")
 
