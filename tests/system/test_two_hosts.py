@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -198,8 +199,8 @@ def test_fault_budget_is_consumed_exactly_once_across_hosts_and_journaled_on_bot
 def test_sigkill_one_host_the_survivor_keeps_every_write_and_runs_its_claimed_work(
     postgres_server,
 ):
-    """Writers on both hosts; a webhook delivery hangs on the first host (its job claimed
-    there) when that host is SIGKILLed. Every acknowledged write is then visible through the
+    """Writers on both hosts; a webhook delivery hangs on the host whose tick claimed it
+    when that host is SIGKILLed. Every acknowledged write is then visible through the
     survivor, and the survivor delivers the webhook at once (no lease to wait out)."""
     url = postgres_server.database()
     receiver = HangingReceiver()
@@ -260,7 +261,10 @@ def test_sigkill_one_host_the_survivor_keeps_every_write_and_runs_its_claimed_wo
         session.post(f"{first.url}/_mock/clock", json={"advance": 1000})
         assert receiver.arrived.wait(30), "the webhook never reached the receiver"
         time.sleep(0.5)
-        first.kill()  # SIGKILL: its delivery is in flight, writers still sending
+        # either host's tick may have claimed the delivery: kill the one holding it
+        holder = _holding_connection((first, second), receiver.url)
+        survivor = second if holder is first else first
+        holder.kill()  # SIGKILL: its delivery is in flight, writers still sending
         killed_at = sum(len(keys) for keys in acked.values())
         receiver.release.set()  # from now on the receiver answers at once
         time.sleep(1.0)
@@ -270,7 +274,7 @@ def test_sigkill_one_host_the_survivor_keeps_every_write_and_runs_its_claimed_wo
 
         deadline, delivered = time.monotonic() + 20, []
         while not delivered and time.monotonic() < deadline:
-            found = requests.get(f"{second.url}/_mock/visionalert/deliveries").json()
+            found = requests.get(f"{survivor.url}/_mock/visionalert/deliveries").json()
             found = found.get("deliveries", found) if isinstance(found, dict) else found
             delivered = [d for d in found if d["channel"] == "webhook" and d["ok"]]
             time.sleep(0.1)
@@ -280,10 +284,10 @@ def test_sigkill_one_host_the_survivor_keeps_every_write_and_runs_its_claimed_wo
         with psycopg.connect(url) as conn:  # ParkPow has no vehicle list to read them with
             plates = {row[0] for row in conn.execute("SELECT license_plate FROM pp_vehicles")}
         assert set(acked["vehicle"]) <= plates, set(acked["vehicle"]) - plates
-        requests.post(f"{second.url}/_mock/clock", json={"advance": 60})
+        requests.post(f"{survivor.url}/_mock/clock", json={"advance": 60})
         logged = {
             log["camera_serial"]
-            for log in _pages(second.url, f"/v1/vision-alert/{license_id}/logs/", token)
+            for log in _pages(survivor.url, f"/v1/vision-alert/{license_id}/logs/", token)
         }
         assert set(acked["upload"]) <= logged, set(acked["upload"]) - logged
         print(
@@ -306,3 +310,17 @@ def _pages(url: str, path: str, headers: dict) -> list[dict]:
         found += page["results"]
         link = page["next"]
     return found
+
+
+def _holding_connection(hosts, receiver_url: str):
+    """The host one of whose processes has a connection open to the receiver."""
+    import psutil
+
+    port = urlsplit(receiver_url).port
+    for host in hosts:
+        root = psutil.Process(host.process.pid)
+        for process in [root, *root.children(recursive=True)]:
+            for conn in process.net_connections(kind="tcp"):
+                if conn.raddr and conn.raddr.port == port:
+                    return host
+    raise AssertionError("no host holds a connection to the webhook receiver")
