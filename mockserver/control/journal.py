@@ -27,9 +27,9 @@ from ..core import schema
 from ..core.clock import wall_us
 from ..core.dialect import glob
 from ..core.errors import FieldErrors
+from ..core.shared import SharedState
 from ..core.timefmt import iso_z_precise
 from .secrets import masked_headers
-from .sharedmem import SharedState
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,13 @@ class Journal:
     """One process's writer of the ``journal`` table (see the module docstring)."""
 
     def __init__(
-        self, store, clock, size: int, shared: SharedState | None, secret: str | None = None
+        self,
+        store,
+        clock,
+        size: int,
+        shared: SharedState | None,
+        secret: str | None = None,
+        immediate: bool = False,
     ) -> None:
         self.store = store
         #: the control token: masked wherever a header carries it
@@ -128,8 +134,8 @@ class Journal:
         self.clock = clock
         self.size = size
         self.shared = shared
-        #: one database for every host (PostgreSQL): no buffer another host cannot see
-        self.immediate = getattr(store, "dialect", "sqlite") != "sqlite"
+        #: entries written before the request ends (``Backend.journal_immediate``)
+        self.immediate = immediate
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._buffer: list[Entry] = []

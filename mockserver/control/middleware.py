@@ -26,10 +26,9 @@ import time
 
 from ..core.clock import wall_us
 from ..core.faults import Fault, Hit, active_faults, claim
+from ..core.shared import SharedState
 from . import credentials
 from .journal import BODY_EXCERPT, Entry, Journal, body_excerpt
-from .sharedmem import SharedState, open_shared
-from .sharedstore import DatabaseSharedState
 
 SMALL_REPLY = 256 * 1024  # replies up to this size are journaled as soon as they are made
 BREAK_DELAY = 0.02  # seconds between the last bytes sent and the broken connection
@@ -88,16 +87,14 @@ class ControlPlane:
 
     def __init__(self, emulator) -> None:
         config = emulator.config
-        if emulator.store.dialect == "sqlite":
-            self.shared = open_shared(config.data_dir)
-        else:  # hosts share the database, not a machine
-            self.shared = DatabaseSharedState(emulator.store)
+        self.shared = emulator.backend.shared
         self.journal = Journal(
             emulator.journal_store,
             emulator.clock,
             config.journal_size,
             self.shared,
             secret=config.control_token or None,
+            immediate=emulator.backend.journal_immediate,
         )
         self.faults = FaultBook(emulator.store, self.shared)
 

@@ -1,11 +1,48 @@
 """Which database holds the world: SQLite files under the data directory (one machine, the
-default) or PostgreSQL at ``database_url`` (any number of hosts, one world)."""
+default) or PostgreSQL at ``database_url`` (any number of hosts, one world).
+
+``open_backend`` returns one ``Backend``: every part that depends on that choice, so the
+rest of the code never asks which database it runs on.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from . import schema
-from .media import MediaStore
+from .media import Media, MediaStore
+from .shared import DatabaseSharedState, SharedState, open_shared
 from .store import Store
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The stores, media and shared state of one emulator, and how they behave."""
+
+    #: the world's tables (``transact``/``query`` units of work)
+    store: object
+    #: the request journal's table, in a store of its own
+    journal_store: object
+    #: stored images: rows in ``store``, bytes in files or in the database
+    media: Media
+    #: the faults token and journal slots every worker (and host) sees; ``None`` where a
+    #: mapped file is impossible (callers then read the tables)
+    shared: SharedState | DatabaseSharedState | None
+    #: journal entries are written before each request ends (several hosts: no buffer
+    #: another host could wait for); otherwise buffered per process and flushed
+    journal_immediate: bool
+    #: job claims of dead processes are leases to release at start-up; row locks (below)
+    #: die with their session instead
+    leases_released_at_start: bool
+    #: due work is claimed with row locks held by the running transaction
+    #: (``SKIP LOCKED``); otherwise with leases (a row lock would hold the single writer)
+    row_locks: bool
+
+    def close(self) -> None:
+        if self.shared is not None:
+            self.shared.close()
+        self.store.dispose()
+        self.journal_store.dispose()
 
 
 def is_postgresql(url: str) -> bool:
@@ -22,24 +59,44 @@ def check_url(url: str) -> str:
     return url
 
 
-def open_stores(config):
-    """The world's store, the journal's store and the media store of one emulator."""
+def open_backend(config) -> Backend:
+    """The backend ``config`` names: PostgreSQL at ``database_url``, else SQLite files."""
     url = check_url(config.database_url)
     if url:
-        from .media_db import DatabaseMedia
-        from .pgstore import PostgresStore
-
-        if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://") :]
-        store = PostgresStore(url)
-        journal = PostgresStore(
-            url, "journal", schema.journal_metadata, isolation="READ COMMITTED", durable=False
-        )
-        return store, journal, DatabaseMedia(store)
+        return _postgresql(url)
     store = Store(config.data_dir)
     # the request journal lives beside the world, in its own file (see core/schema.py)
     journal = Store(config.data_dir, "journal", schema.journal_metadata)
-    return store, journal, MediaStore(store.media_dir)
+    return Backend(
+        store=store,
+        journal_store=journal,
+        media=MediaStore(store, store.media_dir),
+        shared=open_shared(config.data_dir),
+        journal_immediate=False,
+        leases_released_at_start=True,
+        row_locks=False,
+    )
+
+
+def _postgresql(url: str) -> Backend:
+    from .media_db import DatabaseMedia
+    from .pgstore import PostgresStore
+
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    store = PostgresStore(url)
+    journal = PostgresStore(
+        url, "journal", schema.journal_metadata, isolation="READ COMMITTED", durable=False
+    )
+    return Backend(
+        store=store,
+        journal_store=journal,
+        media=DatabaseMedia(store),
+        shared=DatabaseSharedState(store),
+        journal_immediate=True,
+        leases_released_at_start=False,
+        row_locks=True,
+    )
 
 
 def redacted(url: str) -> str:

@@ -163,7 +163,7 @@ class DueWork:
             return 0  # a handler's own request path: never re-enter
         self._local.running = True
         try:
-            if self.store.row_locks:
+            if self.emulator.backend.row_locks:
                 return self._run_due_locked(until_us, background, limit)
             done = 0
             while done < limit and self.pending(until_us, background):

@@ -1,4 +1,5 @@
-"""The emulator object one app holds: config, store, clock, media, due work, settings.
+"""The emulator object one app holds: config, backend (store, journal, media, shared
+state), clock, due work, settings.
 
 Everything that serves the emulated world receives this object as an argument (routes
 fetch it once from their app); it knows its vendors (``core.vendor``) and runs their due
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, select
 
 from ..config import RUNTIME_SETTINGS, Config
 from . import schema
-from .backends import open_stores
+from .backends import open_backend
 from .clock import Clock
 from .duework import DueWork
 from .readcache import cached_value
@@ -36,7 +37,11 @@ class Emulator:
         if not config.data_dir:
             self._tmpdir = tempfile.mkdtemp(prefix="mockserver-")
             config.data_dir = self._tmpdir
-        self.store, self.journal_store, self.media = open_stores(config)
+        #: which database holds the world, and every part that depends on it
+        self.backend = open_backend(config)
+        self.store = self.backend.store
+        self.journal_store = self.backend.journal_store
+        self.media = self.backend.media
         self.clock = Clock(self.store)
         self.duework = DueWork(self.store, emulator=self)
         for vendor in vendors:
@@ -47,6 +52,9 @@ class Emulator:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.background = []  # objects with .close(), e.g. the webhook sender
+        #: the ``/_mock/`` plane's per-process parts (journal, faults); set by the control
+        #: plane's assembly, ``None`` in an emulator built without it
+        self.control_plane = None
 
     # -- time and due work --------------------------------------------------------------
 
@@ -114,9 +122,9 @@ class Emulator:
         """Start-up after a crash: release the dead workers' job claims and remove media
         files no row names. Run once by the server before any worker starts."""
         leases = 0
-        if self.store.dialect == "sqlite":  # PostgreSQL's claims die with their host
+        if self.backend.leases_released_at_start:
             leases = self.store.transact(self.duework.release_leases)
-        files = self.store.query(self.media.sweep_orphans)
+        files = self.store.transact(self.media.sweep_orphans)
         return {"leases": leases, "files": len(files)}
 
     def wipe(self) -> None:
@@ -132,7 +140,6 @@ class Emulator:
             self._ticker.join(timeout=5)
         for part in self.background:
             part.close()
-        self.store.dispose()
-        self.journal_store.dispose()
+        self.backend.close()
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)

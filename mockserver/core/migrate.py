@@ -36,7 +36,7 @@ LEGACY_STEPS: dict[int, list[str]] = {
 LEGACY_REVISIONS = {3: "0001", 4: "0002", 5: "0003", 6: "0004"}
 #: any constant: the advisory lock PostgreSQL hosts take while one of them migrates
 ADVISORY_KEY = 0x6D6F636B  # "mock"
-#: PostgreSQL sequences every host reads (``pgstore.py``, ``control/sharedstore.py``)
+#: PostgreSQL sequences every host reads (``pgstore.py``, ``core/shared.py``)
 COUNTERS = ("mockserver_world_version", "mockserver_faults_token")
 
 

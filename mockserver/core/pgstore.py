@@ -7,6 +7,8 @@ throttle histories, fault budgets) holds across hosts with no lock that serialis
 writers; only transactions that touch the same rows wait for, or retry after, each other.
 
 Reads run in autocommit, one snapshot per statement, like the SQLite store's readers.
+Each unit of work checks a connection out of the pool for its own duration (no thread
+holds one between units), exactly as on SQLite.
 
 Every committed world write advances the ``mockserver_world_version`` sequence *after* the
 commit: a read cache on any host keys its replies on that value, so a reply built before a
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,10 @@ RETRY_STATES = {"40001", "40P01"}
 #: a unique violation raced by a concurrent insert: retried a few times (then it is real)
 UNIQUE_VIOLATION = "23505"
 UNIQUE_RETRIES = 3
+#: connections kept open, opened beyond them under load, and how long a unit waits for one
+POOL_SIZE = 8
+POOL_OVERFLOW = 32
+POOL_TIMEOUT = 30.0
 
 WORLD_VERSION = "mockserver_world_version"
 
@@ -60,8 +65,6 @@ class PostgresStore:
     """One database's engine; the same units of work as the SQLite ``Store``."""
 
     dialect = "postgresql"
-    #: due work is claimed with row locks held by the running transaction (``duework.py``)
-    row_locks = True
 
     def __init__(
         self,
@@ -81,18 +84,15 @@ class PostgresStore:
         self.metadata = metadata if metadata is not None else schema.metadata
         self.engine: Engine = create_engine(
             engine_url(url),
-            pool_size=8,
-            max_overflow=32,
-            pool_pre_ping=True,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+            pool_timeout=POOL_TIMEOUT,
             connect_args={
                 "application_name": f"mockserver-{name}",
                 **({} if durable else {"options": "-c synchronous_commit=off"}),
             },
         )
         event.listen(self.engine, "connect", _on_connect)
-        self._local = threading.local()
-        self._held: list[Connection] = []
-        self._held_lock = threading.Lock()
         #: called after each committed write of this process (e.g. to drop a read version)
         self.write_listeners: list[Callable[[], None]] = []
         self._versioned = self.metadata is schema.metadata
@@ -131,45 +131,20 @@ class PostgresStore:
         deadline = time.monotonic() + RETRY_SECONDS
         attempt = 0
         while True:
-            conn = self._thread_connection(role, isolation)
             try:
-                if conn.in_transaction():  # re-entered from inside another unit of work
-                    with self.engine.connect().execution_options(
-                        isolation_level=isolation
-                    ) as nested:
-                        with nested.begin():
-                            return work(nested)
-                with conn.begin():
-                    return work(conn)
+                with self.engine.connect() as conn:  # this unit's own, back to the pool after
+                    conn.execution_options(isolation_level=isolation)
+                    with conn.begin():
+                        return work(conn)
             except DBAPIError as error:
-                lost = error.connection_invalidated or conn.invalidated
-                if lost:
-                    self._drop_thread_connection(role)
-                # a read on a connection the server dropped (a restart) is simply read again;
-                # a write is not: its commit may have happened
-                again = lost and role == "reader" and attempt == 0
+                # a read on a connection the server dropped (a restart) is simply read again
+                # (the pool then replaces every connection older than the loss); a write is
+                # not: its commit may have happened
+                again = error.connection_invalidated and role == "reader" and attempt == 0
                 if not (again or is_retryable(error, attempt)) or time.monotonic() > deadline:
                     raise
             attempt += 1
             time.sleep(min(0.2, 0.002 * (2 ** min(attempt, 8))) * random.random())
-
-    def _thread_connection(self, role: str, isolation: str) -> Connection:
-        conn = getattr(self._local, role, None)
-        if conn is None or conn.closed or conn.invalidated:
-            conn = self.engine.connect().execution_options(isolation_level=isolation)
-            setattr(self._local, role, conn)
-            with self._held_lock:
-                self._held.append(conn)
-        return conn
-
-    def _drop_thread_connection(self, role: str) -> None:
-        conn = getattr(self._local, role, None)
-        setattr(self._local, role, None)
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:  # already broken
-                pass
 
     # -- dialect pieces the rest of the code asks for -----------------------------------
 
@@ -197,13 +172,6 @@ class PostgresStore:
             conn.exec_driver_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
 
     def dispose(self) -> None:
-        with self._held_lock:
-            held, self._held = self._held, []
-        for conn in held:
-            try:
-                conn.close()
-            except Exception:  # a connection owned by another thread may be mid-use
-                pass
         self.engine.dispose()
 
 

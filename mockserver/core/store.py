@@ -6,8 +6,11 @@ moment it is free, where SQLite's own busy handler would sleep and poll, and two
 never deadlock upgrading a read lock. A busy database is still retried here, never surfaced
 to a client. Readers never wait (WAL).
 
-Never open a write unit of work inside another one in the same thread: it would wait for
-itself.
+Each unit of work (``transact``, ``query``) checks a connection out of the pool at its
+start and hands it back at its end, so no thread holds one between units: a server that
+starts a thread per request never runs the pool dry. A unit opened inside another one gets
+a connection of its own. Never open a write unit of work inside another one in the same
+thread: it would wait for itself.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 15_000
 RETRIES = 20
+#: connections kept open, opened beyond them under load, and how long a unit waits for one
+POOL_SIZE = 8
+POOL_OVERFLOW = 32
+POOL_TIMEOUT = 30.0
 
 _CONNECTION_SERIALS = itertools.count(1)
 
@@ -41,8 +48,6 @@ class Store:
     """Owns the engine of one data directory; hands out read and write transactions."""
 
     dialect = "sqlite"
-    #: due work is claimed with leases (a row lock would hold the single writer)
-    row_locks = False
 
     def __init__(self, data_dir: str, name: str = "store", metadata=None) -> None:
         """``name``/``metadata``: another database file beside the world's (the journal)."""
@@ -54,8 +59,9 @@ class Store:
         self.engine: Engine = create_engine(
             f"sqlite:///{self.path}",
             poolclass=QueuePool,
-            pool_size=8,
-            max_overflow=32,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+            pool_timeout=POOL_TIMEOUT,
             connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
         )
         event.listen(self.engine, "connect", _on_connect)
@@ -65,8 +71,6 @@ class Store:
         self.write_listeners: list[Callable[[], None]] = []
         self._writer_mutex = threading.RLock()
         self._lock_fd = os.open(os.path.join(data_dir, f"{name}.writelock"), os.O_RDWR | os.O_CREAT)
-        self._held: list[Connection] = []
-        self._held_lock = threading.Lock()
         self._migrate()
 
     # -- transactions -------------------------------------------------------------------
@@ -104,38 +108,19 @@ class Store:
 
     def _run(self, work: Callable[[Connection], T], role: str, begin: str) -> T:
         for attempt in range(RETRIES):
-            conn = self._thread_connection(role, begin)
-            if conn.in_transaction():  # re-entered from inside another unit of work
-                with self.engine.connect().execution_options(sqlite_begin=begin) as nested:
-                    with nested.begin():
-                        return work(nested)
-            try:
-                with conn.begin():
-                    return work(conn)
-            except OperationalError as exc:
-                if conn.invalidated:
-                    self._drop_thread_connection(role)
-                if not _is_busy(exc) or attempt == RETRIES - 1:
-                    raise
-                time.sleep(min(0.5, 0.01 * (2**attempt)) * random.random())
+            with self.engine.connect() as conn:  # this unit's own, back to the pool at its end
+                conn.execution_options(sqlite_begin=begin)
+                try:
+                    with conn.begin():
+                        return work(conn)
+                except OperationalError as exc:
+                    if not _is_busy(exc) or attempt == RETRIES - 1:
+                        raise
+                finally:
+                    if role == "writer":
+                        _renew_serial(conn)
+            time.sleep(min(0.5, 0.01 * (2**attempt)) * random.random())
         raise AssertionError("unreachable")
-
-    def _thread_connection(self, role: str, begin: str) -> Connection:
-        """One long-lived connection per thread and role: no pool round trip per request."""
-        conn = getattr(self._local, role, None)
-        if conn is None or conn.closed:
-            conn = self.engine.connect().execution_options(sqlite_begin=begin)
-            conn.info["serial"] = next(_CONNECTION_SERIALS)  # unique in this process
-            setattr(self._local, role, conn)
-            with self._held_lock:
-                self._held.append(conn)
-        return conn
-
-    def _drop_thread_connection(self, role: str) -> None:
-        conn = getattr(self._local, role, None)
-        setattr(self._local, role, None)
-        if conn is not None:
-            conn.close()
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -153,7 +138,10 @@ class Store:
         return _OBSERVE_SQL
 
     def version_key(self, conn: Connection, version: int) -> tuple | None:
-        """``data_version`` counts per connection: the connection's serial makes it unique."""
+        """``data_version`` counts per connection: the connection's serial makes it unique.
+
+        The serial belongs to the pooled DBAPI connection and is renewed after each write
+        unit it ran: ``data_version`` ignores the connection's own commits."""
         serial = conn.info.get("serial")
         return (serial, version) if serial is not None else None
 
@@ -164,20 +152,14 @@ class Store:
                 conn.execute(table.delete())
 
     def dispose(self) -> None:
-        with self._held_lock:
-            held, self._held = self._held, []
-        for conn in held:
-            try:
-                conn.close()
-            except Exception:  # a connection owned by another thread may be mid-use
-                pass
         self.engine.dispose()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
 
 
-def _on_connect(dbapi_connection: sqlite3.Connection, _record) -> None:
+def _on_connect(dbapi_connection: sqlite3.Connection, record) -> None:
+    record.info["serial"] = next(_CONNECTION_SERIALS)  # unique in this process
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -185,6 +167,13 @@ def _on_connect(dbapi_connection: sqlite3.Connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _renew_serial(conn: Connection) -> None:
+    """A connection that committed sees its own writes under the same ``data_version``:
+    a new serial keeps replies cached before the write from matching after it."""
+    if not conn.invalidated:
+        conn.info["serial"] = next(_CONNECTION_SERIALS)
 
 
 def _on_begin(conn: Connection) -> None:

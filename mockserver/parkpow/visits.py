@@ -78,7 +78,13 @@ def log_vehicle(emulator: Emulator, account_id: int, log: VehicleLog, now_us: in
                 sha = files[0] if files else emulator.media.write_file(log.image)
                 media_id.append(
                     emulator.media.add(
-                        conn, sha, len(log.image), log.image_info.content_type, MEDIA_KIND, now_us
+                        conn,
+                        sha,
+                        len(log.image),
+                        log.image_info.content_type,
+                        MEDIA_KIND,
+                        now_us,
+                        log.image,
                     )
                 )
             return media_id[0]

@@ -258,7 +258,13 @@ def accept(
         if upload.tag:
             tag_camera(conn, account.id, camera.id, upload.tag, now_us)
         media_id = emulator.media.add(
-            conn, sha, len(upload.content), upload.image.content_type, SNAPSHOT_KIND, now_us
+            conn,
+            sha,
+            len(upload.content),
+            upload.image.content_type,
+            SNAPSHOT_KIND,
+            now_us,
+            upload.content,
         )
         reference_id, compared = compared_with, comparison
         if known is not None:  # a new camera has no reference

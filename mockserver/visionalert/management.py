@@ -30,7 +30,8 @@ def delete_camera(emulator: Emulator, account: Account, license_id: str, serial:
         return _delete_camera_rows(emulator, conn, camera.id)
 
     orphans = emulator.store.transact(work)
-    emulator.media.remove_files(orphans)  # after commit: a rollback never loses a file
+    # after commit (a rollback never loses content); it checks the rows again (core/media.py)
+    emulator.media.remove_files(orphans)
 
 
 def _delete_camera_rows(emulator: Emulator, conn: Connection, camera_id: int) -> list[str]:
@@ -117,7 +118,7 @@ def set_reference_image(
         camera = camera_for(conn, license_for(conn, account, license_id), serial)
         at_us = whole_second(now_us)
         media_id = emulator.media.add(
-            conn, sha, len(upload), info.content_type, REFERENCE_KIND, at_us
+            conn, sha, len(upload), info.content_type, REFERENCE_KIND, at_us, upload
         )
         # a reference the camera was about to adopt from a pending log gives way to this one
         pending = references.drop_pending_adoptions(conn, camera.id, now_us)
@@ -131,17 +132,7 @@ def set_reference_image(
     try:
         emulator.store.transact(work)
     except Exception:
-        _forget_unused_file(emulator, sha)
+        emulator.media.remove_files([sha])  # written for nothing, unless another row names it
         raise
     emulator.media.remove_files(orphans)
     return {"message": UPDATED}
-
-
-def _forget_unused_file(emulator: Emulator, sha: str) -> None:
-    """A file written for a transaction that did not commit goes if no row names it."""
-    media = schema.media.c
-    used = emulator.store.query(
-        lambda conn: conn.execute(select(media.id).where(media.sha256 == sha).limit(1)).first()
-    )
-    if used is None:
-        emulator.media.remove_files([sha])

@@ -1,4 +1,7 @@
-"""A small memory-mapped file every worker process of one store shares.
+"""The state every worker process (and host) of one world shares outside its tables.
+
+On SQLite (``SharedState``): a small memory-mapped file every worker process of one store
+shares.
 
 It carries what must be cheap to read on every request and agreed on by all workers:
 
@@ -11,7 +14,13 @@ It carries what must be cheap to read on every request and agreed on by all work
 
 Only the owner of a slot writes it (single writer, aligned 8-byte fields), so no lock is
 needed on the request path; claiming a slot takes an ``flock`` once per process.
-One machine only: a world shared by several hosts (PostgreSQL) uses ``sharedstore.py``.
+One machine only: a world shared by several hosts (PostgreSQL) uses
+``DatabaseSharedState``:
+
+* the *faults token* is a database sequence: a change to the fault table advances it, and
+  each process re-reads its cached fault list when the value it reads differs;
+* there are no *journal slots*: in this mode every host writes its journal entries before
+  the request ends (``Backend.journal_immediate``), so there is no buffer to wait for.
 """
 
 from __future__ import annotations
@@ -22,6 +31,8 @@ import os
 import secrets
 import struct
 import threading
+
+from sqlalchemy import text
 
 SIZE = 4096
 FAULTS_TOKEN_AT = 0
@@ -134,3 +145,33 @@ def open_shared(data_dir: str) -> SharedState | None:
         return SharedState(data_dir)
     except (OSError, ValueError):
         return None
+
+
+_READ = text("SELECT last_value FROM mockserver_faults_token")
+_TOUCH = text("SELECT nextval('mockserver_faults_token')")
+
+
+class DatabaseSharedState:
+    """The same interface as ``SharedState``, backed by the shared database."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+
+    def faults_token(self) -> int:
+        return self.store.query(lambda conn: conn.execute(_READ).scalar_one())
+
+    def touch_faults(self) -> None:
+        """Announce a change of the fault table (call after the change is committed)."""
+        self.store.query(lambda conn: conn.execute(_TOUCH))
+
+    def claim_slot(self) -> None:
+        return None
+
+    def release_slot(self, index: int) -> None:
+        """No slots in this mode."""
+
+    def pending_slots(self, own: int | None) -> dict[int, int]:
+        return {}
+
+    def close(self) -> None:
+        """Nothing held."""
