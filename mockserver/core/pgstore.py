@@ -87,6 +87,7 @@ class PostgresStore:
             pool_size=POOL_SIZE,
             max_overflow=POOL_OVERFLOW,
             pool_timeout=POOL_TIMEOUT,
+            pool_use_lifo=True,  # a thread's next unit most likely gets the same one
             connect_args={
                 "application_name": f"mockserver-{name}",
                 **({} if durable else {"options": "-c synchronous_commit=off"}),

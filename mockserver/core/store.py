@@ -62,6 +62,7 @@ class Store:
             pool_size=POOL_SIZE,
             max_overflow=POOL_OVERFLOW,
             pool_timeout=POOL_TIMEOUT,
+            pool_use_lifo=True,  # a thread's next unit most likely gets the same one
             connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
         )
         event.listen(self.engine, "connect", _on_connect)
