@@ -5,7 +5,7 @@ background thread writes them in batches (within ~50 ms of the request; one tran
 per batch, which also trims the ring to ``journal_size`` rows). Readers first write their
 own process's buffer, then wait (at most two seconds) until every other worker has written
 what it had recorded before the read; workers publish those counts in shared memory
-(``sharedmem.py``). A sequential client therefore always reads its own requests.
+(``core/shared.py``). A sequential client therefore always reads its own requests.
 
 Emulator time (``at``) is derived at write time from the wall time of arrival and the
 clock's state; the wall time itself is kept too, for the client-behaviour assertions
