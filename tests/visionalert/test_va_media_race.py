@@ -4,6 +4,7 @@ naming the same bytes races it (the interleavings are driven at the media store'
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
 
@@ -82,4 +83,37 @@ def test_upload_between_a_delete_committing_and_removing_the_bytes(app, client, 
     finally:
         media.remove_files = remove_files
     assert uploaded == [201]
+    assert_reference_resolves(client, lic, "C2")
+
+
+def test_delete_overlapping_the_upload_transaction(app, client, lic):
+    """The upload's transaction has found its bytes and waits; the delete of the only row
+    naming them runs meanwhile (PostgreSQL: it commits; SQLite: it waits for the writer
+    turn); then the upload commits."""
+    assert post_reference(client, lic, "C1").status_code == 201
+    media = world(app).media
+    ensure = media.ensure
+    deleted: list[int] = []
+    done = threading.Event()
+
+    def delete_c1() -> None:
+        reply = app.test_client().delete(f"{VA}/{lic}/cameras/C1/", headers=auth("tok-a"))
+        deleted.append(reply.status_code)
+        done.set()
+
+    worker = threading.Thread(target=delete_c1)
+
+    def ensure_then_wait(conn, sha, content):
+        ensure(conn, sha, content)
+        if content == PNG and not worker.is_alive() and not done.is_set():
+            worker.start()
+            done.wait(3)
+
+    media.ensure = ensure_then_wait
+    try:
+        assert post_reference(client, lic, "C2").status_code == 201
+    finally:
+        media.ensure = ensure
+    worker.join(20)
+    assert deleted == [204]
     assert_reference_resolves(client, lic, "C2")
