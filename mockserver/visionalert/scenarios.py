@@ -16,7 +16,7 @@ from ..core.errors import ApiError, FieldErrors, NotFound
 from ..core.numbers import is_number, is_whole_number
 from ..core.timefmt import iso_z
 from . import processing, schema, scoring
-from .alerts import alert_body
+from .alerts import alert_bodies
 from .notify import base_url
 from .references import reference_at
 
@@ -378,18 +378,12 @@ def alerts(emulator: Emulator, license_id: int | None = None, limit: int = 500) 
     table = schema.va_alerts.c
 
     def read(conn):
-        query = (
-            select(table.id, table.emitted, table.opened_us).order_by(table.id.desc()).limit(limit)
-        )
+        chosen = select(table.id).order_by(table.id.desc()).limit(limit)
         if license_id is not None:
-            query = query.where(table.license_id == license_id)
-        base = base_url(emulator, conn)
-        result = []
-        for row in conn.execute(query).all():
-            body = alert_body(conn, row.id, base)
-            body["emitted"] = bool(row.emitted)
-            body["opened"] = iso_z(row.opened_us)
-            result.append(body)
-        return result
+            chosen = chosen.where(table.license_id == license_id)
+        return [
+            {**body, "emitted": bool(alert.emitted), "opened": iso_z(alert.opened_us)}
+            for alert, body in alert_bodies(conn, chosen, base_url(emulator, conn))
+        ]
 
     return {"alerts": emulator.store.query(read)}
