@@ -124,6 +124,8 @@ def _prepare(emulator: Emulator, job: duework.Job) -> Attempt | None:
         if license is None or not license.webhook_url:
             return None
         body = alert_body(conn, job.payload["alert_id"], base_url(emulator, conn))
+        if body is None:  # the alert went meanwhile (a reset)
+            return None
         body["sent"] = True  # what the alert reads once this delivery succeeds
         return license.webhook_url, body
 
