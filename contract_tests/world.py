@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from mockserver.testkit import seeds
+
 from . import images
 
 TOKEN = "contract-token"
@@ -48,93 +50,69 @@ class Facts:
 
 def contract_seed() -> dict:
     """Accounts for every case the contract names; the main one unthrottled."""
-    big = [{"serial": f"BULK-{i:04d}", "name": f"Bulk {i}"} for i in range(BIG_LICENSE_CAMERAS)]
-    return {
-        "accounts": [
-            {
-                "token": TOKEN,
-                "products": ["parkpow", "visionalert"],
-                "rate_limit_per_second": None,
-                "visionalert": {
-                    "licenses": [
-                        {
-                            "code": "LIC-CONTRACT-1",
-                            "size": 50,
-                            "va_type": "meraki",
-                            "expiration": "2099-01-15T00:00:00Z",
-                            "notify_email": "ops@example.com",
-                            "cameras": [
-                                {
-                                    "serial": "Q2GV-ABCD-1234",
-                                    "name": "Front Entrance",
-                                    "tags": ["site-a", "floor-1"],
-                                    "notes": "Installed 2026-01-15",
-                                },
-                                {
-                                    "serial": "Q2GV-EFGH-5678",
-                                    "name": "Parking Lot B",
-                                    "tags": ["site-a"],
-                                },
-                                {"serial": "C1", "name": "Front", "tags": ["site-b"], "notes": ""},
-                            ],
-                        },
-                        {
-                            "code": "LIC-CONTRACT-BULK",
-                            "size": 300,
-                            "va_type": "openeye",
-                            "expiration": "2099-01-15T00:00:00Z",
-                            "cameras": big,
-                        },
-                    ]
-                },
-                "parkpow": {
-                    "parkings": [
-                        {
-                            "name": "first-parking",
-                            "parking_spaces": 100,
-                            "absent_timer": 3,
-                            "cameras": [
-                                {
-                                    "code": "101",
-                                    "name": "cam-101",
-                                    "type": "ENTRANCE",
-                                    "notes": "notes",
-                                },
-                                {
-                                    "code": "102",
-                                    "name": "cam-102",
-                                    "type": "EXIT",
-                                    "notes": "notes",
-                                },
-                                {"code": "103", "name": "cam-103", "type": "SPOT"},
-                            ],
-                        },
-                        {
-                            "name": "second-parking",
-                            "parking_spaces": 120,
-                            "absent_timer": 3,
-                            "cameras": [{"code": "202", "name": "cam-202", "type": "ENTRANCE"}],
-                        },
+    big = [seeds.camera(f"BULK-{i:04d}", name=f"Bulk {i}") for i in range(BIG_LICENSE_CAMERAS)]
+    return seeds.world(
+        seeds.account(
+            TOKEN,
+            licenses=[
+                seeds.license(
+                    "LIC-CONTRACT-1",
+                    size=50,
+                    va_type="meraki",
+                    expiration="2099-01-15T00:00:00Z",
+                    notify_email="ops@example.com",
+                    cameras=[
+                        seeds.camera(
+                            "Q2GV-ABCD-1234",
+                            name="Front Entrance",
+                            tags=["site-a", "floor-1"],
+                            notes="Installed 2026-01-15",
+                        ),
+                        seeds.camera("Q2GV-EFGH-5678", name="Parking Lot B", tags=["site-a"]),
+                        seeds.camera("C1", name="Front", tags=["site-b"], notes=""),
                     ],
-                    "vehicles": [{"license_plate": "QWE1234", "payment_status": "0"}],
-                },
-            },
-            {
-                "token": OTHER_TOKEN,
-                "products": ["parkpow", "visionalert"],
-                "visionalert": {
-                    "licenses": [{"code": "LIC-OTHER", "cameras": [{"serial": "OTHER-1"}]}]
-                },
-            },
-            {
-                "token": THROTTLED_TOKEN,
-                "products": ["visionalert"],
-                "rate_limit_per_second": 1,
-                "visionalert": {"licenses": [{"code": "LIC-THROTTLED", "size": 10}]},
-            },
-            {"token": PARKPOW_ONLY_TOKEN, "products": ["parkpow"]},
-        ]
-    }
+                ),
+                seeds.license(
+                    "LIC-CONTRACT-BULK",
+                    size=300,
+                    va_type="openeye",
+                    expiration="2099-01-15T00:00:00Z",
+                    cameras=big,
+                ),
+            ],
+            parkings=[
+                seeds.parking(
+                    "first-parking",
+                    parking_spaces=100,
+                    absent_timer=3,
+                    cameras=[
+                        seeds.parking_camera("101", name="cam-101", type="ENTRANCE", notes="notes"),
+                        seeds.parking_camera("102", name="cam-102", type="EXIT", notes="notes"),
+                        seeds.parking_camera("103", name="cam-103", type="SPOT"),
+                    ],
+                ),
+                seeds.parking(
+                    "second-parking",
+                    parking_spaces=120,
+                    absent_timer=3,
+                    cameras=[seeds.parking_camera("202", name="cam-202", type="ENTRANCE")],
+                ),
+            ],
+            vehicles=[seeds.vehicle("QWE1234", payment_status="0")],
+        ),
+        seeds.account(
+            OTHER_TOKEN,
+            rate_limit_per_second=1,
+            licenses=[seeds.license("LIC-OTHER", cameras=[seeds.camera("OTHER-1")])],
+        ),
+        seeds.account(
+            THROTTLED_TOKEN,
+            products=["visionalert"],
+            rate_limit_per_second=1,
+            licenses=[seeds.license("LIC-THROTTLED", size=10)],
+        ),
+        seeds.account(PARKPOW_ONLY_TOKEN, products=["parkpow"], rate_limit_per_second=1),
+    )
 
 
 def _auth(token: str) -> dict:

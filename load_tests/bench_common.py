@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import psutil
 
+from mockserver.testkit import seeds
+
 from . import loadgen
 
 TOKEN = "bench-token"
@@ -66,32 +68,17 @@ def fmt_rate(result: loadgen.Result) -> str:
     )
 
 
-def camera_seed(cameras: int = 50) -> dict:
-    return {
-        "accounts": [
-            {
-                "token": TOKEN,
-                "products": ["parkpow", "visionalert"],
-                "rate_limit_per_second": None,
-                "visionalert": {
-                    "licenses": [
-                        {
-                            "code": "LIC-BENCH",
-                            "size": 100_000,
-                            "cameras": [
-                                {
-                                    "serial": f"CAM-{i:03d}",
-                                    "name": f"Camera {i}",
-                                    "tags": ["site-a"],
-                                }
-                                for i in range(cameras)
-                            ],
-                        }
-                    ]
-                },
-            }
+def camera_seed(cameras: int = 50, fleet: list[dict] | None = None) -> dict:
+    """The bench account: one license with room to spare and ``fleet`` as its cameras
+    (default: ``cameras`` cameras tagged site-a)."""
+    if fleet is None:
+        fleet = [
+            seeds.camera(f"CAM-{i:03d}", name=f"Camera {i}", tags=["site-a"])
+            for i in range(cameras)
         ]
-    }
+    return seeds.world(
+        seeds.account(TOKEN, licenses=[seeds.license("LIC-BENCH", size=100_000, cameras=fleet)])
+    )
 
 
 class PeakRss:

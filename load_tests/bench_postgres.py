@@ -37,6 +37,7 @@ from mockserver.core import schema
 from mockserver.core.pagination import Cursor, encode_cursor
 from mockserver.core.pgstore import PostgresStore
 from mockserver.core.timefmt import parse_instant
+from mockserver.testkit import seeds
 from mockserver.testkit.plugin import LiveServer
 from mockserver.vendors import VENDORS
 
@@ -93,11 +94,12 @@ class Server:
 def seed_logs(url: str, logs: int, cameras: int = 50) -> tuple[int, str]:
     """One account, license and ``cameras`` cameras through the seed path; ``logs`` logs
     with ``COPY`` (seconds for a million). Returns (license id, token)."""
-    seed = camera_seed(cameras)
-    seed["accounts"][0]["visionalert"]["licenses"][0]["cameras"] = [
-        {"serial": f"CAM-{i:04d}", "name": f"Camera {i}", "tags": [("site-a", "site-b")[i % 2]]}
-        for i in range(cameras)
-    ]
+    seed = camera_seed(
+        fleet=[
+            seeds.camera(f"CAM-{i:04d}", name=f"Camera {i}", tags=[("site-a", "site-b")[i % 2]])
+            for i in range(cameras)
+        ]
+    )
     start_us = parse_instant("2026-01-01T00:00:00Z")
     store = PostgresStore(url)
     try:

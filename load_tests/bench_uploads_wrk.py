@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import psutil
 
+from mockserver.testkit import seeds
 from mockserver.testkit.plugin import LiveServer
 
 from . import loadgen
@@ -97,28 +98,19 @@ class Phase:
 def seed(cameras_in_dashboard: int = 50) -> dict:
     """One account, throttle off: a dashboard license of 50 cameras (filled, so uploads
     register their cameras under the fleet license) and a fleet license with room."""
-    return {
-        "accounts": [
-            {
-                "token": TOKEN,
-                "products": ["visionalert"],
-                "rate_limit_per_second": None,
-                "visionalert": {
-                    "licenses": [
-                        {
-                            "code": READ_LICENSE,
-                            "size": cameras_in_dashboard,
-                            "cameras": [
-                                {"serial": f"DASH-{i:03d}", "name": f"Camera {i}"}
-                                for i in range(cameras_in_dashboard)
-                            ],
-                        },
-                        {"code": FLEET_LICENSE, "size": 10_000_000},
-                    ]
-                },
-            }
-        ]
-    }
+    dashboard = [
+        seeds.camera(f"DASH-{i:03d}", name=f"Camera {i}") for i in range(cameras_in_dashboard)
+    ]
+    return seeds.world(
+        seeds.account(
+            TOKEN,
+            products=["visionalert"],
+            licenses=[
+                seeds.license(READ_LICENSE, size=cameras_in_dashboard, cameras=dashboard),
+                seeds.license(FLEET_LICENSE, size=10_000_000),
+            ],
+        )
+    )
 
 
 def write_frames(directory: str, width: int = 1920) -> int:

@@ -11,6 +11,7 @@ import time
 from datetime import datetime
 
 from mockserver.client import ControlError, MockServerClient
+from mockserver.testkit import seeds
 
 VENDOR_CAMERA_WINDOW = 900.0  # the vendor's 15 minutes per camera
 VENDOR_OFFLINE_AFTER = 3600.0
@@ -21,17 +22,13 @@ LOAD_CAMERA_SLOTS = 1_000_000
 
 def load_account_seed(token: str) -> dict:
     """A load account: both products, no per-account throttle, room for a large fleet."""
-    return {
-        "accounts": [
-            {
-                "token": token,
-                "products": ["parkpow", "visionalert"],
-                "rate_limit_per_second": None,
-                "visionalert": {"licenses": [{"code": f"LIC-{token}", "size": LOAD_CAMERA_SLOTS}]},
-                "parkpow": {"parkings": [{"name": f"{token}-lot", "parking_spaces": 10_000}]},
-            }
-        ]
-    }
+    return seeds.world(
+        seeds.account(
+            token,
+            licenses=[seeds.license(f"LIC-{token}", size=LOAD_CAMERA_SLOTS)],
+            parkings=[seeds.parking(f"{token}-lot", parking_spaces=10_000)],
+        )
+    )
 
 
 class Control(MockServerClient):

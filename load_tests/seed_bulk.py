@@ -23,6 +23,7 @@ from mockserver.control.seeding import apply_seed
 from mockserver.core import schema
 from mockserver.core.store import Store
 from mockserver.core.timefmt import parse_instant
+from mockserver.testkit import seeds
 from mockserver.vendors import VENDORS
 
 BATCH = 20_000
@@ -77,27 +78,14 @@ def seed_bulk(
     os.makedirs(data_dir, exist_ok=True)
     serials = [f"CAM-{i:04d}" for i in range(cameras)]
     tags = ["site-a", "site-b", "floor-1"]
-    seed = {
-        "accounts": [
-            {
-                "token": token,
-                "products": ["visionalert"],
-                "rate_limit_per_second": None,
-                "visionalert": {
-                    "licenses": [
-                        {
-                            "code": license_code,
-                            "size": max(cameras, 1),
-                            "cameras": [
-                                {"serial": s, "name": f"Camera {s}", "tags": [tags[i % 3]]}
-                                for i, s in enumerate(serials)
-                            ],
-                        }
-                    ]
-                },
-            }
-        ]
-    }
+    fleet = [seeds.camera(s, name=f"Camera {s}", tags=[tags[i % 3]]) for i, s in enumerate(serials)]
+    seed = seeds.world(
+        seeds.account(
+            token,
+            products=["visionalert"],
+            licenses=[seeds.license(license_code, size=max(cameras, 1), cameras=fleet)],
+        )
+    )
     start_us = parse_instant(start)
     store = Store(data_dir)
     try:

@@ -20,6 +20,8 @@ import zlib
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from mockserver.testkit import seeds
+
 from .images import solid
 
 TOKEN = "tok-bad"
@@ -39,43 +41,21 @@ NON_UTF8 = b"\xff\xfe\xc3\x28"
 
 def seed() -> dict:
     """The account the corpus runs against: both products, one camera with a log."""
-    return {
-        "accounts": [
-            {
-                "token": TOKEN,
-                "products": ["parkpow", "visionalert"],
-                "rate_limit_per_second": None,
-                "visionalert": {
-                    "licenses": [
-                        {
-                            "code": LICENSE,
-                            "size": 5,
-                            "webhook_url": None,
-                            "cameras": [{"serial": SERIAL, "name": "Front", "tags": ["t1"]}],
-                        }
-                    ]
-                },
-                "parkpow": {
-                    "parkings": [
-                        {
-                            "name": "lot",
-                            "parking_spaces": 10,
-                            "absent_timer": 3,
-                            "cameras": [{"code": PP_CODE, "name": "gate", "type": "ENTRANCE"}],
-                        }
-                    ],
-                    "vehicles": [{"license_plate": "ABC123", "payment_status": "0"}],
-                },
-            },
-            {
-                "token": OTHER,
-                "products": ["parkpow", "visionalert"],
-                "visionalert": {
-                    "licenses": [{"code": "LIC-OTHER", "size": 5, "cameras": [{"serial": SERIAL}]}]
-                },
-            },
-        ]
-    }
+    front = seeds.camera(SERIAL, name="Front", tags=["t1"])
+    gate = seeds.parking_camera(PP_CODE, name="gate", type="ENTRANCE")
+    return seeds.world(
+        seeds.account(
+            TOKEN,
+            licenses=[seeds.license(LICENSE, size=5, webhook_url=None, cameras=[front])],
+            parkings=[seeds.parking("lot", parking_spaces=10, absent_timer=3, cameras=[gate])],
+            vehicles=[seeds.vehicle("ABC123", payment_status="0")],
+        ),
+        seeds.account(
+            OTHER,
+            rate_limit_per_second=1,
+            licenses=[seeds.license("LIC-OTHER", size=5, cameras=[seeds.camera(SERIAL)])],
+        ),
+    )
 
 
 # -- images ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import os
 import pytest
 
 from mockserver import Config, create_app
+from mockserver.testkit import seeds
 
 from .postgres_server import PostgresUnavailable, ThrowawayPostgres
 
@@ -31,40 +32,31 @@ def pytest_generate_tests(metafunc) -> None:
         metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 
-SEED_EXAMPLE = {
-    "accounts": [
-        {
-            "token": "tok-a",
-            "products": ["parkpow", "visionalert"],
-            "rate_limit_per_second": 1,
-            "visionalert": {
-                "licenses": [
-                    {
-                        "code": "LIC-A",
-                        "size": 50,
-                        "va_type": "meraki",
-                        "expiration": "2027-01-15T00:00:00Z",
-                        "webhook_url": None,
-                        "notify_email": None,
-                        "cameras": [
-                            {"serial": "C1", "name": "Front", "tags": ["site-a"], "notes": ""}
-                        ],
-                    }
-                ]
-            },
-            "parkpow": {
-                "parkings": [
-                    {
-                        "name": "first-parking",
-                        "parking_spaces": 100,
-                        "absent_timer": 3,
-                        "cameras": [{"code": "101", "name": "cam-101", "type": "ENTRANCE"}],
-                    }
-                ]
-            },
-        }
-    ]
-}
+SEED_EXAMPLE = seeds.world(
+    seeds.account(
+        "tok-a",
+        rate_limit_per_second=1,
+        licenses=[
+            seeds.license(
+                "LIC-A",
+                size=50,
+                va_type="meraki",
+                expiration="2027-01-15T00:00:00Z",
+                webhook_url=None,
+                notify_email=None,
+                cameras=[seeds.camera("C1", name="Front", tags=["site-a"], notes="")],
+            )
+        ],
+        parkings=[
+            seeds.parking(
+                "first-parking",
+                parking_spaces=100,
+                absent_timer=3,
+                cameras=[seeds.parking_camera("101", name="cam-101", type="ENTRANCE")],
+            )
+        ],
+    )
+)
 
 
 def auth(token: str) -> dict:

@@ -90,9 +90,18 @@ def post_clock():
         if body["real"] is not True:
             raise FieldErrors({"real": ["Must be true."]})
         emulator.store.transact(emulator.clock.real)
-    emulator.catch_up()
+    now_us = emulator.catch_up()
     emulator.wake_background()
-    return json_response(_clock_body())
+    return json_response({**_clock_body(), **_pending(emulator, now_us)})
+
+
+def _pending(emulator, now_us: int) -> dict:
+    """Due work a clock move did not see applied within its bound (``duework.SETTLE_SECONDS``):
+    held by another worker, or failed and waiting for its next try. Absent when none."""
+    left = emulator.duework.still_due(now_us)
+    for job in left:
+        job["due"] = iso_z_precise(job.pop("due_us"))
+    return {"pending": left} if left else {}
 
 
 @blueprint.get("/settings")

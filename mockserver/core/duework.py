@@ -11,8 +11,18 @@ over; on PostgreSQL it is a row lock held by the transaction that runs the job
 (``FOR UPDATE SKIP LOCKED``), released by the database when its host dies.
 
 A handler may split into ``prepare`` (slow work outside any transaction, e.g. image
-analysis) and ``apply`` (the state change). Kinds marked ``background`` (webhook delivery)
-run only on the background tick, never on a clock move's reply path.
+analysis, a webhook POST) and ``apply`` (the state change). Such a job is *claimed* on
+both dialects: a short transaction sets its lease (``CLAIM_SECONDS``) and commits, then
+``prepare`` runs with no transaction open while a renewal thread keeps the lease alive,
+then a second short transaction deletes the job (only if the lease is still this
+runner's) and applies the result. Another runner never takes a job whose lease is live,
+so two live runners never both prepare it: a webhook attempt is sent once across
+processes and hosts. A runner that dies mid-prepare stops renewing; its lease lapses
+after at most ``CLAIM_SECONDS`` and the job runs again (at least once for that attempt:
+a receiver may see it twice). So does a job whose result cannot be recorded.
+
+Kinds marked ``background`` (webhook delivery) run only on the background tick, never on
+a clock move's reply path.
 """
 
 from __future__ import annotations
@@ -36,7 +46,13 @@ from .pgstore import is_retryable
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 120.0
+LEASE_SECONDS = 120.0  # a batch claimed on SQLite, waiting its turn in its runner
+#: a job in ``prepare`` (a webhook in flight): renewed every ``CLAIM_SECONDS / 5`` while its
+#: runner lives, so a dead runner's job is taken over within this many seconds
+CLAIM_SECONDS = 10.0
+#: how long a clock move waits for due work that other workers hold, or that failed and
+#: waits for its next try; what is still due then is reported, not waited for
+SETTLE_SECONDS = 2.0
 BATCH = 64
 MAX_ATTEMPTS = 5
 
@@ -177,24 +193,47 @@ class DueWork:
         finally:
             self._local.running = False
 
-    def settle(self, until_us: int, timeout: float = LEASE_SECONDS) -> int:
-        """Run the request-path work due by ``until_us`` and wait for what other workers
-        hold, so that afterwards every such job has been applied (a clock advance answers
-        only then, whichever process claimed the work)."""
+    def settle(self, until_us: int, timeout: float | None = None) -> int:
+        """Run the request-path work due by ``until_us``, then wait at most ``timeout``
+        seconds (``SETTLE_SECONDS``) for what other workers hold (a clock advance answers
+        once every such job has been applied, whichever process claimed it, or once the
+        bound is reached: ``still_due`` then says what is left, e.g. a job that failed and
+        waits for its next try)."""
         done = self.run_due(until_us)
-        deadline = wall_seconds() + timeout
-        jobs = schema.jobs.c
-        waiting = (
-            select(jobs.id)
-            .where(jobs.due_us <= until_us, jobs.kind.in_(self._kinds(False)))
-            .limit(1)
-        )
+        deadline = wall_seconds() + (SETTLE_SECONDS if timeout is None else timeout)
+        waiting = self._still_due_query(until_us).limit(1)
         while wall_seconds() < deadline:
             if self.store.query(lambda conn: conn.execute(waiting).first()) is None:
                 break
             time.sleep(0.005)
             done += self.run_due(until_us)  # a lease that lapsed (crashed holder) is ours
         return done
+
+    def still_due(self, until_us: int, limit: int = 100) -> list[dict[str, Any]]:
+        """The request-path jobs due by ``until_us`` not yet applied (held by another
+        worker, or failed and waiting for their next try), in due-time order."""
+        query = self._still_due_query(until_us).limit(limit)
+        jobs = schema.jobs.c
+        query = query.with_only_columns(jobs.kind, jobs.due_us, jobs.attempts, jobs.lease_until)
+        rows = self.store.query(lambda conn: conn.execute(query).all())
+        now = wall_seconds()
+        return [
+            {
+                "kind": row.kind,
+                "due_us": row.due_us,
+                "attempts": row.attempts,
+                "held": row.lease_until is not None and row.lease_until >= now,
+            }
+            for row in rows
+        ]
+
+    def _still_due_query(self, until_us: int):
+        jobs = schema.jobs.c
+        return (
+            select(jobs.id)
+            .where(jobs.due_us <= until_us, jobs.kind.in_(self._kinds(False)))
+            .order_by(jobs.due_us, jobs.id)
+        )
 
     @staticmethod
     def release_leases(conn: Connection) -> int:
@@ -214,7 +253,7 @@ class DueWork:
             .order_by(schema.jobs.c.due_us, schema.jobs.c.id)
             .limit(BATCH)
         ).all()
-        lease = wall_seconds() + LEASE_SECONDS + random.random() / 1000
+        lease = _new_lease(LEASE_SECONDS)
         claimed = []
         for row in rows:
             conn.execute(
@@ -227,26 +266,25 @@ class DueWork:
     # -- PostgreSQL: a claim is a row lock held by the transaction that runs the job ---------
 
     def _run_due_locked(self, until_us: int, background: bool, limit: int) -> int:
-        """Claim one due job with ``FOR UPDATE SKIP LOCKED``, prepare, apply and delete it in
-        that one transaction. Hosts racing for work skip each other's rows instead of
-        waiting; a host that dies mid-job loses its connection, PostgreSQL rolls the
-        transaction back and the row is free for the next runner at once (no lease to
-        expire)."""
+        """Claim one due job with ``FOR UPDATE SKIP LOCKED`` and apply and delete it in that
+        one transaction. Hosts racing for work skip each other's rows instead of waiting; a
+        host that dies mid-job loses its connection, PostgreSQL rolls the transaction back
+        and the row is free for the next runner at once (no lease to expire). A job with a
+        ``prepare`` step is only claimed there (its lease set and committed): it is
+        prepared outside any transaction, then recorded (``_run_claimed``)."""
         done = 0
-        prepared: dict[int, Any] = {}  # kept across retries: a webhook is not sent twice
         while done < limit:
-            ran = self.store.transact(
-                lambda conn: self._run_one_locked(conn, until_us, background, prepared)
-            )
+            ran = self.store.transact(lambda conn: self._run_one_locked(conn, until_us, background))
             if not ran:
                 break
-            prepared.clear()
+            if isinstance(ran, tuple):
+                self._run_claimed(*ran)
             done += 1
         return done
 
     def _run_one_locked(
-        self, conn: Connection, until_us: int, background: bool, prepared: dict[int, Any]
-    ) -> bool:
+        self, conn: Connection, until_us: int, background: bool
+    ) -> bool | tuple[Job, float]:
         row = conn.execute(
             select(schema.jobs)
             .where(self._claimable(until_us, self._kinds(background)))
@@ -257,15 +295,17 @@ class DueWork:
         if row is None:
             return False
         job = Job(row.id, row.kind, row.key, row.due_us, json.loads(row.payload), row.attempts)
-        conn.execute(delete(schema.jobs).where(schema.jobs.c.id == job.id))
         handler = self._handlers[job.kind]  # only registered kinds are ever claimed
+        if handler.prepare is not None:
+            lease = _new_lease()
+            conn.execute(
+                update(schema.jobs).where(schema.jobs.c.id == job.id).values(lease_until=lease)
+            )
+            return job, lease
+        conn.execute(delete(schema.jobs).where(schema.jobs.c.id == job.id))
         try:
             with conn.begin_nested():
-                if job.id not in prepared:
-                    prepared[job.id] = (
-                        handler.prepare(self.emulator, job) if handler.prepare else None
-                    )
-                handler.apply(self.emulator, conn, job, prepared[job.id])
+                handler.apply(self.emulator, conn, job, None)
         except DBAPIError as error:
             if is_retryable(error):
                 raise  # the whole unit of work is tried again
@@ -296,13 +336,40 @@ class DueWork:
 
     def _run(self, job: Job, lease: float) -> None:
         handler = self._handlers[job.kind]  # only registered kinds are ever claimed
+        if handler.prepare is None:
+            self._record(job, lease, None)
+            return
+        # the batch's lease becomes this job's own claim, unless another runner took it over
+        claim = self.store.transact(lambda conn: _renew(conn, job.id, lease))
+        if claim is not None:
+            self._run_claimed(job, claim)
+
+    # -- a claimed job: prepared outside any transaction, then recorded ----------------------
+
+    def _run_claimed(self, job: Job, lease: float) -> None:
+        """``prepare`` with no transaction open, the claim renewed meanwhile; then apply."""
+        handler = self._handlers[job.kind]
+        renewal = _Renewal(self.store, job.id, lease)
         try:
-            prepared = handler.prepare(self.emulator, job) if handler.prepare else None
+            prepared = handler.prepare(self.emulator, job)
+        except Exception:  # a broken job must not take the runner with it
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            lease = renewal.stop()
+            self.store.transact(lambda conn: self._release(conn, job, lease))
+            return
+        self._record(job, renewal.stop(), prepared)
 
-            def work(conn: Connection) -> None:
-                if self._finish(conn, job, lease):
-                    handler.apply(self.emulator, conn, job, prepared)
+    def _record(self, job: Job, lease: float, prepared: Any) -> None:
+        """Delete the job and apply it in one write transaction, if the claim still holds."""
+        handler = self._handlers[job.kind]
 
+        def work(conn: Connection) -> None:
+            if self._finish(conn, job, lease):
+                handler.apply(self.emulator, conn, job, prepared)
+            else:
+                log.warning("job %s (%s): claim lost, result dropped", job.id, job.kind)
+
+        try:
             self.store.transact(work)
         except Exception:  # a broken job must not take the request with it
             log.exception("job %s (%s) failed", job.id, job.kind)
@@ -332,3 +399,49 @@ class DueWork:
             .where(and_(jobs.id == job.id, jobs.lease_until == lease))
             .values(lease_until=wall_seconds() + 5 * (job.attempts + 1), attempts=job.attempts + 1)
         )
+
+
+def _new_lease(seconds: float | None = None) -> float:
+    """A lease end, unique to its runner (the jitter), so that a runner recognises its own."""
+    return wall_seconds() + (CLAIM_SECONDS if seconds is None else seconds) + random.random() / 1000
+
+
+def _renew(conn: Connection, job_id: int, lease: float) -> float | None:
+    """Extend the claim ``lease`` on a job; None if the job is gone or another runner's."""
+    jobs = schema.jobs.c
+    renewed = _new_lease()
+    result = conn.execute(
+        update(schema.jobs)
+        .where(and_(jobs.id == job_id, jobs.lease_until == lease))
+        .values(lease_until=renewed)
+    )
+    return renewed if result.rowcount == 1 else None
+
+
+class _Renewal:
+    """Keeps a claim alive while its runner works outside any transaction: every
+    ``CLAIM_SECONDS / 5`` a short transaction pushes the lease on. A live runner thus
+    never loses a job to another; a dead one stops renewing and its job is taken over."""
+
+    def __init__(self, store, job_id: int, lease: float) -> None:
+        self.store, self.job_id, self.lease = store, job_id, lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="mockserver-claim", daemon=True)
+        self._thread.start()
+
+    def _renew(self) -> None:
+        while not self._stop.wait(CLAIM_SECONDS / 5):
+            try:
+                renewed = self.store.transact(lambda conn: _renew(conn, self.job_id, self.lease))
+            except Exception:  # a busy moment: the next round tries again, the lease holds
+                log.exception("renewing the claim on job %s failed", self.job_id)
+                continue
+            if renewed is None:
+                return  # gone (cancelled, replaced) or lost: recording will find out
+            self.lease = renewed
+
+    def stop(self) -> float:
+        """Stop renewing; the claim's current lease (what recording must match)."""
+        self._stop.set()
+        self._thread.join()
+        return self.lease

@@ -6,9 +6,9 @@
 * A store stamped with an older revision: ``alembic upgrade head``.
 * The request journal (its own file on SQLite, its own table on PostgreSQL) is outside
   the world's revisions: ``upgrade_side`` creates it or adds the columns declared since.
-* A SQLite store made before Alembic (``meta.schema_version`` 1 to 6): its last hand-kept
-  steps, then a stamp of the revision that *is* its version (3: ``0001`` ... 6: ``0004``),
-  then the upgrade.
+* A SQLite store made before Alembic (``meta.schema_version`` 3 to 6): a stamp of the
+  revision that *is* its version (3: ``0001`` ... 6: ``0004``), then the upgrade. Older
+  ones (1 and 2) are refused with a message: an earlier release upgrades them first.
 
 Everything runs in one transaction under the store's writer lock (SQLite) or an advisory
 lock (PostgreSQL), so hosts and workers starting at the same moment upgrade once.
@@ -27,12 +27,7 @@ from sqlalchemy import Connection, inspect, select, text
 
 from . import schema
 
-#: the hand-kept steps of the stores made before Alembic (version -> statements)
-LEGACY_STEPS: dict[int, list[str]] = {
-    2: ["ALTER TABLE faults ADD COLUMN seen INTEGER NOT NULL DEFAULT 0"],
-    3: ["DROP TABLE IF EXISTS journal"],  # moved to journal.sqlite3
-}
-#: the revision a pre-Alembic store of that version is (versions 1-2 are first brought to 3)
+#: the revision a pre-Alembic store of that version is
 LEGACY_REVISIONS = {3: "0001", 4: "0002", 5: "0003", 6: "0004"}
 #: any constant: the advisory lock PostgreSQL hosts take while one of them migrates
 ADVISORY_KEY = 0x6D6F636B  # "mock"
@@ -72,11 +67,13 @@ def upgrade(conn: Connection) -> str:
             select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
         ).first()
         version = int(row[0]) if row else 3
-        for step in range(version + 1, 4):
-            for statement in LEGACY_STEPS.get(step, []):
-                conn.exec_driver_sql(statement)
+        if version not in LEGACY_REVISIONS:
+            raise RuntimeError(
+                f"This store has schema version {version}, which this release cannot upgrade:"
+                " open it once with a release made before the Alembic migrations."
+            )
         conn.execute(schema.meta.delete().where(schema.meta.c.key == "schema_version"))
-        command.stamp(alembic_config(conn), LEGACY_REVISIONS[max(version, 3)])
+        command.stamp(alembic_config(conn), LEGACY_REVISIONS[version])
         command.upgrade(alembic_config(conn), "head")
         return "upgraded"
     schema.metadata.create_all(conn)

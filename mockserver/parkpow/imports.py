@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, delete, select
 
 from ..core import duework
+from ..core.auth import Account
 from ..core.dialect import insert_or_ignore
 from ..core.emulator import Emulator
 from ..core.errors import REQUIRED, FieldErrors, NotFound
@@ -84,7 +85,7 @@ def _rows(text: str) -> list[dict[str, str]]:
     return rows
 
 
-def start_import(emulator: Emulator, account_id: int, request: ImportRequest, now_us: int) -> str:
+def start_import(emulator: Emulator, account: Account, request: ImportRequest, now_us: int) -> str:
     """Queue the import; returns its task id."""
     task_id = str(uuid.uuid4())
     delay_us = int(float(emulator.settings()["import_delay"]) * 1_000_000)
@@ -92,7 +93,7 @@ def start_import(emulator: Emulator, account_id: int, request: ImportRequest, no
     def work(conn: Connection) -> None:
         import_id = conn.execute(
             schema.pp_imports.insert().values(
-                account_id=account_id,
+                account_id=account.id,
                 task_id=task_id,
                 remove=request.remove,
                 csv=request.csv_text,
@@ -105,13 +106,13 @@ def start_import(emulator: Emulator, account_id: int, request: ImportRequest, no
     return task_id
 
 
-def task_state(store, account_id: int, task_id: str | None) -> dict:
+def task_state(emulator: Emulator, account: Account, task_id: str | None) -> dict:
     """``{}`` while pending, then the outcome: ``{"info": ...}`` or ``{"error": ...}``."""
     if task_id is None or not task_id.strip():
         raise FieldErrors({"task_id": [REQUIRED]})
-    row = store.query(
+    row = emulator.store.query(
         lambda conn: conn.execute(
-            select(I.outcome).where(I.task_id == task_id.strip(), I.account_id == account_id)
+            select(I.outcome).where(I.task_id == task_id.strip(), I.account_id == account.id)
         ).first()
     )
     if row is None:

@@ -18,6 +18,9 @@ from datetime import tzinfo
 from sqlalchemy import Row
 
 from ..core.timefmt import from_us
+from . import serializers
+from .live_visits import VisitListing
+from .paging import envelope
 from .serializers import duration_minutes
 from .webhook_payload import read_score
 
@@ -114,3 +117,14 @@ def visit(row: Row, media_url, tz: tzinfo, status: str) -> dict:
         "org": row.account_id,
         "spot": None,
     }
+
+
+def visit_listing(listing: VisitListing, media_url, tz: tzinfo, request_url: str) -> list | dict:
+    """visit-list's answer: the documented bare array, or the live page envelope."""
+    if listing.page is None:
+        return [serializers.visit(row, media_url, tz) for row in listing.rows]
+    return envelope(
+        listing.page,
+        request_url,
+        lambda row: {**serializers.visit(row, media_url, tz), **list_extras(row)},
+    )

@@ -16,15 +16,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, or_, select
+from sqlalchemy import Connection, Row, delete, or_, select
 
+from ..core.auth import Account
+from ..core.emulator import Emulator
 from ..core.errors import NotFound
 from . import schema, visits
-from .paging import NumberedPage, PageNumber, fetch_numbered_page
+from .paging import NumberedPage, PageNumber, fetch_numbered_page, page_number_from
+from .periods import visit_period
 
 LIVE_PARAMETERS = ("page", "page_size", "plate", "camera", "ordering")
 ORDERINGS = ("start_date", "-start_date")
 VC = visits.VC
+
+
+@dataclass(frozen=True)
+class VisitListing:
+    """What visit-list answers: the documented bare array (``page`` None) or a live page."""
+
+    rows: list[Row]
+    page: NumberedPage | None = None
+
+
+def visit_list(
+    emulator: Emulator, account: Account, parameters: dict[str, str | None], now_us: int
+) -> VisitListing:
+    """``parameters``: the query string's and the form body's (start, end, and the live
+    ones); which form answers follows ``visit_list_form``."""
+    start_us, end_us = visit_period(
+        parameters.get("start"), parameters.get("end"), emulator.server_tz, now_us
+    )
+    if not wants_live_form(emulator.settings()["visit_list_form"], parameters):
+        rows = visits.visits_started_between(emulator.store, account.id, start_us, end_us, now_us)
+        return VisitListing(rows)
+    chosen = visit_filter(
+        start_us,
+        end_us,
+        parameters.get("plate"),
+        parameters.get("camera"),
+        parameters.get("ordering"),
+    )
+    page = page_number_from(parameters.get("page"), parameters.get("page_size"))
+    return VisitListing([], visit_page(emulator.store, account.id, chosen, page, now_us))
 
 
 def wants_live_form(form_setting: str, parameters) -> bool:
@@ -77,14 +110,14 @@ def visit_page(
     return store.query(lambda conn: fetch_numbered_page(conn, query, page))
 
 
-def delete_visit(emulator, account_id: int, visit_id: int) -> None:
+def delete_visit(emulator: Emulator, account: Account, visit_id: int) -> None:
     """Remove one of the account's visits, its pending absence job and the images only it
     used; 404 for a visit the account does not have."""
 
     def work(conn: Connection) -> list[str]:
         row = conn.execute(
             select(VC.id, VC.start_media_id, VC.end_media_id).where(
-                VC.id == visit_id, VC.account_id == account_id
+                VC.id == visit_id, VC.account_id == account.id
             )
         ).first()
         if row is None:

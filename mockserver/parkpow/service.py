@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Row, select
 
+from ..core.auth import Account
+from ..core.emulator import Emulator
 from . import schema
 from .forms import CameraInput, VehicleInput
 
@@ -72,8 +74,9 @@ def register_spot_camera(conn: Connection, account_id: int, code: str) -> Row:
     return find_camera(conn, account_id, code)  # type: ignore[return-value]
 
 
-def upsert_camera(store, account_id: int, camera: CameraInput) -> Row:
+def upsert_camera(emulator: Emulator, account: Account, camera: CameraInput) -> Row:
     """Create the camera, or update the fields sent; returns the stored camera."""
+    account_id = account.id
 
     def work(conn: Connection) -> Row:
         existing = find_camera(conn, account_id, camera.code)
@@ -93,11 +96,12 @@ def upsert_camera(store, account_id: int, camera: CameraInput) -> Row:
             conn.execute(schema.pp_cameras.update().where(C.id == existing.id).values(**values))
         return find_camera(conn, account_id, camera.code)
 
-    return store.transact(work)
+    return emulator.store.transact(work)
 
 
-def upsert_vehicle(store, account_id: int, vehicle: VehicleInput) -> Row:
+def upsert_vehicle(emulator: Emulator, account: Account, vehicle: VehicleInput) -> Row:
     """Create the vehicle, or update the fields sent; returns the stored vehicle."""
+    account_id = account.id
 
     def work(conn: Connection) -> Row:
         where = (V.account_id == account_id, V.license_plate == vehicle.license_plate)
@@ -114,11 +118,12 @@ def upsert_vehicle(store, account_id: int, vehicle: VehicleInput) -> Row:
             )
         return conn.execute(select(schema.pp_vehicles).where(*where)).first()
 
-    return store.transact(work)
+    return emulator.store.transact(work)
 
 
-def parkings_with_cameras(store, account_id: int) -> list[tuple[Row, list[Row]]]:
+def parkings_with_cameras(emulator: Emulator, account: Account) -> list[tuple[Row, list[Row]]]:
     """Every parking lot of the account (by id) with its cameras (by id)."""
+    account_id = account.id
 
     def work(conn: Connection):
         parkings = conn.execute(
@@ -132,4 +137,4 @@ def parkings_with_cameras(store, account_id: int) -> list[tuple[Row, list[Row]]]
             by_parking.setdefault(camera.parking_id, []).append(camera)
         return [(p, by_parking[p.id]) for p in parkings]
 
-    return store.query(work)
+    return emulator.store.query(work)

@@ -36,8 +36,8 @@ def webhook_receiver_post():
     emulator = web.current_emulator()
     webhook = parse_webhook(read_body(request), emulator.config.pixel_limit)
     now = web.now_us()
-    answers = webhook_receiver.receive(emulator, account.id, webhook, now)
-    rows = webhook_receiver.visit_rows(emulator.store, account.id, answers, now)
+    answers = webhook_receiver.receive(emulator, account, webhook, now)
+    rows = webhook_receiver.visit_rows(emulator, account, answers, now)
     media_url = media_url_maker(emulator)
     reply = []
     for answer in answers:
@@ -54,7 +54,7 @@ def delete_visit():
     account = web.current_account(PRODUCT)
     emulator = web.current_emulator()
     visit_id = _whole_field(read_body(request).fields, "id")
-    live_visits.delete_visit(emulator, account.id, visit_id)
+    live_visits.delete_visit(emulator, account, visit_id)
     return web.json_response({"status": "deleted", "id": visit_id})
 
 
@@ -80,7 +80,7 @@ def _page():
 def vehicle_list():
     account = web.current_account(PRODUCT)
     emulator = web.current_emulator()
-    page = vehicles.vehicle_page(emulator.store, account.id, request.args.get("tags"), _page())
+    page = vehicles.vehicle_page(emulator, account, request.args.get("tags"), _page())
     return web.json_response(envelope(page, _request_url(emulator), vehicles.vehicle_item))
 
 
@@ -88,7 +88,7 @@ def vehicle_list():
 def vehicle_tags():
     account = web.current_account(PRODUCT)
     emulator = web.current_emulator()
-    page = vehicles.tag_page(emulator.store, account.id, _page())
+    page = vehicles.tag_page(emulator, account, _page())
     return web.json_response(envelope(page, _request_url(emulator), vehicles.tag_item))
 
 
@@ -110,7 +110,7 @@ def edit_tags():
         for name in names
     }
     edit = vehicles.tag_edit(params)
-    vehicles.edit_tags(emulator.store, account.id, edit)
+    vehicles.edit_tags(emulator, account, edit)
     return web.json_response(
         {"checked": edit.checked, "tag_id": edit.tag_id, "vehicle_id": edit.vehicle_id}
     )
@@ -122,7 +122,7 @@ def import_vehicles():
     emulator = web.current_emulator()
     body = read_body(request)
     task_id = imports.start_import(
-        emulator, account.id, imports.import_request(body.files, body.fields), web.now_us()
+        emulator, account, imports.import_request(body.files, body.fields), web.now_us()
     )
     return web.json_response({"task_id": task_id})
 
@@ -131,9 +131,7 @@ def import_vehicles():
 def task_check():
     account = web.current_account(PRODUCT)
     emulator = web.current_emulator()
-    return web.json_response(
-        imports.task_state(emulator.store, account.id, request.args.get("task_id"))
-    )
+    return web.json_response(imports.task_state(emulator, account, request.args.get("task_id")))
 
 
 @blueprint.post("/trigger-alert/")

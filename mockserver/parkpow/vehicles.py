@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Row, delete, select
 
+from ..core.auth import Account
 from ..core.dialect import insert_or_ignore
+from ..core.emulator import Emulator
 from ..core.errors import REQUIRED, FieldErrors, NotFound
 from . import schema
 from .paging import NumberedPage, PageNumber, fetch_numbered_page
@@ -28,7 +30,10 @@ FALSE_WORDS = ("false", "0", "no", "off")
 MAX_ID = 2**63 - 1
 
 
-def vehicle_page(store, account_id: int, tag: str | None, page: PageNumber) -> NumberedPage:
+def vehicle_page(
+    emulator: Emulator, account: Account, tag: str | None, page: PageNumber
+) -> NumberedPage:
+    account_id = account.id
     query = select(schema.pp_vehicles).where(V.account_id == account_id).order_by(V.id)
     if tag is not None and tag.strip():
         tagged = (
@@ -44,7 +49,7 @@ def vehicle_page(store, account_id: int, tag: str | None, page: PageNumber) -> N
         numbered.rows = [(row, names.get(row.id, [])) for row in numbered.rows]
         return numbered
 
-    return store.query(work)
+    return emulator.store.query(work)
 
 
 def _tag_names(conn: Connection, vehicle_ids: list[int]) -> dict[int, list[str]]:
@@ -73,9 +78,10 @@ def vehicle_item(entry: tuple[Row, list[str]]) -> dict:
     }
 
 
-def tag_page(store, account_id: int, page: PageNumber) -> NumberedPage:
+def tag_page(emulator: Emulator, account: Account, page: PageNumber) -> NumberedPage:
+    account_id = account.id
     query = select(T.id, T.name).where(T.account_id == account_id).order_by(T.id)
-    return store.query(lambda conn: fetch_numbered_page(conn, query, page))
+    return emulator.store.query(lambda conn: fetch_numbered_page(conn, query, page))
 
 
 def tag_item(row: Row) -> dict:
@@ -116,8 +122,9 @@ def tag_edit(params: dict[str, str | None]) -> TagEdit:
     return TagEdit(**values)  # type: ignore[arg-type]
 
 
-def edit_tags(store, account_id: int, edit: TagEdit) -> None:
+def edit_tags(emulator: Emulator, account: Account, edit: TagEdit) -> None:
     """Put the tag on the vehicle (or take it off); 404 when either is not the account's."""
+    account_id = account.id
 
     def work(conn: Connection) -> None:
         vehicle = conn.execute(
@@ -139,7 +146,7 @@ def edit_tags(store, account_id: int, edit: TagEdit) -> None:
                 )
             )
 
-    store.transact(work)
+    emulator.store.transact(work)
 
 
 def tag_ids(conn: Connection, account_id: int, names: list[str]) -> list[int]:

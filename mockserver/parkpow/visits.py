@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Row, String, and_, case, cast, literal, selec
 from sqlalchemy.orm import aliased
 
 from ..core import duework
+from ..core.auth import Account
 from ..core.emulator import Emulator
 from . import schema, service
 from .sightings import VehicleLog
@@ -49,7 +50,9 @@ class Outcome:
     status: str
 
 
-def log_vehicle(emulator: Emulator, account_id: int, log: VehicleLog, now_us: int) -> list[Outcome]:
+def log_vehicle(
+    emulator: Emulator, account: Account, log: VehicleLog, now_us: int
+) -> list[Outcome]:
     """Apply every sighting of one log-vehicle request; returns what each one did.
 
     The image is kept only when a visit starts or ends with it. Its file is written before
@@ -57,6 +60,7 @@ def log_vehicle(emulator: Emulator, account_id: int, log: VehicleLog, now_us: in
     shows it will be needed; the rare request that races another and needs it after all
     writes it inside. A log without an image (a data-only webhook) keeps none.
     """
+    account_id = account.id
     files: list[str] = []
     if log.image is not None and emulator.store.query(
         lambda conn: _image_needed(conn, account_id, log, now_us)

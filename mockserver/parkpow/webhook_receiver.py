@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Row
 
+from ..core.auth import Account
 from . import visits
 from .sightings import VehicleLog
 from .webhook_payload import Webhook
@@ -33,7 +34,7 @@ class Answer:
     score: float | None = None
 
 
-def receive(emulator, account_id: int, webhook: Webhook, now_us: int) -> list[Answer]:
+def receive(emulator, account: Account, webhook: Webhook, now_us: int) -> list[Answer]:
     """Apply every read that counts, in one unit of work; answer every result in order."""
     if not webhook.reads_plates or not webhook.reads:
         return []
@@ -57,7 +58,7 @@ def receive(emulator, account_id: int, webhook: Webhook, now_us: int) -> list[An
             webhook.time_us,
             tuple(sightings),
         )
-        outcomes = iter(visits.log_vehicle(emulator, account_id, log, now_us))
+        outcomes = iter(visits.log_vehicle(emulator, account, log, now_us))
     filled = []
     for answer, read in zip(answers, webhook.reads, strict=True):
         if answer is None:
@@ -67,10 +68,10 @@ def receive(emulator, account_id: int, webhook: Webhook, now_us: int) -> list[An
     return filled
 
 
-def visit_rows(store, account_id: int, answers: list[Answer], now_us: int) -> dict[int, Row]:
+def visit_rows(emulator, account: Account, answers: list[Answer], now_us: int) -> dict[int, Row]:
     """The state at ``now_us`` of every visit the answers name, by id (one query)."""
     ids = {answer.visit_id for answer in answers if answer.visit_id is not None}
     if not ids:
         return {}
-    query = visits.visit_query(account_id, now_us).where(visits.VC.id.in_(ids))
-    return {row.id: row for row in store.query(lambda conn: conn.execute(query).all())}
+    query = visits.visit_query(account.id, now_us).where(visits.VC.id.in_(ids))
+    return {row.id: row for row in emulator.store.query(lambda conn: conn.execute(query).all())}

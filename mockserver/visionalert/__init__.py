@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.vendor import Vendor
-from . import control_routes, notify, processing, routes, schema, seed, upload_routes
+from . import control_routes, jobs, judging, notify, routes, schema, seed, upload_routes
 
 VENDOR = Vendor(
     name="visionalert",
@@ -14,10 +14,10 @@ VENDOR = Vendor(
     blueprints=(routes.blueprint, upload_routes.blueprint),
     control_blueprints=(control_routes.blueprint,),
     tables=schema.TABLES,
-    jobs=(*processing.JOBS, *notify.JOBS),
+    jobs=(*jobs.JOBS, *notify.JOBS),
     read_seed=seed.read_seed,
     cors=upload_routes.CORS_POLICY,
-    settings_changed=processing.settings_changed,
+    settings_changed=judging.settings_changed,
     mutants={
         "renamed_field": "VisionAlert cameras carry `status` instead of `latest_status`.",
         "missing_next": "Paginated envelopes lose their `next` key.",

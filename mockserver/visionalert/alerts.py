@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Row, select, update
 
 from ..core import duework
 from ..core.clock import seconds_to_us
@@ -90,30 +90,45 @@ def _reference_media(conn: Connection, camera_id: int, at_us: int) -> int | None
 
 def alert_body(conn: Connection, alert_id: int, base_url: str) -> dict | None:
     """The alert in the seed's shape, with absolute media URLs."""
-    alerts, licenses = schema.va_alerts.c, schema.va_licenses.c
-    alert = conn.execute(
-        select(schema.va_alerts, licenses.code)
-        .join(schema.va_licenses, licenses.id == alerts.license_id)
-        .where(alerts.id == alert_id)
-    ).first()
-    if alert is None:
-        return None
-    entries = schema.va_alert_cameras
+    found = alert_bodies(conn, [alert_id], base_url)
+    return found[0][1] if found else None
+
+
+def alert_bodies(conn: Connection, chosen, base_url: str) -> list[tuple[Row, dict]]:
+    """The chosen alerts (ids, or a select of ids), newest first, each with its body.
+
+    One statement, so the list is one consistent read: an alert deleted meanwhile is
+    absent, never half there (and a hundred alerts cost one query, not a hundred)."""
+    alerts, licenses, entries = schema.va_alerts, schema.va_licenses.c, schema.va_alert_cameras
     snapshot = schema.media.alias("snapshot")
     reference = schema.media.alias("reference")
     rows = conn.execute(
         select(
-            entries,
+            alerts,
+            licenses.code,
+            entries.c.id.label("entry_id"),
+            entries.c.serial,
+            entries.c.name,
+            entries.c.status,
+            entries.c.anomalies,
             snapshot.c.name.label("snapshot_name"),
             snapshot.c.kind.label("snapshot_kind"),
             reference.c.name.label("reference_name"),
             reference.c.kind.label("reference_kind"),
         )
+        .join(schema.va_licenses, licenses.id == alerts.c.license_id)
+        .outerjoin(entries, entries.c.alert_id == alerts.c.id)
         .outerjoin(snapshot, snapshot.c.id == entries.c.snapshot_id)
         .outerjoin(reference, reference.c.id == entries.c.reference_media_id)
-        .where(entries.c.alert_id == alert_id)
-        .order_by(entries.c.id)
+        .where(alerts.c.id.in_(chosen))
+        .order_by(alerts.c.id.desc(), entries.c.id)
     ).all()
-
-    cameras = [serializers.alert_camera_json(row, base_url) for row in rows]
-    return serializers.alert_json(alert, alert.code, cameras)
+    found: dict[int, tuple[Row, list[dict]]] = {}
+    for row in rows:
+        _, cameras = found.setdefault(row.id, (row, []))
+        if row.entry_id is not None:
+            cameras.append(serializers.alert_camera_json(row, base_url))
+    return [
+        (alert, serializers.alert_json(alert, alert.code, cameras))
+        for alert, cameras in found.values()
+    ]

@@ -30,8 +30,7 @@ from ..core.errors import (
     Throttled,
 )
 from ..core.images import INVALID_IMAGE, ImageInfo, InvalidImage, inspect_image
-from . import camera_tags, notify, processing, schema, scoring
-from .references import reference_at
+from . import camera_tags, judging, notify, schema, scoring
 
 SNAPSHOT_KIND = "camera_snapshot"
 THROTTLE_SCOPE = "visionalert.create_log"
@@ -146,8 +145,8 @@ def validate(body: RequestBody, pixel_limit: int) -> Upload:
     """Every field error at once, as DRF reports them.
 
     The image is decoded once, at reduced size, by its analysis: a file that does not
-    decode (not an image, truncated) is invalid, and processing later finds the analysis
-    cached instead of decoding the stored file again.
+    decode (not an image, truncated) is invalid, and the analysis is kept with the log, so
+    judging it again never decodes the stored file.
     """
     errors: dict[str, list[str]] = {}
     values: dict[str, str | None] = {}
@@ -210,22 +209,11 @@ def _camera(conn: Connection, account_id: int, serial: str):
     return conn.execute(_CAMERA, {"account": account_id, "serial": serial}).first()
 
 
-def _comparison(emulator: Emulator, camera, analysis: scoring.Analysis, visible_us: int):
-    """(reference id, scores against it) for a known camera, read and computed outside the
-    write transaction; (None, None) without a reference."""
-    if camera is None:
-        return None, None
-    reference = emulator.store.query(lambda conn: reference_at(conn, camera.id, visible_us))
-    if reference is None:
-        return None, None
-    return reference.id, processing.comparison_with(emulator, None, analysis, reference.sha256)
-
-
 def accept(
     emulator: Emulator, account: Account, upload: Upload, now_us: int, base_url: str
 ) -> None:
     """One write transaction: the window re-checked, the camera registered if new, and the
-    upload's log written (visible ``processing_delay`` later, see ``processing``).
+    upload's log written (visible ``processing_delay`` later, see ``judging``).
 
     Hashing, the file write and the comparison with the reference run before it."""
     settings = emulator.settings()
@@ -235,7 +223,7 @@ def accept(
     if known is not None and (refusal := _too_soon(known.last_accepted_us, now_us, window_us)):
         raise refusal
     visible_us = now_us + seconds_to_us(settings["processing_delay"])
-    compared_with, comparison = _comparison(emulator, known, upload.analysis, visible_us)
+    compared = judging.compare_before(emulator, known, upload.analysis, visible_us)
     sha = emulator.media.write_file(upload.content)
 
     def work(conn: Connection) -> None:
@@ -257,41 +245,20 @@ def accept(
             camera = NewCamera(camera_id, license_id)
         if upload.tag:
             tag_camera(conn, account.id, camera.id, upload.tag, now_us)
+        size, content_type = len(upload.content), upload.image.content_type
         media_id = emulator.media.add(
-            conn,
-            sha,
-            len(upload.content),
-            upload.image.content_type,
-            SNAPSHOT_KIND,
-            now_us,
-            upload.content,
+            conn, sha, size, content_type, SNAPSHOT_KIND, now_us, upload.content
         )
-        reference_id, compared = compared_with, comparison
-        if known is not None:  # a new camera has no reference
-            due = now_us + seconds_to_us(settings["processing_delay"])
-            reference = reference_at(conn, camera.id, due)
-            reference_id = reference.id if reference else None
-            if reference_id != compared_with:  # changed meanwhile (rare): compare again
-                compared = processing.comparison_with(
-                    emulator, conn, upload.analysis, reference.sha256 if reference else None
-                )
-        forced = processing.take_forced(conn, camera.id) if camera.forced_queued else None
-        snapshot = processing.Snapshot(
-            media_id, sha, upload.analysis, len(upload.content), upload.image.content_type
-        )
-        processing.record_upload(
+        judging.record(
             emulator,
             conn,
             camera,
-            snapshot,
-            compared,
-            reference_id is not None,
-            forced,
+            judging.Snapshot(media_id, sha, upload.analysis, size, content_type),
             upload.tag,
             now_us,
-            settings,
+            compared,
+            judging.JudgingSettings.of(settings),
         )
-        processing.schedule_offline(conn, settings, camera.id, now_us)
         notify.remember_base_url(conn, base_url)
 
     # A refusal inside the transaction (a racing upload won) leaves the bytes on disk:

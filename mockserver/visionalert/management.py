@@ -1,6 +1,6 @@
 """Camera management: deleting a camera, reading and setting its reference image.
 
-Deleting a camera removes everything that is only the camera's — logs, uploads,
+Deleting a camera removes everything that is only the camera's — logs,
 reference history, forced scores, tag links, pending analysis jobs — and the stored
 images nobody else names. Alerts are history: they keep their rows and their images,
 so an alert's ``snapshot``/``reference_image`` URLs stay valid after the delete.
@@ -16,7 +16,7 @@ from ..core.emulator import Emulator
 from ..core.errors import NO_FILE, NOT_A_FILE, FieldErrors
 from ..core.images import InvalidImage, inspect_image
 from ..core.media import MediaStore
-from . import processing, references, schema, scoring
+from . import jobs, judging, references, schema, scoring
 from .ingest import whole_second
 from .service import camera_for, license_for
 
@@ -36,25 +36,19 @@ def delete_camera(emulator: Emulator, account: Account, license_id: str, serial:
 
 def _delete_camera_rows(emulator: Emulator, conn: Connection, camera_id: int) -> list[str]:
     logs = schema.va_logs.c
-    uploads = schema.va_uploads.c
     refs = schema.va_references.c
     media_ids: set[int] = set()
     for column, owner in (
         (logs.snapshot_id, logs.camera_id),
-        (uploads.media_id, uploads.camera_id),
         (refs.media_id, refs.camera_id),
     ):
         media_ids.update(
             conn.execute(select(column).where(owner == camera_id, column.is_not(None))).scalars()
         )
     log_ids = list(conn.execute(select(logs.id).where(logs.camera_id == camera_id)).scalars())
-    upload_ids = list(
-        conn.execute(select(uploads.id).where(uploads.camera_id == camera_id)).scalars()
-    )
-    for key in processing.job_keys(camera_id, log_ids, upload_ids):
+    for key in jobs.job_keys(camera_id, log_ids):
         duework.cancel(conn, key)  # pending work for the camera has nothing left to do
     conn.execute(delete(schema.va_logs).where(logs.camera_id == camera_id))
-    conn.execute(delete(schema.va_uploads).where(uploads.camera_id == camera_id))
     conn.execute(delete(schema.va_references).where(refs.camera_id == camera_id))
     conn.execute(
         delete(schema.va_forced_scores).where(schema.va_forced_scores.c.camera_id == camera_id)
@@ -125,8 +119,8 @@ def set_reference_image(
         orphans.extend(emulator.media.delete_rows(conn, pending))
         references.set_reference(conn, camera.id, media_id, at_us)
         if analysis is not None:
-            processing.remember(conn, sha, analysis)
-        processing.rejudge_pending(emulator, conn, camera.id, now_us)
+            judging.remember(conn, sha, analysis)
+        judging.rejudge_pending(emulator, conn, camera.id, now_us)
 
     orphans: list[str] = []
     try:

@@ -4,11 +4,13 @@
 the end of its window and queues its notifications.
 
 The webhook is a ``background`` due-work kind: only the background tick runs it, never a
-request. Its *prepare* step sends the POST (no store transaction is open while waiting on
-the network); *apply* records the attempt and either marks the alert ``sent`` (first 2xx)
-or schedules the next attempt on the emulator clock (``webhook_backoff``, doubled each
-time, ``webhook_retries`` retries after the first attempt). The job lease makes each
-attempt run once, whatever the number of worker processes.
+request. Its *prepare* step sends the POST with no store transaction open: due work has
+claimed the job first (a lease, committed, renewed while the POST is in flight), so no
+other worker or host sends the same attempt meanwhile. *apply* then records the attempt
+in its own short transaction and either marks the alert ``sent`` (first 2xx) or schedules
+the next attempt on the emulator clock (``webhook_backoff``, doubled each time,
+``webhook_retries`` retries after the first attempt). A sender that dies mid-POST loses
+its claim when the lease lapses: that attempt is sent again (see ``core.duework``).
 """
 
 from __future__ import annotations
@@ -122,6 +124,8 @@ def _prepare(emulator: Emulator, job: duework.Job) -> Attempt | None:
         if license is None or not license.webhook_url:
             return None
         body = alert_body(conn, job.payload["alert_id"], base_url(emulator, conn))
+        if body is None:  # the alert went meanwhile (a reset)
+            return None
         body["sent"] = True  # what the alert reads once this delivery succeeds
         return license.webhook_url, body
 

@@ -15,8 +15,8 @@ from ..core.emulator import Emulator
 from ..core.errors import ApiError, FieldErrors, NotFound
 from ..core.numbers import is_number, is_whole_number
 from ..core.timefmt import iso_z
-from . import processing, schema, scoring
-from .alerts import alert_body
+from . import judging, schema, scoring
+from .alerts import alert_bodies
 from .notify import base_url
 from .references import reference_at
 
@@ -66,7 +66,7 @@ def thresholds(emulator: Emulator, license_id: int, serial: str) -> dict:
 def _thresholds_body(camera, default: float) -> dict:
     return {
         "serial": camera.serial,
-        "thresholds": processing.thresholds_of(camera.thresholds, default),
+        "thresholds": judging.thresholds_of(camera.thresholds, default),
         "own": json.loads(camera.thresholds or "{}"),
     }
 
@@ -90,7 +90,7 @@ def set_thresholds(
             .where(schema.va_cameras.c.id == camera.id)
             .values(thresholds=json.dumps(own))
         )
-        processing.rejudge_pending(emulator, conn, camera.id, now_us)
+        judging.rejudge_pending(emulator, conn, camera.id, now_us)
         camera = _camera(conn, license_id, serial)
         return _thresholds_body(camera, emulator.settings(conn)["default_threshold"])
 
@@ -126,7 +126,7 @@ def force(emulator: Emulator, license_id: int, serial: str, body: dict, now_us: 
                 remaining=count,
             )
         )
-        processing.rejudge_pending(emulator, conn, camera.id, now_us)
+        judging.rejudge_pending(emulator, conn, camera.id, now_us)
         return _forced_body(conn, camera)
 
     return emulator.store.transact(work)
@@ -144,7 +144,7 @@ def clear_forced(emulator: Emulator, license_id: int, serial: str, now_us: int) 
         conn.execute(
             schema.va_forced_scores.delete().where(schema.va_forced_scores.c.camera_id == camera.id)
         )
-        processing.rejudge_pending(emulator, conn, camera.id, now_us, drop_forced=True)
+        judging.rejudge_pending(emulator, conn, camera.id, now_us, drop_forced=True)
         return _forced_body(conn, camera)
 
     return emulator.store.transact(work)
@@ -193,7 +193,7 @@ def camera_state(
             "latest_status": rows[0].status if rows else None,
             "has_reference": reference is not None,
             "last_accepted": iso_z(camera.last_accepted_us),
-            "thresholds": processing.thresholds_of(
+            "thresholds": judging.thresholds_of(
                 camera.thresholds, emulator.settings(conn)["default_threshold"]
             ),
             "logs": [_log_body(row) for row in rows],
@@ -235,7 +235,7 @@ def resolve(emulator: Emulator, log_id: int, body: dict, now_us: int) -> dict:
         anomalies = {}
         if status == "anomaly":
             settings = emulator.settings(conn)
-            limits = processing.thresholds_of(camera.thresholds, settings["default_threshold"])
+            limits = judging.thresholds_of(camera.thresholds, settings["default_threshold"])
             band = settings["review_band"]
             scores = json.loads(log.scores)
             anomalies = {k: v for k, v in scores.items() if v >= limits[k] - band}
@@ -252,7 +252,7 @@ def resolve(emulator: Emulator, log_id: int, body: dict, now_us: int) -> dict:
             .limit(1)
         ).scalar()
         if latest == log.id:
-            processing.feed_alert(  # the camera's status was this log's: under_review
+            judging.feed_alert(  # the camera's status was this log's: under_review
                 emulator, conn, camera, status, anomalies, log.snapshot_id, now_us, log.status
             )
         row = conn.execute(select(schema.va_logs).where(schema.va_logs.c.id == log.id)).first()
@@ -378,18 +378,12 @@ def alerts(emulator: Emulator, license_id: int | None = None, limit: int = 500) 
     table = schema.va_alerts.c
 
     def read(conn):
-        query = (
-            select(table.id, table.emitted, table.opened_us).order_by(table.id.desc()).limit(limit)
-        )
+        chosen = select(table.id).order_by(table.id.desc()).limit(limit)
         if license_id is not None:
-            query = query.where(table.license_id == license_id)
-        base = base_url(emulator, conn)
-        result = []
-        for row in conn.execute(query).all():
-            body = alert_body(conn, row.id, base)
-            body["emitted"] = bool(row.emitted)
-            body["opened"] = iso_z(row.opened_us)
-            result.append(body)
-        return result
+            chosen = chosen.where(table.license_id == license_id)
+        return [
+            {**body, "emitted": bool(alert.emitted), "opened": iso_z(alert.opened_us)}
+            for alert, body in alert_bodies(conn, chosen, base_url(emulator, conn))
+        ]
 
     return {"alerts": emulator.store.query(read)}

@@ -76,16 +76,6 @@ va_camera_tags = Table(
 )
 Index("ix_va_camera_tags_tag", va_camera_tags.c.tag_id)
 
-va_uploads = Table(
-    "va_uploads",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("camera_id", Integer, ForeignKey("va_cameras.id", ondelete="CASCADE"), nullable=False),
-    Column("media_id", Integer, ForeignKey("media.id"), nullable=False),
-    Column("uploaded_us", BigInteger, nullable=False),
-    Column("attempts", Integer, nullable=False, server_default=text("0")),
-)
-
 va_references = Table(
     "va_references",
     metadata,
@@ -198,7 +188,6 @@ TABLES = (
     va_cameras,
     va_tags,
     va_camera_tags,
-    va_uploads,
     va_references,
     va_logs,
     va_alerts,

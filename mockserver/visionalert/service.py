@@ -16,7 +16,7 @@ from ..core.auth import Account
 from ..core.emulator import Emulator
 from ..core.errors import NotFound, PermissionDenied
 from ..core.pagination import Page, PageRequest, fetch_page
-from . import processing, schema, serializers
+from . import queries, schema, serializers
 from .filters import AlertFilters, CameraFilters, LogFilters
 
 _ID = re.compile(r"^[0-9]{1,18}$")
@@ -105,7 +105,7 @@ def list_cameras(
     now_us: int,
 ) -> tuple[Page, list[dict]]:
     cam = schema.va_cameras.c
-    latest_status = processing.latest_status_column(now_us)
+    latest_status = queries.latest_status_column(now_us)
 
     def read(conn: Connection) -> tuple[Page, list[dict]]:
         lic = license_for(conn, account, license_id)

@@ -16,6 +16,7 @@ import requests
 
 from mockserver import Config, create_app
 from mockserver.cli import serve
+from mockserver.testkit import seeds
 from mockserver.testkit.plugin import LiveServer, free_port
 
 from ..conftest import auth
@@ -27,21 +28,12 @@ START = "2026-04-10T14:30:00Z"
 
 
 def seed(webhook: str | None = None) -> dict:
-    return {
-        "accounts": [
-            {
-                "token": TOKEN,
-                "products": ["parkpow", "visionalert"],
-                "rate_limit_per_second": None,
-                "visionalert": {
-                    "licenses": [
-                        {"code": "LIC-H", "size": 500, "webhook_url": webhook,
-                         "cameras": [{"serial": "CAM-H"}]}
-                    ]
-                },
-            }
-        ]
-    }  # fmt: skip
+    cameras = [seeds.camera("CAM-H")]
+    return seeds.world(
+        seeds.account(
+            TOKEN, licenses=[seeds.license("LIC-H", size=500, webhook_url=webhook, cameras=cameras)]
+        )
+    )
 
 
 def jpeg(shade: int = 100) -> bytes:

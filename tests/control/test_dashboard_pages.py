@@ -13,6 +13,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from mockserver import Config, create_app
+from mockserver.testkit import seeds
 
 from ..conftest import auth
 from ..visionalert.va_support import CREATE_LOG, START, jpeg_bytes, photo
@@ -25,37 +26,27 @@ SCRIPT_RE = re.compile(r"<script\b(?![^>]*\bsrc=\"/_mock/ui/static/ui\.js\")", r
 
 
 def world_seed(cameras: int = 3) -> dict:
-    return {
-        "accounts": [
-            {
-                "token": TOKEN,
-                "products": ["visionalert", "parkpow"],
-                "rate_limit_per_second": None,
-                "visionalert": {
-                    "licenses": [
-                        {
-                            "code": "LIC-UI",
-                            "size": 200,
-                            "notify_email": "ops@example.com",
-                            "cameras": [
-                                {"serial": f"CAM-{i:03d}", "name": f"Cam {i}"}
-                                for i in range(cameras)
-                            ],
-                        }
-                    ]
-                },
-                "parkpow": {
-                    "parkings": [
-                        {
-                            "name": "lot-<b>",
-                            "parking_spaces": 10,
-                            "cameras": [{"code": "E1", "name": "gate", "type": "ENTRANCE"}],
-                        }
-                    ]
-                },
-            }
-        ]
-    }
+    return seeds.world(
+        seeds.account(
+            TOKEN,
+            products=["visionalert", "parkpow"],
+            licenses=[
+                seeds.license(
+                    "LIC-UI",
+                    size=200,
+                    notify_email="ops@example.com",
+                    cameras=[seeds.camera(f"CAM-{i:03d}", name=f"Cam {i}") for i in range(cameras)],
+                )
+            ],
+            parkings=[
+                seeds.parking(
+                    "lot-<b>",
+                    parking_spaces=10,
+                    cameras=[seeds.parking_camera("E1", name="gate", type="ENTRANCE")],
+                )
+            ],
+        )
+    )
 
 
 def covered(content: bytes) -> bytes:

@@ -93,6 +93,14 @@ def test_a_store_made_before_alembic_is_upgraded_at_start(tmp_path, version):
         engine.dispose()
 
 
+def test_a_store_older_than_the_oldest_upgradable_one_is_refused_with_a_reason(tmp_path):
+    with sqlite3.connect(tmp_path / "store.sqlite3") as old:
+        old.executescript(open(V3_DUMP, encoding="utf-8").read())
+        old.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    with pytest.raises(RuntimeError, match="schema version 2"):
+        create_app(Config(data_dir=str(tmp_path), seed="none", tick_seconds=0))
+
+
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_hosts_starting_together_upgrade_once(database_url):
     """Two emulators opening one fresh PostgreSQL database at once: one creates, both run."""

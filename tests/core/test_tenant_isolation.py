@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from mockserver import Config, create_app
+from mockserver.testkit import seeds
 
 from ..images import solid
 
@@ -37,25 +38,16 @@ IMAGES = [_image(shade) for shade in (30, 120, 210)]
 
 
 def seed() -> dict:
-    return {
-        "accounts": [
-            {
-                "token": token,
-                "products": ["parkpow", "visionalert"],
-                "rate_limit_per_second": None,
-                "visionalert": {
-                    "licenses": [
-                        {"code": f"{marker}-LIC", "size": 20,
-                         "cameras": [{"serial": f"{marker}-SEEDED", "name": f"{marker} cam",
-                                      "tags": [f"{marker}-TAG"]}]}
-                    ]
-                },
-                "parkpow": {"parkings": [{"name": f"{marker}-lot", "cameras": [
-                    {"code": f"{marker}-GATE", "name": f"{marker} gate", "type": "ENTRANCE"}]}]},
-            }
-            for token, marker in ACCOUNTS.values()
-        ]
-    }  # fmt: skip
+    def tenant(token: str, marker: str) -> dict:
+        seeded = seeds.camera(f"{marker}-SEEDED", name=f"{marker} cam", tags=[f"{marker}-TAG"])
+        gate = seeds.parking_camera(f"{marker}-GATE", name=f"{marker} gate", type="ENTRANCE")
+        return seeds.account(
+            token,
+            licenses=[seeds.license(f"{marker}-LIC", size=20, cameras=[seeded])],
+            parkings=[seeds.parking(f"{marker}-lot", cameras=[gate])],
+        )
+
+    return seeds.world(*(tenant(token, marker) for token, marker in ACCOUNTS.values()))
 
 
 class TwoTenants(RuleBasedStateMachine):

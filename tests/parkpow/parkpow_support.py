@@ -8,6 +8,8 @@ import re
 
 import requests
 
+from mockserver.testkit import seeds
+
 from ..conftest import auth
 from ..images import solid
 
@@ -22,39 +24,32 @@ MEDIA_URL = re.compile(r"^http://localhost/media/parkpow/[0-9a-f]{32}\.(jpg|png)
 
 def parkpow_seed(absent_timer: int = 3, token: str = TOKEN) -> dict:
     """The seed's parking-list example as state, plus the example's imported vehicle."""
-    return {
-        "accounts": [
-            {
-                "token": token,
-                "products": ["parkpow"],
-                "parkpow": {
-                    "parkings": [
-                        {
-                            "name": "first-parking",
-                            "parking_spaces": 100,
-                            "absent_timer": absent_timer,
-                            "cameras": [
-                                {"code": "101", "name": "cam-101", "type": "ENTRANCE",
-                                 "notes": "notes"},
-                                {"code": "102", "name": "cam-102", "type": "EXIT",
-                                 "notes": "notes"},
-                            ],
-                        },
-                        {
-                            "name": "second-parking",
-                            "parking_spaces": 120,
-                            "absent_timer": absent_timer,
-                            "cameras": [
-                                {"code": "202", "name": "cam-202", "type": "ENTRANCE",
-                                 "notes": "notes"},
-                            ],
-                        },
-                    ],
-                    "vehicles": [{"license_plate": "QWE1234", "payment_status": "0"}],
-                },
-            }
-        ]
-    }  # fmt: skip
+
+    def gate(code: str, kind: str) -> dict:
+        return seeds.parking_camera(code, name=f"cam-{code}", type=kind, notes="notes")
+
+    return seeds.world(
+        seeds.account(
+            token,
+            products=["parkpow"],
+            rate_limit_per_second=1,
+            parkings=[
+                seeds.parking(
+                    "first-parking",
+                    parking_spaces=100,
+                    absent_timer=absent_timer,
+                    cameras=[gate("101", "ENTRANCE"), gate("102", "EXIT")],
+                ),
+                seeds.parking(
+                    "second-parking",
+                    parking_spaces=120,
+                    absent_timer=absent_timer,
+                    cameras=[gate("202", "ENTRANCE")],
+                ),
+            ],
+            vehicles=[seeds.vehicle("QWE1234", payment_status="0")],
+        )
+    )
 
 
 def seed(client, absent_timer: int = 3, token: str = TOKEN, at: str | None = START) -> None:

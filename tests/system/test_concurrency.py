@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from mockserver.testkit import seeds
 from mockserver.testkit.plugin import LiveServer
 
 from ..images import solid
@@ -25,29 +26,14 @@ GATES = {"E1": "ENTRANCE", "E2": "ENTRANCE", "S1": "SPOT", "X1": "EXIT", "X2": "
 
 
 def seed() -> dict:
-    return {
-        "accounts": [
-            {
-                "token": TOKEN,
-                "products": ["parkpow", "visionalert"],
-                "rate_limit_per_second": None,
-                "visionalert": {"licenses": [{"code": "LIC-CONC", "size": 1000}]},
-                "parkpow": {
-                    "parkings": [
-                        {
-                            "name": "lot",
-                            "parking_spaces": 500,
-                            "absent_timer": 0,
-                            "cameras": [
-                                {"code": code, "name": code, "type": kind}
-                                for code, kind in GATES.items()
-                            ],
-                        }
-                    ]
-                },
-            }
-        ]
-    }
+    gates = [seeds.parking_camera(code, name=code, type=kind) for code, kind in GATES.items()]
+    return seeds.world(
+        seeds.account(
+            TOKEN,
+            licenses=[seeds.license("LIC-CONC", size=1000)],
+            parkings=[seeds.parking("lot", parking_spaces=500, absent_timer=0, cameras=gates)],
+        )
+    )
 
 
 def jpeg(shade: int) -> bytes:

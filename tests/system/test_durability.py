@@ -20,6 +20,7 @@ from collections import Counter
 import requests
 from PIL import Image
 
+from mockserver.testkit import seeds
 from mockserver.testkit.plugin import LiveServer
 
 from ..images import encode
@@ -32,25 +33,14 @@ KILL_AFTER = 90  # acknowledged writes before the kill
 
 
 def seed() -> dict:
-    return {
-        "accounts": [
-            {
-                "token": TOKEN,
-                "products": ["parkpow", "visionalert"],
-                "rate_limit_per_second": None,
-                "visionalert": {"licenses": [{"code": "LIC-DUR", "size": 5000}]},
-                "parkpow": {
-                    "parkings": [
-                        {
-                            "name": "lot",
-                            "absent_timer": 0,
-                            "cameras": [{"code": "GATE", "name": "gate", "type": "ENTRANCE"}],
-                        }
-                    ]
-                },
-            }
-        ]
-    }
+    gate = seeds.parking_camera("GATE", name="gate", type="ENTRANCE")
+    return seeds.world(
+        seeds.account(
+            TOKEN,
+            licenses=[seeds.license("LIC-DUR", size=5000)],
+            parkings=[seeds.parking("lot", absent_timer=0, cameras=[gate])],
+        )
+    )
 
 
 def jpeg(number: int) -> bytes:

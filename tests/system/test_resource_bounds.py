@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from mockserver import Config
+from mockserver.testkit import seeds
 from mockserver.testkit.plugin import LiveServer
 
 from ..bad_inputs import multipart
@@ -29,26 +30,17 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def seed(licenses: int = 1, webhook: str | None = None) -> dict:
-    return {
-        "accounts": [
-            {
-                "token": TOKEN,
-                "products": ["parkpow", "visionalert"],
-                "rate_limit_per_second": None,
-                "visionalert": {
-                    "licenses": [
-                        {
-                            "code": f"LIC-{n}",
-                            "size": 10,
-                            "webhook_url": webhook,
-                            "cameras": [{"serial": f"CAM-{n}"}],
-                        }
-                        for n in range(licenses)
-                    ]
-                },
-            }
-        ]
-    }
+    return seeds.world(
+        seeds.account(
+            TOKEN,
+            licenses=[
+                seeds.license(
+                    f"LIC-{n}", size=10, webhook_url=webhook, cameras=[seeds.camera(f"CAM-{n}")]
+                )
+                for n in range(licenses)
+            ],
+        )
+    )
 
 
 def png(width: int, height: int) -> bytes:

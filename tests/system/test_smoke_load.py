@@ -22,6 +22,7 @@ import pytest
 from load_tests.control import Control
 from load_tests.images import load_scenes
 from load_tests.verify import read_ledgers, verify
+from mockserver.testkit import seeds
 from mockserver.testkit.plugin import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,19 +31,13 @@ CAMERAS = 200
 VEHICLES = 20
 SECONDS = 15
 
-SEED = {
-    "accounts": [
-        {
-            "token": TOKEN,
-            "products": ["parkpow", "visionalert"],
-            "rate_limit_per_second": None,  # a fleet on one account: no per-account throttle
-            "visionalert": {"licenses": [{"code": "LIC-SMOKE", "size": 1000}]},
-            "parkpow": {
-                "parkings": [{"name": "smoke-lot", "parking_spaces": 500, "absent_timer": 60}]
-            },
-        }
-    ]
-}
+SEED = seeds.world(
+    seeds.account(
+        TOKEN,  # a fleet on one account: no per-account throttle (the builder's default)
+        licenses=[seeds.license("LIC-SMOKE", size=1000)],
+        parkings=[seeds.parking("smoke-lot", parking_spaces=500, absent_timer=60)],
+    )
+)
 
 
 def stats_rows(prefix: Path) -> dict[str, dict]:

@@ -8,6 +8,8 @@ lock file). Requests alternate between the hosts; the rules hold across them.
 from __future__ import annotations
 
 import base64
+import http.server
+import json
 import threading
 import time
 from collections import Counter
@@ -196,12 +198,86 @@ def test_fault_budget_is_consumed_exactly_once_across_hosts_and_journaled_on_bot
         assert Counter(entry["status"] for entry in entries) == codes
 
 
+class SlowFirstReceiver:
+    """A webhook receiver on 127.0.0.1: the first POST is held ``hold`` seconds (longer than
+    a claim lasts unless renewed) and answered 500, every later one 204 at once."""
+
+    def __init__(self, hold: float) -> None:
+        self.hits: list[int] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                with receiver.lock:
+                    receiver.hits.append(body["id"])
+                    first = len(receiver.hits) == 1
+                if first:
+                    time.sleep(hold)
+                self.send_response(500 if first else 204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_each_webhook_attempt_reaches_the_receiver_once_across_hosts(postgres_server):
+    """Both hosts' ticks run due work; the first attempt's POST takes longer than a claim
+    lasts without renewal. The receiver still gets each attempt exactly once."""
+    url = postgres_server.database()
+    receiver = SlowFirstReceiver(hold=12.0)
+    servers = start_hosts(url, MOCKSERVER_WEBHOOK_TIMEOUT="60")
+    first, second = (host.url for host in servers)
+    try:
+        reply = requests.post(f"{first}/_mock/seed", json=hook_seed(webhook=receiver.url))
+        license_id = reply.json()["accounts"][0]["licenses"][0]["id"]
+        requests.post(f"{second}/_mock/clock", json={"set": START})
+        camera = f"/_mock/visionalert/licenses/{license_id}/cameras/CAM-H"
+        requests.post(f"{first}{camera}/forced-scores", json={"scores": {"Blur": 0.95}})
+        reply = requests.post(
+            f"{second}/v1/vision-alert/create-log/",
+            headers={"Authorization": "Token tok-hard"},
+            data={"camera_id": "CAM-H"},
+            files={"upload": ("a.jpg", hook_jpeg(7), "image/jpeg")},
+        )
+        assert reply.status_code == 200, reply.text
+        # the alert is emitted; its first attempt (500) and the retry 30 s later fall due
+        requests.post(f"{first}/_mock/clock", json={"advance": 1000})
+
+        def webhook_records() -> list[tuple[int, int]]:
+            found = requests.get(f"{second}/_mock/visionalert/deliveries").json()["deliveries"]
+            return [(d["attempt"], d["status_code"]) for d in found if d["channel"] == "webhook"]
+
+        deadline = time.monotonic() + 60
+        while len(webhook_records()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # a second sender, if there were one, would have arrived by now
+        assert webhook_records() == [(2, 204), (1, 500)]
+        assert len(receiver.hits) == 2 and len(set(receiver.hits)) == 1, receiver.hits
+    finally:
+        for host in servers:
+            host.stop()
+        receiver.close()
+        postgres_server.drop(url)
+
+
 def test_sigkill_one_host_the_survivor_keeps_every_write_and_runs_its_claimed_work(
     postgres_server,
 ):
     """Writers on both hosts; a webhook delivery hangs on the host whose tick claimed it
     when that host is SIGKILLed. Every acknowledged write is then visible through the
-    survivor, and the survivor delivers the webhook at once (no lease to wait out)."""
+    survivor, and the survivor delivers the webhook once the dead host's claim lapses
+    (its lease is no longer renewed: ``duework.CLAIM_SECONDS``, 10 s)."""
     url = postgres_server.database()
     receiver = HangingReceiver()
     first, second = start_hosts(url, MOCKSERVER_WEBHOOK_TIMEOUT="60")

@@ -10,6 +10,7 @@ import pytest
 import requests
 from PIL import Image
 
+from mockserver.testkit import seeds
 from mockserver.testkit.plugin import LiveServer
 
 from ..conftest import BOTH_BACKENDS, auth
@@ -277,16 +278,8 @@ def test_serial_is_trimmed(client):
 
 def test_concurrent_uploads_two_workers_exactly_one_accepted():
     with LiveServer(workers=2, seed="none") as server:
-        body = {
-            "accounts": [
-                {
-                    "token": TOKEN,
-                    "products": ["visionalert"],
-                    "rate_limit_per_second": None,
-                    "visionalert": {"licenses": [{"code": "L-RACE", "size": 5}]},
-                }
-            ]
-        }
+        race = seeds.license("L-RACE", size=5)
+        body = seeds.world(seeds.account(TOKEN, products=["visionalert"], licenses=[race]))
         assert requests.post(server.url + "/_mock/seed", json=body, timeout=10).status_code == 201
         requests.post(server.url + "/_mock/clock", json={"set": START}, timeout=10)
         content = jpeg_bytes(Image.open(io.BytesIO(photo())).resize((400, 225)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mockserver.visionalert import scoring
+
 from ..conftest import BOTH_BACKENDS, auth
 from .va_support import TOKEN, advance, camera, force, noise_image, photo, seed, settings, upload
 
@@ -266,3 +268,39 @@ def test_forced_scores_cover_the_next_n_analyses(client):
     statuses = [log["status"] for log in _logs(client, lic)]
     assert statuses == ["normal", "anomaly", "anomaly", "normal"]
     assert photo()  # the same bytes every time
+
+
+def test_judging_a_pending_log_again_decodes_no_image_inside_a_write_transaction(
+    app, client, monkeypatch
+):
+    """Forced scores, thresholds and settings judge pending logs again inside a write
+    transaction (every other writer waits for it): the images were decoded before."""
+    (lic,) = seed(client)
+    upload(client, "C1", content=photo())  # adopted as the reference
+    advance(client, 900)
+    upload(client, "C1", content=photo(700))  # its log appears in 5 s
+    store = app.extensions["mockserver"].store
+    writing: list[bool] = []
+    decoded_while_writing: list[int] = []
+    real_transact, real_analyse = store.transact, scoring.analyse
+
+    def transact(work, *args, **kwargs):
+        writing.append(True)
+        try:
+            return real_transact(work, *args, **kwargs)
+        finally:
+            writing.pop()
+
+    def analyse(content: bytes):
+        if writing:
+            decoded_while_writing.append(len(content))
+        return real_analyse(content)
+
+    monkeypatch.setattr(store, "transact", transact)
+    monkeypatch.setattr(scoring, "analyse", analyse)
+    force(client, lic, "C1", scores={"Blur": 0.9})
+    settings(client, review_band=0.04)
+    advance(client, 5)
+    log, _ = _logs(client, lic)
+    assert log["status"] == "anomaly" and log["anomalies"] == {"Blur": 0.9}
+    assert decoded_while_writing == []

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from mockserver.core import duework
 from mockserver.visionalert import schema
 from mockserver.visionalert.alerts import EMIT
-from mockserver.visionalert.processing import OFFLINE, RETRY, TURNED
+from mockserver.visionalert.judging import OFFLINE, RETRY, TURNED
 
 from ..conftest import auth
 from .va_rows import (
@@ -235,7 +235,7 @@ def test_delete_camera_removes_its_data_and_files_but_alerts_stay(client, app, l
     assert get(client, f"{VA}/{lic}/cameras/C1/logs/").status_code == 404
     assert get(client, f"{VA}/{lic}/cameras/C1/reference/").status_code == 404
     assert client.delete(f"{VA}/{lic}/cameras/C1/", headers=auth("tok-a")).status_code == 404
-    for table in (schema.va_logs, schema.va_uploads, schema.va_references):
+    for table in (schema.va_logs, schema.va_references):
         assert count(app, table, table.c.camera_id == c1) == 0
     assert count(app, schema.va_camera_tags, schema.va_camera_tags.c.camera_id == c1) == 0
     for path in gone:

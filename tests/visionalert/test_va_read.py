@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
+from mockserver.testkit import seeds
+
 from ..conftest import auth
 from .va_rows import (
     VA,
@@ -321,29 +323,14 @@ def test_product_not_enabled_is_403(client, site):
 
 
 def test_a_page_costs_a_constant_number_of_queries(client, app, site):
-    client.post(
-        "/_mock/seed",
-        json={
-            "accounts": [
-                {
-                    "token": "tok-big",
-                    "products": ["visionalert"],
-                    "visionalert": {
-                        "licenses": [
-                            {
-                                "code": "LIC-BIG",
-                                "size": 100,
-                                "cameras": [
-                                    {"serial": f"K{i}", "tags": ["t1", "t2", f"own-{i}"]}
-                                    for i in range(60)
-                                ],
-                            }
-                        ]
-                    },
-                }
-            ]
-        },
+    cameras = [seeds.camera(f"K{i}", tags=["t1", "t2", f"own-{i}"]) for i in range(60)]
+    big = seeds.account(
+        "tok-big",
+        products=["visionalert"],
+        rate_limit_per_second=1,
+        licenses=[seeds.license("LIC-BIG", size=100, cameras=cameras)],
     )
+    client.post("/_mock/seed", json=seeds.world(big))
     lic = get(client, f"{VA}/licenses/", "tok-big").json[0]["id"]
     statements: list[str] = []
 

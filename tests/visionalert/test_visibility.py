@@ -5,16 +5,15 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import time
 
 import pytest
 import requests
 from sqlalchemy import event
 
-from mockserver.core import duework
 from mockserver.core.timefmt import parse_instant
 from mockserver.testkit.plugin import LiveServer
-from mockserver.visionalert import schema as va_schema
 
 from ..conftest import auth
 from .va_rows import camera_id, store_media
@@ -270,28 +269,44 @@ def test_visibility_across_two_workers(two_workers):
         assert _views(get, lic) == PRESENT
 
 
-def test_an_upload_accepted_before_logs_were_written_at_acceptance(app, client):
-    """A store of an earlier version may hold an upload whose log is still to be processed
-    (a ``va.process`` job): it gets its log at the job's due time, as it would have."""
+#: the table an earlier version kept accepted uploads in until their log was written
+OLD_UPLOADS = (
+    "CREATE TABLE va_uploads (id INTEGER PRIMARY KEY, camera_id INTEGER NOT NULL,"
+    " media_id INTEGER NOT NULL, uploaded_us BIGINT NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0)"
+)
+
+
+def test_an_upload_accepted_before_logs_were_written_at_acceptance(make_app, tmp_path):
+    """A store of an earlier version may hold an upload whose log is still to be written
+    (a ``va.process`` job): upgraded at start, it gets its log at the job's due time, as
+    it would have, tag included."""
+    app = make_app(data_dir=str(tmp_path))
+    client = app.test_client()
     (lic,) = seed(client, licenses=[{"code": "L1", "size": 5, "cameras": [{"serial": "C1"}]}])
-    emulator = app.extensions["mockserver"]
     snapshot = store_media(app, photo())
     c1 = camera_id(app, lic, "C1")
+    app.extensions["mockserver"].close()
     uploaded = parse_instant(START)
-
-    def old_version_accept(conn):
-        upload = conn.execute(
-            va_schema.va_uploads.insert().values(
-                camera_id=c1, media_id=snapshot, uploaded_us=uploaded
-            )
-        ).inserted_primary_key[0]
-        payload = {"upload_id": upload, "tag": None}
-        duework.schedule(
-            conn, "va.process", uploaded + 5_000_000, payload, key=f"va.process:{upload}"
+    with sqlite3.connect(tmp_path / "store.sqlite3") as old:
+        old.execute(OLD_UPLOADS)
+        old.execute(
+            "INSERT INTO va_uploads (id, camera_id, media_id, uploaded_us) VALUES (7, ?, ?, ?)",
+            (c1, snapshot, uploaded),
         )
-
-    emulator.store.transact(old_version_accept)
+        old.execute(
+            "INSERT INTO jobs (kind, key, due_us, payload) VALUES (?, ?, ?, ?)",
+            ("va.process", "va.process:7", uploaded + 5_000_000, '{"upload_id":7,"tag":"gate"}'),
+        )
+        old.execute("UPDATE alembic_version SET version_num = '0006'")
+    app = make_app(data_dir=str(tmp_path))
+    client = app.test_client()
+    assert client.get(f"{VA}/{lic}/cameras/C1/logs/", headers=auth(TOKEN)).json["results"] == []
     advance(client, 5)
     logs = client.get(f"{VA}/{lic}/cameras/C1/logs/", headers=auth(TOKEN)).json["results"]
     assert [(log["status"], log["created"]) for log in logs] == [("normal", START)]
+    tags = app.extensions["mockserver"].store.query(
+        lambda conn: conn.exec_driver_sql("SELECT tag FROM va_logs").scalars().all()
+    )
+    assert tags == ["gate"]
     assert camera(client, lic, "C1")["latest_status"] == "normal"

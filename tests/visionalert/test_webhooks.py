@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ..conftest import auth
+from ..conftest import BOTH_BACKENDS, auth
 from .va_support import TOKEN, advance, force, seed, upload
 
 
@@ -241,3 +241,123 @@ def test_webhook_fault_forms_are_validated(client):
     for body in bad:
         assert client.post("/_mock/faults", json=body).status_code == 400, body
     assert client.get("/_mock/faults").json["faults"] == []
+
+
+class SlowReceiver:
+    """A webhook endpoint on 127.0.0.1 that holds each POST ``hold`` seconds (or until
+    ``release`` is set) and then answers the next queued status; counts every hit."""
+
+    def __init__(self, statuses: list[int], hold: float = 60.0) -> None:
+        self.statuses = list(statuses)
+        self.hold = hold
+        self.hits: list[int] = []  # the alert id of each POST, in arrival order
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                with receiver.lock:
+                    receiver.hits.append(body["id"])
+                receiver.arrived.set()
+                receiver.release.wait(receiver.hold)
+                with receiver.lock:
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> SlowReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _finishes_within(seconds: float, call) -> tuple[bool, object]:
+    """Run ``call`` in a thread: whether it returned within ``seconds``, and its result."""
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return not thread.is_alive(), (result[0] if result else None)
+
+
+@BOTH_BACKENDS
+def test_a_webhook_in_flight_holds_no_transaction(make_app):
+    """While the receiver keeps a delivery's POST waiting, writes go through at once: an
+    upload, a clock move, a reset (the POST is sent outside any store transaction)."""
+    app = make_app(webhook_timeout=30)
+    emulator = app.extensions["mockserver"]
+    client = app.test_client()
+    with SlowReceiver([]) as receiver:
+        (lic,) = seed(client, licenses=_license(webhook_url=receiver.url))
+        _raise_alert(client, lic)
+        tick = threading.Thread(
+            target=lambda: emulator.duework.run_due(emulator.now_us(), background=True)
+        )
+        tick.start()
+        assert receiver.arrived.wait(10), "the delivery never reached the receiver"
+        writes = {
+            "upload": lambda: upload(app.test_client(), "B").status_code,
+            "clock": lambda: (
+                app.test_client().post("/_mock/clock", json={"advance": 60}).status_code
+            ),
+            "reset": lambda: app.test_client().post("/_mock/reset?seed=none").status_code,
+        }
+        for name, write in writes.items():
+            done, status = _finishes_within(8, write)
+            assert done, f"{name} waited behind the webhook POST in flight"
+            assert status == 200, (name, status)
+        receiver.release.set()
+        tick.join(30)
+        assert not tick.is_alive()
+    assert receiver.hits == [receiver.hits[0]]  # sent once; its record went with the reset
+
+
+@BOTH_BACKENDS
+def test_two_apps_on_one_world_send_each_attempt_exactly_once(
+    make_app, backend, database_url, tmp_path, monkeypatch
+):
+    """Two emulators (two hosts) share one store and both run due work on their ticks;
+    each POST is slow (longer than a claim lasts unless it is renewed while in flight).
+    The receiver gets every attempt once: 500, 500, then 204."""
+    from mockserver.core import duework
+
+    monkeypatch.setattr(duework, "LEASE_SECONDS", 2.0)
+    monkeypatch.setattr(duework, "CLAIM_SECONDS", 2.0, raising=False)
+    world = {"data_dir": str(tmp_path)} if backend == "sqlite" else {"database_url": database_url}
+    first, second = (make_app(tick_seconds=0.02, **world) for _ in range(2))
+    client = first.test_client()
+    with SlowReceiver([500, 500, 204], hold=3.0) as receiver:
+        client.post("/_mock/settings", json={"webhook_retries": 2, "webhook_backoff": 10})
+        (lic,) = seed(client, licenses=_license(webhook_url=receiver.url))
+        for app in (first, second):
+            app.extensions["mockserver"].start_background()
+        _raise_alert(client, lic)
+        for attempt, backoff in ((1, 10), (2, 20), (3, None)):
+            _wait_for(
+                lambda n=attempt: len(_deliveries(client)) >= n or len(receiver.hits) > n,
+                timeout=30,
+            )
+            assert len(receiver.hits) == attempt, receiver.hits
+            if backoff:
+                advance(second.test_client(), backoff)
+        time.sleep(1.0)  # a second sender, if there were one, would have arrived by now
+        records = _deliveries(client)
+        assert [(d["attempt"], d["status_code"]) for d in records] == [(3, 204), (2, 500), (1, 500)]
+        (alert,) = _public_alerts(client, lic)
+        assert receiver.hits == [alert["id"]] * 3
+        assert alert["sent"] is True

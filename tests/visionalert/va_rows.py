@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from mockserver.core.timefmt import parse_instant
+from mockserver.testkit import seeds
 from mockserver.visionalert import schema
 
 from ..conftest import auth
@@ -21,16 +22,7 @@ def seed_account(client, token: str, licenses: list[dict]) -> dict[str, int]:
     """One VisionAlert account; returns license code -> id."""
     reply = client.post(
         "/_mock/seed",
-        json={
-            "accounts": [
-                {
-                    "token": token,
-                    "products": ["visionalert"],
-                    "rate_limit_per_second": None,
-                    "visionalert": {"licenses": licenses},
-                }
-            ]
-        },
+        json=seeds.world(seeds.account(token, products=["visionalert"], licenses=licenses)),
     )
     assert reply.status_code == 201, reply.json
     return {lic["code"]: lic["id"] for lic in reply.json["accounts"][0]["licenses"]}

@@ -7,6 +7,8 @@ import io
 
 from PIL import Image
 
+from mockserver.testkit import seeds
+
 from ..conftest import auth
 from ..images import encode, noise
 
@@ -22,17 +24,10 @@ def seed_body(
     products: tuple[str, ...] = ("visionalert",),
 ) -> dict:
     if licenses is None:
-        licenses = [{"code": f"LIC-{token}", "size": 10, "cameras": []}]
-    return {
-        "accounts": [
-            {
-                "token": token,
-                "products": list(products),
-                "rate_limit_per_second": rate,
-                "visionalert": {"licenses": licenses},
-            }
-        ]
-    }
+        licenses = [seeds.license(f"LIC-{token}", size=10, cameras=[])]
+    return seeds.world(
+        seeds.account(token, products=products, rate_limit_per_second=rate, licenses=licenses)
+    )
 
 
 def seed(client, **options) -> list[int]:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, select
 
 from ...core import schema
 from ...core.errors import NotFound
-from ...visionalert import processing, scoring
+from ...visionalert import judging, queries, scoring
 from ...visionalert import schema as va_schema
 from ...visionalert.references import reference_at
 from .keyset import KeysetPage, Position, newest_first
@@ -87,7 +87,7 @@ def licenses(conn: Connection, now_us: int) -> list[LicenseSummary]:
         for row in rows
     }
     cam = va_schema.va_cameras.c
-    status = processing.latest_status_column(now_us).label("status")
+    status = queries.latest_status_column(now_us).label("status")
     counts = conn.execute(
         select(cam.license_id, status, func.count()).group_by(cam.license_id, status)
     )
@@ -140,7 +140,7 @@ def camera_page(
     )
     query = select(
         cam.id, cam.serial, cam.name, cam.thresholds, cam.created_us,
-        processing.reference_id_column(now_us).label("reference_id"),
+        queries.reference_id_column(now_us).label("reference_id"),
         latest.label("latest_log_id"),
     ).where(cam.license_id == license_id)  # fmt: skip
     page = newest_first(conn, query, cam.created_us, cam.id, after, CAMERAS_PER_PAGE)
@@ -150,7 +150,7 @@ def camera_page(
     cards = []
     for row in page.rows:
         log = log_rows.get(row.latest_log_id)
-        thresholds = processing.thresholds_of(row.thresholds, settings["default_threshold"])
+        thresholds = judging.thresholds_of(row.thresholds, settings["default_threshold"])
         cards.append(
             CameraCard(
                 row.id,
@@ -257,7 +257,7 @@ def camera_view(
     ).first()
     if camera is None:
         raise NotFound()
-    thresholds = processing.thresholds_of(camera.thresholds, settings["default_threshold"])
+    thresholds = judging.thresholds_of(camera.thresholds, settings["default_threshold"])
     band = settings["review_band"]
     columns = (
         logs.id, logs.status, logs.created_us, logs.anomalies, logs.scores,

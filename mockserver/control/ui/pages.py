@@ -8,7 +8,7 @@ from ...core import faults, schema
 from ...core.errors import FieldErrors, NotFound
 from ...core.timefmt import iso_z_precise
 from ...core.web import current_emulator, json_response
-from ...visionalert import processing
+from ...visionalert import judging
 from .. import assertions, journal
 from . import fleet, notices, overlay, parking, thumbs
 from .keyset import parse_after
@@ -111,11 +111,11 @@ def log_overlay(log_id: int):
         raise NotFound()
     snapshot_sha, reference_sha = found
     try:
-        snapshot = processing.analysis_of(emulator, snapshot_sha)
+        snapshot = judging.analysis_of(emulator, snapshot_sha)
     except (OSError, ValueError):  # the image is gone or unreadable: nothing to explain
         raise NotFound() from None
     try:
-        reference = processing.analysis_of(emulator, reference_sha) if reference_sha else None
+        reference = judging.analysis_of(emulator, reference_sha) if reference_sha else None
     except (OSError, ValueError):
         reference = None  # explained as it would be scored: without a reference
     svg = overlay.render_svg(snapshot.signature, reference.signature if reference else None)
