@@ -27,7 +27,7 @@ import time
 from ..core.clock import wall_us
 from ..core.faults import Fault, Hit, active_faults, claim
 from . import credentials
-from .journal import BODY_EXCERPT, Entry, Journal, body_excerpt
+from .journal import BODY_EXCERPT, Entry, Journal, TokenKeys, body_excerpt
 from .sharedmem import SharedState, open_shared
 from .sharedstore import DatabaseSharedState
 
@@ -98,6 +98,7 @@ class ControlPlane:
             config.journal_size,
             self.shared,
             secret=config.control_token or None,
+            keys=TokenKeys(emulator.store),
         )
         self.faults = FaultBook(emulator.store, self.shared)
 

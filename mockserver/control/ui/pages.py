@@ -194,15 +194,16 @@ def parkpow():
 @blueprint.get("/journal")
 def journal_tail():
     args = {k: v for k, v in request.args.items() if k in ("token", "path", "status", "method")}
-    wanted = journal.parse_filter({**args, "limit": str(JOURNAL_ROWS)})
     emulator = current_emulator()
+    keyed = emulator.control_plane.journal.keyed
+    wanted = keyed(journal.parse_filter({**args, "limit": str(JOURNAL_ROWS)}))
     emulator.control_plane.journal.sync()
     rows = emulator.journal_store.query(lambda conn: journal.entries(conn, wanted))
     verdicts = None
     if request.args.get("check"):
-        token = request.args["check"]
+        client = keyed(journal.JournalFilter(token=request.args["check"]))
         history = emulator.journal_store.query(
-            lambda conn: journal.rows_for_assertions(conn, token, None)
+            lambda conn: journal.rows_for_assertions(conn, client)
         )
         verdicts = [check(history) for check in assertions.ASSERTIONS.values()]
     return _render(
@@ -221,8 +222,8 @@ def journal_tail():
 @blueprint.get("/feed/requests")
 def feed_requests():
     """The journal tail's poll: ``/_mock/requests`` with the same filters and answer."""
-    wanted = journal.parse_filter(request.args)
     emulator = current_emulator()
+    wanted = emulator.control_plane.journal.keyed(journal.parse_filter(request.args))
     emulator.control_plane.journal.sync()
     rows = emulator.journal_store.query(lambda conn: journal.entries(conn, wanted))
     last = rows[-1]["id"] if rows else wanted.since
