@@ -270,35 +270,36 @@ class Journal:
             if batch:
                 try:
                     state = self.clock.state()  # the emulator's clock, in its store
-                    self.store.transact(lambda conn: self._write(conn, batch, state))
+                    # masked first: the key may be read from the world's store
+                    kept = [stored(entry, self.secret, self.keys) for entry in batch]
+                    self.store.transact(lambda conn: self._write(conn, batch, kept, state))
                 except Exception:  # a journal must never take the server down
                     log.exception("request journal: %d entries lost", len(batch))
             if self._slot is not None and self._pid == os.getpid():
                 self.shared.set_flushed(self._slot, upto)
 
-    def _write(self, conn: Connection, batch: list[Entry], state) -> None:
+    def _write(self, conn: Connection, batch: list[Entry], kept: list[dict], state) -> None:
         offset = None if state.frozen else state.now_us - wall_us()
         rows = []
-        for entry in batch:
-            kept = stored(entry, self.secret, self.keys)
+        for entry, masked in zip(batch, kept, strict=True):
             rows.append(
                 (
                     state.now_us if offset is None else entry.wall_us + offset,
                     entry.method,
                     entry.path,
-                    kept["query"],
+                    masked["query"],
                     entry.status,
                     entry.duration_ms,
-                    kept["token"],
-                    kept["body"],
+                    masked["token"],
+                    masked["body"],
                     entry.fault_id,
                     entry.wall_us,
                     entry.retry_after,
                     entry.next_url,
-                    kept["headers"],
-                    kept["reply_headers"],
-                    kept["reply_body"],
-                    kept["token_key"],
+                    masked["headers"],
+                    masked["reply_headers"],
+                    masked["reply_body"],
+                    masked["token_key"],
                 )
             )
         insert, trim = (INSERT, TRIM) if conn.dialect.paramstyle == "qmark" else PG_STATEMENTS
