@@ -1,7 +1,7 @@
 """What a vendor API is to the rest of the emulator: one descriptor, exported by its package.
 
 The server assembly, authentication, interception, the specs page, seeding, the mutants
-and the start banner read everything vendor-specific from these descriptors (``mockserver/vendors.py`` lists
+the dashboard and the start banner read everything vendor-specific from these descriptors (``mockserver/vendors.py`` lists
 them once), so adding a vendor is its own package plus one line there, and nothing fills a
 registry as a side effect of being imported.
 """
@@ -47,6 +47,8 @@ class Vendor:
     settings_changed: Callable[[Any, Connection, dict, int], None] | None = None
     #: the deliberate contract deviations that concern this API, in the order they apply
     mutants: tuple[Mutant, ...] = ()
+    #: its read-models the dashboard's pages call, by role (e.g. ``"fleet"``: a module)
+    dashboard: Mapping[str, Any] = field(default_factory=dict)
     #: ``banner(conn)``: lines ``mockserver serve`` prints at start about this API's world
     #: (e.g. the ids clients need), after the accounts' tokens
     banner: Callable[[Connection], list[str]] | None = None

@@ -6,7 +6,19 @@ from sqlalchemy import Connection, select
 
 from ..core import schema as core_schema
 from ..core.vendor import Vendor
-from . import control_routes, mutants, notify, processing, routes, schema, seed, upload_routes
+from . import (
+    control_routes,
+    dashboard,
+    dashboard_alerts,
+    mutants,
+    notify,
+    overlay,
+    processing,
+    routes,
+    schema,
+    seed,
+    upload_routes,
+)
 
 
 def banner(conn: Connection) -> list[str]:
@@ -35,4 +47,5 @@ VENDOR = Vendor(
     settings_changed=processing.settings_changed,
     mutants=mutants.MUTANTS,
     banner=banner,
+    dashboard={"fleet": dashboard, "alerts": dashboard_alerts, "overlay": overlay},
 )

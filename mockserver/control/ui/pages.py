@@ -6,14 +6,20 @@ from flask import Blueprint, Response, render_template, request, send_file
 
 from ...core import faults, schema
 from ...core.errors import FieldErrors, NotFound
+from ...core.keyset import parse_after
 from ...core.timefmt import iso_z_precise
 from ...core.web import current_emulator, json_response
-from ...visionalert import processing
+from ...vendors import VENDORS
 from .. import assertions, journal
-from . import fleet, notices, overlay, parking, thumbs
-from .keyset import parse_after
+from . import thumbs
 
 blueprint = Blueprint("pages", __name__)
+
+#: the vendors' read-models for the pages, by role (``Vendor.dashboard``)
+_VIEWS = {role: view for vendor in VENDORS for role, view in vendor.dashboard.items()}
+fleet, notices, overlay, parking = (
+    _VIEWS[role] for role in ("fleet", "alerts", "overlay", "parking")
+)
 
 JOURNAL_ROWS = 200
 
@@ -109,16 +115,9 @@ def log_overlay(log_id: int):
     found = emulator.store.query(lambda conn: fleet.explained_log(conn, log_id))
     if found is None:
         raise NotFound()
-    snapshot_sha, reference_sha = found
-    try:
-        snapshot = processing.analysis_of(emulator, snapshot_sha)
-    except (OSError, ValueError):  # the image is gone or unreadable: nothing to explain
-        raise NotFound() from None
-    try:
-        reference = processing.analysis_of(emulator, reference_sha) if reference_sha else None
-    except (OSError, ValueError):
-        reference = None  # explained as it would be scored: without a reference
-    svg = overlay.render_svg(snapshot.signature, reference.signature if reference else None)
+    svg = overlay.explanation(emulator, *found)
+    if svg is None:
+        raise NotFound()
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, max-age=3600"  # a log's images never change
     return response
