@@ -2,8 +2,9 @@
 
 The vendor APIs come from their descriptors (``vendors.py``); the control plane
 (``/_mock/``, with the dashboard and each vendor's own control views) and the media route
-are mounted beside them, the control middleware and the mutants wrap the whole app, and
-the vendors' cross-origin policies (``core/cors.py``) cover their listed paths.
+are mounted beside them. What concerns every request (the control plane's door, the
+journal, faults, mutants, the body limit, the cross-origin headers) is the ordered list
+of layers in ``control/chain.py``.
 """
 
 from __future__ import annotations
@@ -11,15 +12,13 @@ from __future__ import annotations
 from flask import Flask
 
 from .config import Config
-from .control.middleware import ControlMiddleware
+from .control import chain
 from .control.mutants import blueprint as mutants_blueprint
-from .control.mutants import install as install_mutants
 from .control.plane_routes import blueprint as control_plane_blueprint
 from .control.routes import blueprint as control_blueprint
 from .control.seeding import load_initial_seed
 from .control.specs import blueprint as spec_blueprint
 from .control.ui import blueprint as ui_blueprint
-from .core import cors
 from .core.emulator import Emulator
 from .core.media_routes import blueprint as media_blueprint
 from .core.vendor import cors_policy
@@ -54,12 +53,7 @@ def create_app(config: Config | None = None, *, background: bool = False) -> Fla
     for vendor in VENDORS:
         for blueprint in vendor.blueprints:
             app.register_blueprint(blueprint)
-    install_mutants(app, emulator)
-    policy = cors_policy(VENDORS)
-    cors.install(app, policy)
-    app.wsgi_app = ControlMiddleware(app.wsgi_app, emulator)
-    # outermost: a fault's reply, written by the control middleware, gets the CORS headers too
-    app.wsgi_app = cors.FaultReplyHeaders(app.wsgi_app, app, policy)
+    chain.install(app, emulator, cors_policy(VENDORS))
     load_initial_seed(emulator)
     if background:
         emulator.start_background()

@@ -143,7 +143,6 @@ def _announce(config: Config, host: str, port: int, workers: int) -> None:
     from .core import schema
     from .core.emulator import Emulator
     from .vendors import VENDORS
-    from .visionalert.schema import va_licenses
 
     emulator = Emulator(config, VENDORS)
     try:
@@ -156,13 +155,12 @@ def _announce(config: Config, host: str, port: int, workers: int) -> None:
                 .order_by(schema.accounts.c.id)
             ).all()
         )
-        licenses = emulator.store.query(
-            lambda conn: conn.execute(
-                select(va_licenses.c.id, va_licenses.c.code, schema.tokens.c.token)
-                .join(schema.tokens, schema.tokens.c.account_id == va_licenses.c.account_id)
-                .order_by(va_licenses.c.id)
-            ).all()
-        )
+        vendor_lines = [
+            line
+            for vendor in VENDORS
+            if vendor.banner is not None
+            for line in emulator.store.query(vendor.banner)
+        ]
     finally:
         emulator.close()
     echo = lambda text: click.echo(text, err=False)  # noqa: E731
@@ -170,8 +168,8 @@ def _announce(config: Config, host: str, port: int, workers: int) -> None:
     echo(f"mockserver on http://{host}:{port}  ({workers} workers, store: {where})")
     for row in rows:
         echo(f"  token {row.token}  products {row.products}")
-    for row in licenses:
-        echo(f"  license {row.code} id={row.id}  (token {row.token})")
+    for line in vendor_lines:
+        echo(f"  {line}")
     if not rows:
         echo("  (empty store: POST /_mock/seed to add accounts)")
     sys.stdout.flush()

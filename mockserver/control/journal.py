@@ -10,6 +10,10 @@ what it had recorded before the read; workers publish those counts in shared mem
 Emulator time (``at``) is derived at write time from the wall time of arrival and the
 clock's state; the wall time itself is kept too, for the client-behaviour assertions
 (Retry-After and back-off are real waits, not emulator time).
+
+Secrets are masked when an entry is written (``secrets.py``): the token, the headers, the
+query string and both body excerpts. Ids keep growing across a clear, on either database,
+so a reader asking for the entries after the last id it saw never misses one.
 """
 
 from __future__ import annotations
@@ -17,19 +21,20 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets as random_secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, func, select
 
 from ..core import schema
 from ..core.clock import wall_us
-from ..core.dialect import glob
+from ..core.dialect import glob, insert_or_ignore
 from ..core.errors import FieldErrors
 from ..core.shared import SharedState
 from ..core.timefmt import iso_z_precise
-from .secrets import masked_headers
+from .secrets import mask, masked_headers, masked_text, token_key
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +47,8 @@ MAX_LIMIT = 1000
 
 INSERT = (
     "INSERT INTO journal (at_us, method, path, query, status, duration_ms, token, body,"
-    " fault_id, wall_us, retry_after, next_url, headers, reply_headers, reply_body)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " fault_id, wall_us, retry_after, next_url, headers, reply_headers, reply_body, token_key)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 TRIM = "DELETE FROM journal WHERE id <= (SELECT max(id) FROM journal) - ?"
 PG_STATEMENTS = (INSERT.replace("?", "%s"), TRIM.replace("?", "%s"))
@@ -52,11 +57,11 @@ PG_STATEMENTS = (INSERT.replace("?", "%s"), TRIM.replace("?", "%s"))
 RECORD_NOW = (
     "WITH entry AS (INSERT INTO journal (at_us, method, path, query, status, duration_ms,"
     " token, body, fault_id, wall_us, retry_after, next_url, headers, reply_headers,"
-    " reply_body)"
+    " reply_body, token_key)"
     " SELECT COALESCE(clock.frozen_us, %(wall_us)s + COALESCE(clock.offset_us, 0)),"
     " %(method)s, %(path)s, %(query)s, %(status)s, %(duration_ms)s, %(token)s, %(body)s,"
     " %(fault_id)s, %(wall_us)s, %(retry_after)s, %(next_url)s, %(headers)s,"
-    " %(reply_headers)s, %(reply_body)s"
+    " %(reply_headers)s, %(reply_body)s, %(token_key)s"
     " FROM (SELECT 1) AS one LEFT JOIN clock ON clock.id = 1 RETURNING id)"
     " DELETE FROM journal WHERE id <= (SELECT id FROM entry) - %(size)s"
 )
@@ -83,18 +88,59 @@ class Entry:
     reply_total: int  # bytes of reply body sent
 
 
-def details(entry: Entry, secret: str | None) -> tuple[str, str, str | None]:
-    """The stored form of an entry's headers (JSON lists of [name, value], secrets masked)
-    and of its reply body excerpt (same rules as the request body's)."""
+#: the world's key of the journal's token hashes, in ``meta``: kept across resets
+KEY_NAME = "journal_key"
+_KEEP_KEY = insert_or_ignore(schema.meta)
+
+
+class TokenKeys:
+    """Files tokens under their keyed hash (``secrets.token_key``) with the world's key,
+    made by the first process that needs it."""
+
+    def __init__(self, world_store) -> None:
+        self.store = world_store
+        self._key: bytes | None = None
+
+    def of(self, token: str | None) -> str | None:
+        return token_key(self._world_key(), token) if token else None
+
+    def _world_key(self) -> bytes:
+        if self._key is None:
+            meta = schema.meta
+            read = select(meta.c.value).where(meta.c.key == KEY_NAME)
+            found = self.store.query(lambda conn: conn.execute(read).scalar_one_or_none())
+            if found is None:
+
+                def make(conn) -> str:
+                    made = {"key": KEY_NAME, "value": random_secrets.token_hex(32)}
+                    conn.execute(_KEEP_KEY[conn.dialect.name].values(made))
+                    return conn.execute(read).scalar_one()
+
+                found = self.store.transact(make)
+            self._key = bytes.fromhex(found)
+        return self._key
+
+
+def stored(entry: Entry, secret: str | None, keys: TokenKeys | None) -> dict:
+    """An entry's columns as they are written: every secret masked (``secrets.py``), the
+    headers as JSON lists of [name, value], the reply body as an excerpt."""
+    known = (entry.token, secret)
     content_type = ""
     for name, value in entry.reply_headers:
         if name.lower() == "content-type":
             content_type = value
-    return (
-        json.dumps(masked_headers(entry.headers, secret), ensure_ascii=False),
-        json.dumps(masked_headers(entry.reply_headers, secret), ensure_ascii=False),
-        body_excerpt(entry.reply_prefix, entry.reply_total, content_type),
-    )
+    reply_body = body_excerpt(entry.reply_prefix, entry.reply_total, content_type)
+    return {
+        "query": masked_text(entry.query, known),
+        "token": mask(entry.token) if entry.token else None,
+        "body": masked_text(entry.body, known),
+        "headers": json.dumps(masked_headers(entry.headers, secret), ensure_ascii=False),
+        "reply_headers": json.dumps(
+            masked_headers(entry.reply_headers, secret), ensure_ascii=False
+        ),
+        "reply_body": masked_text(reply_body, known),
+        "token_key": keys.of(entry.token) if keys is not None else None,
+    }
 
 
 def body_excerpt(prefix: bytes, total: int, content_type: str) -> str | None:
@@ -127,10 +173,13 @@ class Journal:
         shared: SharedState | None,
         secret: str | None = None,
         immediate: bool = False,
+        keys: TokenKeys | None = None,
     ) -> None:
         self.store = store
-        #: the control token: masked wherever a header carries it
+        #: the control token: masked wherever an entry carries it
         self.secret = secret
+        #: files each entry's token under its keyed hash (None: the token filter finds none)
+        self.keys = keys
         self.clock = clock
         self.size = size
         self.shared = shared
@@ -171,25 +220,19 @@ class Journal:
         """Shared-database mode: the entry is in the database before the request ends, so
         a reader on any host sees it without knowing about this host's buffer. One
         statement: the emulator time from the clock row, the insert, the ring's trim."""
-        headers, reply_headers, reply_body = details(entry, self.secret)
-        values = {
-            "wall_us": entry.wall_us,
-            "method": entry.method,
-            "path": entry.path,
-            "query": entry.query,
-            "status": entry.status,
-            "duration_ms": entry.duration_ms,
-            "token": entry.token,
-            "body": entry.body,
-            "fault_id": entry.fault_id,
-            "retry_after": entry.retry_after,
-            "next_url": entry.next_url,
-            "headers": headers,
-            "reply_headers": reply_headers,
-            "reply_body": reply_body,
-            "size": self.size,
-        }
         try:
+            values = {
+                **stored(entry, self.secret, self.keys),
+                "wall_us": entry.wall_us,
+                "method": entry.method,
+                "path": entry.path,
+                "status": entry.status,
+                "duration_ms": entry.duration_ms,
+                "fault_id": entry.fault_id,
+                "retry_after": entry.retry_after,
+                "next_url": entry.next_url,
+                "size": self.size,
+            }
             self.store.query(
                 lambda conn: conn.connection.driver_connection.execute(RECORD_NOW, values)
             )
@@ -228,32 +271,38 @@ class Journal:
             if batch:
                 try:
                     state = self.clock.state()  # the emulator's clock, in its store
-                    self.store.transact(lambda conn: self._write(conn, batch, state))
+                    # masked first: the key may be read from the world's store
+                    kept = [stored(entry, self.secret, self.keys) for entry in batch]
+                    self.store.transact(lambda conn: self._write(conn, batch, kept, state))
                 except Exception:  # a journal must never take the server down
                     log.exception("request journal: %d entries lost", len(batch))
             if self._slot is not None and self._pid == os.getpid():
                 self.shared.set_flushed(self._slot, upto)
 
-    def _write(self, conn: Connection, batch: list[Entry], state) -> None:
+    def _write(self, conn: Connection, batch: list[Entry], kept: list[dict], state) -> None:
         offset = None if state.frozen else state.now_us - wall_us()
-        rows = [
-            (
-                state.now_us if offset is None else entry.wall_us + offset,
-                entry.method,
-                entry.path,
-                entry.query,
-                entry.status,
-                entry.duration_ms,
-                entry.token,
-                entry.body,
-                entry.fault_id,
-                entry.wall_us,
-                entry.retry_after,
-                entry.next_url,
-                *details(entry, self.secret),
+        rows = []
+        for entry, masked in zip(batch, kept, strict=True):
+            rows.append(
+                (
+                    state.now_us if offset is None else entry.wall_us + offset,
+                    entry.method,
+                    entry.path,
+                    masked["query"],
+                    entry.status,
+                    entry.duration_ms,
+                    masked["token"],
+                    masked["body"],
+                    entry.fault_id,
+                    entry.wall_us,
+                    entry.retry_after,
+                    entry.next_url,
+                    masked["headers"],
+                    masked["reply_headers"],
+                    masked["reply_body"],
+                    masked["token_key"],
+                )
             )
-            for entry in batch
-        ]
         insert, trim = (INSERT, TRIM) if conn.dialect.paramstyle == "qmark" else PG_STATEMENTS
         cursor = conn.connection.driver_connection.cursor()
         try:
@@ -262,6 +311,12 @@ class Journal:
             cursor.execute(trim, (self.size,))
         finally:
             cursor.close()
+
+    def keyed(self, wanted: JournalFilter) -> JournalFilter:
+        """``wanted`` with its token filed under the keyed hash entries are stored with."""
+        if not wanted.token or self.keys is None:
+            return wanted
+        return replace(wanted, token_key=self.keys.of(wanted.token))
 
     def sync(self, timeout: float = SYNC_TIMEOUT) -> None:
         """Make every entry recorded so far, by any worker, visible in the store."""
@@ -299,7 +354,8 @@ class JournalFilter:
     method: str | None = None
     path: str | None = None  # a prefix, or a glob when it contains * ? [
     status: str | None = None  # "429" or a class: "5xx"
-    token: str | None = None
+    token: str | None = None  # as the client sends it: matched by its keyed hash
+    token_key: str | None = None  # ``token``'s keyed hash (``Journal.keyed``)
     since: int | None = None  # entries with a larger id
     limit: int = DEFAULT_LIMIT
 
@@ -349,8 +405,8 @@ def _conditions(wanted: JournalFilter, dialect: str) -> list:
             conditions.append(c.status.between(low, low + 99))
         else:
             conditions.append(c.status == int(wanted.status))
-    if wanted.token:
-        conditions.append(c.token == wanted.token)
+    if wanted.token:  # a filter not yet keyed (``Journal.keyed``) finds nothing
+        conditions.append(c.token_key == (wanted.token_key or ""))
     if wanted.since is not None:
         conditions.append(c.id > wanted.since)
     return conditions
@@ -367,10 +423,10 @@ def entries(conn: Connection, wanted: JournalFilter) -> list[dict]:
     return [public(row) for row in rows]
 
 
-def rows_for_assertions(conn: Connection, token: str | None, path: str | None) -> list:
-    """Every entry of one client (token) under a path, in real arrival order."""
+def rows_for_assertions(conn: Connection, wanted: JournalFilter) -> list:
+    """Every entry of one client (``wanted``'s keyed token) under its path, in real arrival
+    order."""
     c = schema.journal.c
-    wanted = JournalFilter(token=token, path=path)
     conditions = _conditions(wanted, conn.dialect.name)
     query = select(schema.journal).where(*conditions).order_by(c.wall_us, c.id)
     return conn.execute(query).all()

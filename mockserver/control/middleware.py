@@ -1,10 +1,12 @@
-"""WSGI middleware of the control plane: fault injection and the request journal.
+"""The control plane's request layers (their order is ``control/chain.py``'s): the
+control-plane guard and control calls for ``/_mock/``, the journal and the faults for
+everything else.
 
-It sits outside Flask so it sees every request exactly as the client sent it and every
+They sit outside Flask so they see every request exactly as the client sent it and every
 reply exactly as it leaves (status, headers, body), and so an injected fault can do what
 a view cannot: delay before handling, answer instead of the app, or break the
 connection. Control-plane paths (``/_mock/``) are never faulted nor journaled; the
-control token, when configured, is checked here for all of them.
+control token, when configured, is checked for all of them.
 
 Connection faults, as a client sees them (the WSGI server gives an application no way
 to close a socket before the status line, so both send the headers first):
@@ -23,12 +25,13 @@ import io
 import json
 import re
 import time
+from typing import NamedTuple
 
 from ..core.clock import wall_us
 from ..core.faults import Fault, Hit, active_faults, claim
 from ..core.shared import SharedState
 from . import credentials
-from .journal import BODY_EXCERPT, Entry, Journal, body_excerpt
+from .journal import BODY_EXCERPT, Entry, Journal, TokenKeys, body_excerpt
 
 SMALL_REPLY = 256 * 1024  # replies up to this size are journaled as soon as they are made
 BREAK_DELAY = 0.02  # seconds between the last bytes sent and the broken connection
@@ -95,6 +98,7 @@ class ControlPlane:
             self.shared,
             secret=config.control_token or None,
             immediate=emulator.backend.journal_immediate,
+            keys=TokenKeys(emulator.store),
         )
         self.faults = FaultBook(emulator.store, self.shared)
 
@@ -102,45 +106,182 @@ class ControlPlane:
         self.journal.close()
 
 
-class ControlMiddleware:
-    def __init__(self, wsgi_app, emulator) -> None:
+#: the fault a request met, as the fault layer tells the journal layer (``FaultNote``)
+FAULT = "mockserver.fault"
+#: faults whose reply is broken on purpose: streamed as is, never read as a page
+BROKEN = ("drop", "truncate", "malformed")
+
+
+class FaultNote(NamedTuple):
+    fault_id: int
+    kind: str  # the action: latency, status, drop, truncate, malformed
+
+
+def _control_path(environ) -> bool:
+    return (environ.get("PATH_INFO") or "/").startswith("/_mock")
+
+
+class ControlGuard:
+    """Layer: the control plane's door. ``/_mock/`` answers only with the control plane
+    on, and only to callers holding the control token when one is configured."""
+
+    def __init__(self, wsgi_app, config) -> None:
         self.wsgi_app = wsgi_app
-        self.emulator = emulator
-        self.plane = ControlPlane(emulator)
-        emulator.control_plane = self.plane
-        emulator.background.append(self.plane)
+        self.config = config
 
     def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO") or "/"
-        if path.startswith("/_mock"):
-            return self._control(environ, start_response, path)
-        return _Exchange(self, environ, path).run(start_response)
-
-    # -- the control plane --------------------------------------------------------------
-
-    def _control(self, environ, start_response, path: str):
-        config = self.emulator.config
-        if not config.control_enabled:
+        token = self.config.control_token
+        if not token or not self.config.control_enabled or not _control_path(environ):
             return self.wsgi_app(environ, start_response)
-        if config.control_token and not _control_authorised(environ, config.control_token):
-            body = b'{"detail": "Control-plane token required."}'
-            start_response(
-                "401 Unauthorized",
-                [
-                    ("Content-Type", "application/json"),
-                    ("Content-Length", str(len(body))),
-                    ("WWW-Authenticate", credentials.challenge(path)),
-                ],
-            )
-            return [body]
+        if _control_authorised(environ, token):
+            return self.wsgi_app(environ, start_response)
+        body = b'{"detail": "Control-plane token required."}'
+        start_response(
+            "401 Unauthorized",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("WWW-Authenticate", credentials.challenge(environ.get("PATH_INFO") or "/")),
+            ],
+        )
+        return [body]
+
+
+class ControlCalls:
+    """Layer: what a control call means for every worker. The journal is written before
+    a reset or a clock change (its entries keep their times), and after any change every
+    worker reads the fault table again (a reset empties it, a fault call changes it)."""
+
+    def __init__(self, wsgi_app, plane: ControlPlane, config) -> None:
+        self.wsgi_app = wsgi_app
+        self.plane = plane
+        self.config = config
+
+    def __call__(self, environ, start_response):
+        if not self.config.control_enabled or not _control_path(environ):
+            return self.wsgi_app(environ, start_response)
         method = environ.get("REQUEST_METHOD", "GET").upper()
-        if method != "GET" and path.rstrip("/") in SYNC_BEFORE:
-            self.plane.journal.sync()  # entries before a reset or clock change stay correct
+        if method != "GET" and (environ.get("PATH_INFO") or "").rstrip("/") in SYNC_BEFORE:
+            self.plane.journal.sync()
         result = self.wsgi_app(environ, start_response)
         if method not in ("GET", "HEAD", "OPTIONS"):
-            # a reset empties the fault table, a fault call changes it: re-read everywhere
             self.plane.faults.changed()
         return result
+
+
+class JournalLayer:
+    """Layer: every API exchange into the request journal, as the client saw it (a
+    fault's reply included: the fault layer is inside this one)."""
+
+    def __init__(self, wsgi_app, plane: ControlPlane) -> None:
+        self.wsgi_app = wsgi_app
+        self.plane = plane
+
+    def __call__(self, environ, start_response):
+        if not self.plane.journal.enabled or _control_path(environ):
+            return self.wsgi_app(environ, start_response)
+        return _Recorder(self, environ).run(start_response)
+
+
+class FaultLayer:
+    """Layer: the injected faults (``core/faults.py``). The first active fault matching a
+    request replaces its reply, delays it or breaks the connection (see the module
+    docstring); the fault is noted in the environ for the journal."""
+
+    def __init__(self, wsgi_app, plane: ControlPlane) -> None:
+        self.wsgi_app = wsgi_app
+        self.plane = plane
+
+    def __call__(self, environ, start_response):
+        if _control_path(environ):
+            return self.wsgi_app(environ, start_response)
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        # a browser's CORS preflight is not the client's request: never faulted
+        if method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
+            return self.wsgi_app(environ, start_response)
+        path = environ.get("PATH_INFO") or "/"
+        hit = self.plane.faults.pick(method, path, _api_token(environ))
+        if hit is None:
+            return self.wsgi_app(environ, start_response)
+        kind = hit.action["type"]
+        environ[FAULT] = FaultNote(hit.fault_id, kind)
+        if kind == "latency":
+            low, high = hit.action["ms"]
+            time.sleep((low if low == high else hit.rng.uniform(low, high)) / 1000)
+            return self.wsgi_app(environ, start_response)
+        if kind == "status":
+            return _status(hit, start_response)
+        if kind == "drop":
+            if hit.action.get("handle"):
+                self._handled(environ)
+            return _broken(start_response, "200 OK", [("Content-Length", "1")], b"", hit)
+        status, headers, body = self._handled(environ)
+        if kind == "truncate":
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(body) + (0 if body else 1))))
+            return _broken(start_response, status, headers, body[: len(body) // 2], hit)
+        return _malformed(start_response, headers, body)
+
+    def _handled(self, environ) -> tuple[str, list, bytes]:
+        """Run the app to completion (its side effects happen), keeping its reply."""
+        reply: dict = {}
+
+        def capture(status, headers, exc_info=None):
+            reply["status"], reply["headers"] = status, list(headers)
+            return lambda data: None
+
+        result = self.wsgi_app(environ, capture)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        return reply["status"], reply["headers"], body
+
+
+def _status(hit: Hit, start_response):
+    action = hit.action
+    body = action["body"]
+    headers = dict(action["headers"])
+    if isinstance(body, str) and not any(k.lower() == "content-type" for k in headers):
+        payload, content_type = body.encode(), "text/plain; charset=utf-8"
+    else:
+        payload = body.encode() if isinstance(body, str) else _json_bytes(body)
+        content_type = "application/json"
+    if not any(k.lower() == "content-type" for k in headers):
+        headers["Content-Type"] = content_type
+    headers["Content-Length"] = str(len(payload))
+    status = action["status"]
+    start_response(f"{status} {_reason(status)}", list(headers.items()))
+    return [payload]
+
+
+def _malformed(start_response, headers: list, body: bytes):
+    cut = body[: len(body) // 2] or b"{"
+    try:
+        json.loads(cut)
+    except ValueError:
+        pass
+    else:
+        cut += b"}"  # a prefix that happened to parse (e.g. of a number): break it
+    kept = [(k, v) for k, v in headers if k.lower() not in ("content-length", "content-type")]
+    kept += [("Content-Type", "application/json"), ("Content-Length", str(len(cut)))]
+    start_response("200 OK", kept)
+    return [cut]
+
+
+def _broken(start_response, status: str, headers: list, sent: bytes, hit: Hit):
+    start_response(status, headers)
+
+    def reply():
+        if sent:
+            yield sent
+        # give the server time to put the headers (and ``sent``) on the wire first,
+        # so the client reliably sees a reply cut short rather than a race
+        time.sleep(BREAK_DELAY)
+        raise ConnectionDropped(hit.fault_id, hit.action["type"])
+
+    return reply()
 
 
 def _control_authorised(environ, token: str) -> bool:
@@ -184,14 +325,15 @@ class _PrefixedInput(io.RawIOBase):
         return len(data)
 
 
-class _Exchange:
-    """One request through the middleware: fault, app, journal entry."""
+class _Recorder:
+    """One API exchange through the journal layer: the request body's start, the reply's
+    status, headers and start, then one journal entry."""
 
-    def __init__(self, middleware: ControlMiddleware, environ, path: str) -> None:
-        self.middleware = middleware
-        self.plane = middleware.plane
+    def __init__(self, layer: JournalLayer, environ) -> None:
+        self.layer = layer
+        self.journal = layer.plane.journal
         self.environ = environ
-        self.path = path
+        self.path = environ.get("PATH_INFO") or "/"
         self.method = environ.get("REQUEST_METHOD", "GET").upper()
         self.token = _api_token(environ)
         self.began = time.perf_counter()
@@ -199,144 +341,40 @@ class _Exchange:
         self.status = 0
         self.headers: list[tuple[str, str]] = []
         self.next_url: str | None = None
-        self.fault_id: int | None = None
         self.body: str | None = None
         self.reply_prefix = b""  # the reply body's first BODY_EXCERPT bytes
         self.reply_total = 0  # bytes of reply body sent
         self._recorded = False
 
     def run(self, start_response):
-        journal = self.plane.journal
-        if journal.enabled:
-            self._capture_body()
-        # a browser's CORS preflight is not the client's request: never faulted
-        preflight = (
-            self.method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in self.environ
-        )
-        hit = None if preflight else self.plane.faults.pick(self.method, self.path, self.token)
-        if hit is None:
-            return self._pass(start_response)
-        self.fault_id = hit.fault_id
-        kind = hit.action["type"]
-        if kind == "latency":
-            low, high = hit.action["ms"]
-            time.sleep((low if low == high else hit.rng.uniform(low, high)) / 1000)
-            return self._pass(start_response)
-        if kind == "status":
-            return self._status(hit, start_response)
-        if kind == "drop":
-            if hit.action.get("handle"):
-                self._handled_body()
-            self.status = 0
-            return self._broken(start_response, "200 OK", [("Content-Length", "1")], b"", hit)
-        status, headers, body = self._handled_body()
-        if kind == "truncate":
-            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-            headers.append(("Content-Length", str(len(body) + (0 if body else 1))))
-            return self._broken(start_response, status, headers, body[: len(body) // 2], hit)
-        return self._malformed(start_response, headers, body)
+        self._capture_body()
 
-    # -- the normal path ----------------------------------------------------------------
-
-    def _pass(self, start_response):
         def capture(status, headers, exc_info=None):
             self.status = int(status[:3])
-            self.headers = headers
+            self.headers = list(headers)
             return start_response(status, headers, exc_info)
 
         try:
-            result = self.middleware.wsgi_app(self.environ, capture)
+            result = self.layer.wsgi_app(self.environ, capture)
         except BaseException:
             self.status = self.status or 500
             self.record()
             raise
-        if not self.plane.journal.enabled:
-            return result
-        if _small(self.headers):
+        fault = self.environ.get(FAULT)
+        broken = fault is not None and fault.kind in BROKEN
+        if _small(self.headers) and not (broken and fault.kind != "malformed"):
             # an ordinary reply: take it whole, journal it now, hand the server a list
             try:
                 body = b"".join(result)
             finally:
                 if hasattr(result, "close"):
                     result.close()
-            self.inspect(body)
+            if not broken:
+                self.inspect(body)
             self.sent(body)
             self.record()
             return [body]
-        return _Recording(result, self)
-
-    def _handled_body(self) -> tuple[str, list, bytes]:
-        """Run the app to completion (its side effects happen), keeping its reply."""
-        reply: dict = {}
-
-        def capture(status, headers, exc_info=None):
-            reply["status"], reply["headers"] = status, list(headers)
-            return lambda data: None
-
-        result = self.middleware.wsgi_app(self.environ, capture)
-        try:
-            body = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        self.status = int(reply["status"][:3])
-        self.headers = reply["headers"]
-        return reply["status"], reply["headers"], body
-
-    # -- injected replies ---------------------------------------------------------------
-
-    def _status(self, hit: Hit, start_response):
-        action = hit.action
-        body = action["body"]
-        headers = dict(action["headers"])
-        if isinstance(body, str) and not any(k.lower() == "content-type" for k in headers):
-            payload, content_type = body.encode(), "text/plain; charset=utf-8"
-        else:
-            payload = body.encode() if isinstance(body, str) else _json_bytes(body)
-            content_type = "application/json"
-        if not any(k.lower() == "content-type" for k in headers):
-            headers["Content-Type"] = content_type
-        headers["Content-Length"] = str(len(payload))
-        self.status = action["status"]
-        self.headers = list(headers.items())
-        start_response(f"{self.status} {_reason(self.status)}", self.headers)
-        self.inspect(payload)
-        self.sent(payload)
-        self.record()
-        return [payload]
-
-    def _malformed(self, start_response, headers: list, body: bytes):
-        cut = body[: len(body) // 2] or b"{"
-        try:
-            json.loads(cut)
-        except ValueError:
-            pass
-        else:
-            cut += b"}"  # a prefix that happened to parse (e.g. of a number): break it
-        kept = [(k, v) for k, v in headers if k.lower() not in ("content-length", "content-type")]
-        kept += [("Content-Type", "application/json"), ("Content-Length", str(len(cut)))]
-        self.status = 200
-        self.headers = kept
-        start_response("200 OK", kept)
-        self.sent(cut)
-        self.record()
-        return [cut]
-
-    def _broken(self, start_response, status: str, headers: list, sent: bytes, hit: Hit):
-        start_response(status, headers)
-        self.headers = headers
-        self.sent(sent)
-        self.record()
-
-        def reply():
-            if sent:
-                yield sent
-            # give the server time to put the headers (and ``sent``) on the wire first,
-            # so the client reliably sees a reply cut short rather than a race
-            time.sleep(BREAK_DELAY)
-            raise ConnectionDropped(hit.fault_id, hit.action["type"])
-
-        return reply()
+        return _Recording(result, self, pages=not broken)
 
     # -- the journal --------------------------------------------------------------------
 
@@ -377,9 +415,7 @@ class _Exchange:
         if self._recorded:
             return
         self._recorded = True
-        journal = self.plane.journal
-        if not journal.enabled:
-            return
+        fault = self.environ.get(FAULT)
         retry_after = None
         for name, value in self.headers:
             if name.lower() == "retry-after":
@@ -387,16 +423,17 @@ class _Exchange:
                     retry_after = float(value)
                 except ValueError:
                     retry_after = None
-        journal.record(
+        self.journal.record(
             Entry(
                 method=self.method,
                 path=self.path,
                 query=self.environ.get("QUERY_STRING", ""),
-                status=self.status,
+                # a dropped connection: no status reached the client
+                status=0 if fault is not None and fault.kind == "drop" else self.status,
                 duration_ms=(time.perf_counter() - self.began) * 1000,
                 token=self.token,
                 body=self.body,
-                fault_id=self.fault_id,
+                fault_id=fault.fault_id if fault is not None else None,
                 wall_us=self.wall_us,
                 retry_after=retry_after,
                 next_url=self.next_url,
@@ -409,29 +446,33 @@ class _Exchange:
 
 
 class _Recording:
-    """The app's reply iterable, journaled once the server has sent it."""
+    """The app's reply iterable, journaled once the server has sent it (or the connection
+    broke)."""
 
-    def __init__(self, result, exchange: _Exchange) -> None:
+    def __init__(self, result, recorder: _Recorder, pages: bool = True) -> None:
         self.result = result
-        self.exchange = exchange
+        self.recorder = recorder
+        self.pages = pages  # whether the first chunk may start a page (``next`` link)
 
     def __iter__(self):
         first = True
-        for chunk in self.result:
-            if first:
-                first = False
-                if chunk:
-                    self.exchange.inspect(chunk)
-            self.exchange.sent(chunk)
-            yield chunk
-        self.exchange.record()  # sent in full (some callers never call close)
+        try:
+            for chunk in self.result:
+                if first:
+                    first = False
+                    if chunk and self.pages:
+                        self.recorder.inspect(chunk)
+                self.recorder.sent(chunk)
+                yield chunk
+        finally:
+            self.recorder.record()  # sent in full or broken (some callers never call close)
 
     def close(self) -> None:
         try:
             if hasattr(self.result, "close"):
                 self.result.close()
         finally:
-            self.exchange.record()
+            self.recorder.record()
 
 
 def _request_headers(environ) -> list[tuple[str, str]]:

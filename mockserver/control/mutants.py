@@ -1,50 +1,49 @@
 """Mutant mode: deliberate, realistic deviations from the vendor contract.
 
 A mutant is a bug the emulator can be told to have, so that the contract suite can be
-shown to catch it (the suite run against each mutant must fail: the mutation score).
-They live in one WSGI middleware around the app, never in feature code: with no mutant
-on, a request costs one ``stat`` of the switch file.
+shown to catch it (the suite run against each mutant must fail: the mutation score). Each
+is a small object (``core.mutant.Mutant``: the exchanges it touches, how it rewrites
+them) carried by its vendor's descriptor, or one of ``core.mutant``'s that every API can
+have. This module keeps the switch, the request layer that applies the switched-on ones,
+and the control routes: feature code never knows about them.
 
 Switched on by ``mockserver serve --mutant NAME`` (repeatable), ``MOCKSERVER_MUTANTS=a,b``
-or ``POST /_mock/mutants {"active": [...]}``. The active set lives in a small file in the
-data directory, so every worker process sees a change on its next request.
+or ``POST /_mock/mutants {"active": [...]}``. The active set lives in the world's store
+(``meta``), so every worker process and every host sees a change on its next request; a
+process reads it again only when the store's version moved. The configured set is applied
+when the world is made or reset, and when a process starts with another configured set
+than the one the world was last given; a respawned worker or another host with the same
+configuration leaves a switched set alone.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import re
-from urllib.parse import parse_qsl, urlencode, urlsplit
+import threading
+from urllib.parse import parse_qsl
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from sqlalchemy import select
 
 from ..core import schema
-from ..core.dialect import insert_or_ignore
 from ..core.errors import FieldErrors
+from ..core.mutant import IGNORED_AUTH, UNCLAMPED_PAGE_SIZE, WRONG_RETRY_AFTER, Exchange, Mutant
 from ..core.web import json_response
 from ..vendors import VENDORS
 
-#: the mutants of every vendor API, and those that concern them all
-MUTANTS: dict[str, str] = {
-    "ignored_auth": "A request without credentials is served as the first account's.",
-    "unclamped_page_size": "page_size above 200 is honoured: pages are merged up to the size asked for.",
-    "wrong_retry_after": "429 replies give Retry-After in milliseconds instead of seconds.",
-}
-for _vendor in VENDORS:
-    MUTANTS.update(_vendor.mutants)
-
-VISIONALERT = "/v1/vision-alert/"
+#: every registered mutant, in the order they apply (requests, then replies)
+REGISTRY: tuple[Mutant, ...] = (
+    IGNORED_AUTH,
+    UNCLAMPED_PAGE_SIZE,
+    *(mutant for vendor in VENDORS for mutant in vendor.mutants),
+    WRONG_RETRY_AFTER,
+)
+#: name -> what it does
+MUTANTS: dict[str, str] = {mutant.name: mutant.description for mutant in REGISTRY}
 VENDOR_PREFIXES = tuple(vendor.url_prefix for vendor in VENDORS)
-CAMERA_LIST = re.compile(r"^/v1/vision-alert/[^/]+/cameras/?$")
-CAMERA_ITEM = re.compile(r"^/v1/vision-alert/([^/]+)/cameras/([^/]+)/?$")
-CAMERA_READ = re.compile(r"^/v1/vision-alert/([^/]+)/cameras/([^/]+)/(logs|reference)/?$")
-NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
-WRONG_OFFSET = "+02:00"
-UTC_Z_TIMESTAMP = re.compile(rb'"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})Z"')
-MAX_PAGE = 200
+#: the clock and store version the mutant layer read, handed on to the request's own
+#: reading (``core.web``) so that it is made once
+OBSERVED = "mockserver.observed"
 
 
 def parse_names(text: str | list[str] | None) -> list[str]:
@@ -58,71 +57,69 @@ def parse_names(text: str | list[str] | None) -> list[str]:
 
 
 class MutantSwitch:
-    """The active set, shared by every worker through a file in the data directory."""
-
-    def __init__(self, data_dir: str, initial: list[str]) -> None:
-        self.path = os.path.join(data_dir, "mutants.json")
-        self._seen: tuple[int, int] | None = None
-        self._active: frozenset[str] = frozenset()
-        self.set(initial)
-
-    def set(self, names: list[str]) -> None:
-        temporary = f"{self.path}.{os.getpid()}.tmp"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(sorted(names), handle)
-        os.replace(temporary, self.path)
-        self._seen = None  # this process re-reads at once; others on their next request
-
-    def active(self) -> frozenset[str]:
-        try:
-            stat = os.stat(self.path)
-        except FileNotFoundError:
-            return frozenset()
-        key = (stat.st_mtime_ns, stat.st_size)
-        if key != self._seen:
-            try:
-                with open(self.path, encoding="utf-8") as handle:
-                    self._active = frozenset(json.load(handle))
-            except (OSError, ValueError):
-                self._active = frozenset()
-            self._seen = key
-        return self._active
-
-
-_REMEMBER = insert_or_ignore(schema.mutant_deletions)
-
-
-class StoredMutantSwitch:
-    """The active set in the shared database's ``meta`` table: hosts of one PostgreSQL
-    world share no directory. One primary-key read per vendor request."""
+    """The active set, in the world's ``meta`` row ``mutants``: ``{"active": [...],
+    "configured": [...]}`` (the configured set it was last given, see the module
+    docstring). Read again only when the store's version moved (per thread)."""
 
     KEY = "mutants"
 
-    def __init__(self, store, initial: list[str]) -> None:
+    def __init__(self, store, configured: list[str]) -> None:
         self.store = store
-        self.set(initial)
+        self.configured = configured
+        self._local = threading.local()
 
-    def set(self, names: list[str]) -> None:
-        meta = schema.meta
+    def start(self) -> None:
+        """At a process's start: give the world this configuration's set if it was last
+        given another (or none: a new world)."""
+        if self._stored(self.store.query(self._read)).get("configured") == self.configured:
+            return
 
         def work(conn) -> None:
-            conn.execute(meta.delete().where(meta.c.key == self.KEY))
-            conn.execute(meta.insert().values(key=self.KEY, value=json.dumps(sorted(names))))
+            if self._stored(self._read(conn)).get("configured") != self.configured:
+                self._write(conn, self.configured)
 
         self.store.transact(work)
 
-    def active(self) -> frozenset[str]:
+    def restore(self, conn) -> None:
+        """The world was reset: back to the configured set (in the reset's transaction)."""
+        self._write(conn, self.configured)
+
+    def set(self, names: list[str]) -> None:
+        self.store.transact(lambda conn: self._write(conn, names))
+        self._local.seen = None
+
+    def active(self, version: tuple | None = None) -> frozenset[str]:
+        """The active set; ``version``: the store version this request observed."""
+        seen = getattr(self._local, "seen", None)
+        if version is not None and seen is not None and seen[0] == version:
+            return seen[1]
+        active = frozenset(self._stored(self.store.query(self._read)).get("active", ()))
+        self._local.seen = (version, active) if version is not None else None
+        return active
+
+    def _read(self, conn) -> str | None:
         meta = schema.meta
-        found = self.store.query(
-            lambda conn: conn.execute(
-                select(meta.c.value).where(meta.c.key == self.KEY)
-            ).scalar_one_or_none()
-        )
-        return frozenset(json.loads(found)) if found else frozenset()
+        query = select(meta.c.value).where(meta.c.key == self.KEY)
+        return conn.execute(query).scalar_one_or_none()
+
+    def _write(self, conn, names: list[str]) -> None:
+        meta = schema.meta
+        value = json.dumps({"active": sorted(names), "configured": self.configured})
+        conn.execute(meta.delete().where(meta.c.key == self.KEY))
+        conn.execute(meta.insert().values(key=self.KEY, value=value))
+
+    @staticmethod
+    def _stored(found: str | None) -> dict:
+        try:
+            value = json.loads(found) if found else {}
+        except ValueError:
+            value = {}
+        return value if isinstance(value, dict) else {}
 
 
-class MutantMiddleware:
-    """Applies the active mutants to vendor requests and replies; passes everything else."""
+class MutantLayer:
+    """Applies the switched-on mutants that touch a vendor request, in registry order;
+    passes everything else as it is."""
 
     def __init__(self, wsgi_app, emulator, switch: MutantSwitch) -> None:
         self.wsgi_app = wsgi_app
@@ -133,173 +130,27 @@ class MutantMiddleware:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(VENDOR_PREFIXES):
             return self.wsgi_app(environ, start_response)
-        active = self.switch.active()
+        observed = environ[OBSERVED] = self.emulator.duework.observe()
+        active = self.switch.active(observed[1])
         if not active:
             return self.wsgi_app(environ, start_response)
         method = environ.get("REQUEST_METHOD", "GET").upper()
-        if "ignored_auth" in active and not environ.get("HTTP_AUTHORIZATION"):
-            token = self._any_token()
-            if token:
-                environ["HTTP_AUTHORIZATION"] = f"Token {token}"
+        touching = [m for m in REGISTRY if m.name in active and m.touches(method, path)]
+        if not touching:
+            return self.wsgi_app(environ, start_response)
         query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
-        if "naive_timezone" in active and path.startswith(VISIONALERT):
-            shifted = {
-                key: value + WRONG_OFFSET
-                if key in ("start", "end") and NAIVE.match(value)
-                else value
-                for key, value in query.items()
-            }
-            if shifted != query:
-                environ["QUERY_STRING"] = urlencode(shifted)
-        status, headers, body = _call(self.wsgi_app, environ)
-        code = int(status.split()[0])
-        if "unclamped_page_size" in active and method == "GET" and code == 200:
-            body = self._merge_pages(environ, query, body)
-        if code == 204 and method == "DELETE" and (match := CAMERA_ITEM.match(path)):
-            self._remember_deleted(*match.groups())
-        read = CAMERA_READ.match(path) if method == "GET" else None
-        if read and code == 404:
-            unknown = "found_not_404" in active
-            reused = "deleted_camera_reuse" in active and self._was_deleted(*read.groups()[:2])
-            if unknown or reused:
-                status, code = "200 OK", 200
-                empty = {"next": None, "previous": None, "results": []}
-                body = json.dumps(
-                    empty if read.group(3) == "logs" else {"reference_image": None}
-                ).encode()
-        if (
-            code == 200
-            and path.startswith(VISIONALERT)
-            and ("renamed_field" in active or "missing_next" in active)
-        ):
-            body = self._reshape(path, body, active)
-        if code == 200 and path.startswith(VISIONALERT):
-            if "offset_timestamps" in active:
-                body = UTC_Z_TIMESTAMP.sub(rb'"\1+00:00"', body)
-            if "reversed_previous_page" in active and _reverse_cursor(query.get("cursor")):
-                body = _reversed_results(body)
-        if code == 429 and "wrong_retry_after" in active:
-            headers = [
-                (
-                    name,
-                    str(int(value) * 1000)
-                    if name.lower() == "retry-after" and value.isascii() and value.isdigit()
-                    else value,
-                )
-                for name, value in headers
-            ]
-        headers = [(n, v) for n, v in headers if n.lower() != "content-length"]
-        headers.append(("Content-Length", str(len(body))))
-        start_response(status, headers)
-        return [body]
-
-    def _remember_deleted(self, license_id: str, serial: str) -> None:
-        """In the store, so that every worker process answers for the deleted camera."""
-        row = {"license": license_id, "serial": serial}
-        self.emulator.store.transact(
-            lambda conn: conn.execute(_REMEMBER[conn.dialect.name].values(row))
-        )
-
-    def _was_deleted(self, license_id: str, serial: str) -> bool:
-        gone = schema.mutant_deletions.c
-        query = select(gone.license).where(gone.license == license_id, gone.serial == serial)
-        return self.emulator.store.query(lambda conn: conn.execute(query).first() is not None)
-
-    def _any_token(self) -> str | None:
-        table = schema.tokens
-        return self.emulator.store.query(
-            lambda conn: conn.execute(
-                select(table.c.token).order_by(table.c.account_id).limit(1)
-            ).scalar()
-        )
-
-    def _merge_pages(self, environ, query: dict, body: bytes) -> bytes:
-        raw = query.get("page_size", "")
-        if not (raw.isascii() and raw.isdigit()) or int(raw) <= MAX_PAGE:
-            return body
-        wanted = int(raw)
-        page = _json(body)
-        if not isinstance(page, dict) or not isinstance(page.get("results"), list):
-            return body
-        while page.get("next") and len(page["results"]) < wanted:
-            follow = dict(environ)
-            follow["QUERY_STRING"] = urlsplit(page["next"]).query
-            status, _headers, more = _call(self.wsgi_app, follow)
-            following = _json(more)
-            if not status.startswith("200") or not isinstance(following, dict):
-                break
-            page["results"].extend(following.get("results", []))
-            page["next"] = following.get("next")
-        page["results"] = page["results"][:wanted]
-        return json.dumps(page).encode()
-
-    @staticmethod
-    def _reshape(path: str, body: bytes, active: frozenset[str]) -> bytes:
-        page = _json(body)
-        if not isinstance(page, dict) or "results" not in page:
-            return body
-        if "missing_next" in active:
-            page.pop("next", None)
-        if "renamed_field" in active and CAMERA_LIST.match(path):
-            for camera in page.get("results", []):
-                if isinstance(camera, dict) and "latest_status" in camera:
-                    camera["status"] = camera.pop("latest_status")
-        return json.dumps(page).encode()
-
-
-def _call(app, environ) -> tuple[str, list[tuple[str, str]], bytes]:
-    """Run the wrapped app to completion and return its whole reply."""
-    captured: dict = {}
-
-    def start_response(status, headers, exc_info=None):
-        captured["status"], captured["headers"] = status, list(headers)
-        return lambda data: None
-
-    result = app(environ, start_response)
-    try:
-        body = b"".join(result)
-    finally:
-        if hasattr(result, "close"):
-            result.close()
-    return captured["status"], captured["headers"], body
-
-
-def _reverse_cursor(cursor: str | None) -> bool:
-    """Whether a cursor (DRF's base64 of ``o=…&r=1&p=…``) walks backward (``r=1``)."""
-    if not cursor:
-        return False
-    try:
-        tokens = dict(parse_qsl(base64.b64decode(cursor.encode("ascii")).decode("ascii")))
-    except (ValueError, UnicodeError):
-        return False
-    return tokens.get("r") == "1"
-
-
-def _reversed_results(body: bytes) -> bytes:
-    page = _json(body)
-    if not isinstance(page, dict) or not isinstance(page.get("results"), list):
-        return body
-    page["results"].reverse()
-    return json.dumps(page).encode()
-
-
-def _json(body: bytes):
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
-
-
-def install(app, emulator) -> MutantSwitch:
-    """Wrap the app (inside the control middleware) and start with the configured set."""
-    initial = parse_names(emulator.config.mutants)
-    if emulator.store.dialect == "sqlite":
-        switch = MutantSwitch(emulator.config.data_dir, initial)
-    else:  # hosts share the database, not a directory
-        switch = StoredMutantSwitch(emulator.store, initial)
-    app.extensions["mockserver_mutants"] = switch
-    app.wsgi_app = MutantMiddleware(app.wsgi_app, emulator, switch)
-    return switch
+        exchange = Exchange(environ, method, path, query, self.emulator, self.wsgi_app)
+        for mutant in touching:
+            if mutant.request is not None:
+                mutant.request(exchange)
+        reply = exchange.call(environ)
+        for mutant in touching:
+            if mutant.reply is not None:
+                mutant.reply(exchange, reply)
+        headers = [(n, v) for n, v in reply.headers if n.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(reply.body))))
+        start_response(reply.status, headers)
+        return [reply.body]
 
 
 # -- control plane ----------------------------------------------------------------------------
@@ -308,8 +159,6 @@ blueprint = Blueprint("mutants", __name__, url_prefix="/_mock")
 
 
 def _body() -> dict:
-    from flask import current_app
-
     switch = current_app.extensions["mockserver_mutants"]
     return {"active": sorted(switch.active()), "available": MUTANTS}
 
@@ -321,8 +170,6 @@ def get_mutants():
 
 @blueprint.post("/mutants")
 def set_mutants():
-    from flask import current_app
-
     try:
         body = request.get_json(silent=True, force=True)
     except RecursionError:  # nested too deep to read: not a list of names either

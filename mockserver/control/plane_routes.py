@@ -60,7 +60,7 @@ def clear_faults():
 
 @blueprint.get("/requests")
 def list_requests():
-    wanted = journal.parse_filter(request.args)
+    wanted = _plane().journal.keyed(journal.parse_filter(request.args))
     _plane().journal.sync()
     rows = current_emulator().journal_store.query(lambda conn: journal.entries(conn, wanted))
     last = rows[-1]["id"] if rows else wanted.since
@@ -93,11 +93,14 @@ def run_assertion(name: str):
     if name not in assertions.ASSERTIONS:
         raise NotFound(f"Unknown assertion. One of {sorted(assertions.ASSERTIONS)}.")
     parameters = assertions.parse_parameters(name, request.args)
-    token = request.args.get("token") or None
-    path = request.args.get("path") or None
+    wanted = _plane().journal.keyed(
+        journal.JournalFilter(
+            token=request.args.get("token") or None, path=request.args.get("path") or None
+        )
+    )
     _plane().journal.sync()
     rows = current_emulator().journal_store.query(
-        lambda conn: journal.rows_for_assertions(conn, token, path)
+        lambda conn: journal.rows_for_assertions(conn, wanted)
     )
     return json_response(assertions.ASSERTIONS[name](rows, **parameters))
 

@@ -2,14 +2,14 @@
 
 Faults, the journal, assertions and accounts are in ``plane_routes``, VisionAlert's
 scenario controls in ``scenarios``. The control token is checked once, for every
-``/_mock/`` path, by ``middleware.ControlMiddleware``.
+``/_mock/`` path, by the control-plane guard (``control/chain.py``).
 """
 
 from __future__ import annotations
 
 import math
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 
 from ..config import RUNTIME_SETTINGS, SETTING_CHOICES
 from ..core.bodies import read_json_object
@@ -35,8 +35,10 @@ def reset():
     emulator = current_emulator()
     emulator.wipe()
     seed = resolve_seed(option)
+    mutants = current_app.extensions["mockserver_mutants"]
 
     def work(conn):
+        mutants.restore(conn)  # a reset world has the configured mutants again
         return (
             apply_seed(emulator.vendors, conn, seed, emulator.clock.now_us(conn))
             if seed

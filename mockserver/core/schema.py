@@ -147,7 +147,7 @@ journal = Table(
     Column("query", Text, nullable=False),
     Column("status", Integer, nullable=False),
     Column("duration_ms", Float, nullable=False),
-    Column("token", String, nullable=True),
+    Column("token", String, nullable=True),  # masked (``control/secrets.py``)
     Column("body", Text, nullable=True),
     Column("fault_id", Integer, nullable=True),
     Column("wall_us", BigInteger, nullable=True),  # real time of arrival (client behaviour)
@@ -156,4 +156,6 @@ journal = Table(
     Column("headers", Text, nullable=True),  # JSON [[name, value], ...], secrets masked
     Column("reply_headers", Text, nullable=True),  # the same, of the reply
     Column("reply_body", Text, nullable=True),  # the reply body's excerpt (as ``body``)
+    Column("token_key", String, nullable=True),  # the token's keyed hash: filters find it
+    sqlite_autoincrement=True,  # ids keep growing after a clear (a live tail asks "since")
 )

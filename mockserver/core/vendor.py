@@ -1,7 +1,7 @@
 """What a vendor API is to the rest of the emulator: one descriptor, exported by its package.
 
-The server assembly, authentication, interception, the specs page, seeding and the mutants
-read everything vendor-specific from these descriptors (``mockserver/vendors.py`` lists
+The server assembly, authentication, interception, the specs page, seeding, the mutants
+the dashboard and the start banner read everything vendor-specific from these descriptors (``mockserver/vendors.py`` lists
 them once), so adding a vendor is its own package plus one line there, and nothing fills a
 registry as a side effect of being imported.
 """
@@ -16,6 +16,7 @@ from flask import Blueprint
 from sqlalchemy import Connection, Table
 
 from .duework import JobKind
+from .mutant import Mutant
 
 #: ``read_seed(conn, account_id, section, where, now_us)``: creates the rows an account's
 #: section of a seed document describes (``where`` names the section in error messages)
@@ -44,8 +45,13 @@ class Vendor:
     #: ``settings_changed(emulator, conn, changes, now_us)``: run-time settings changed (in
     #: the transaction that changed them), e.g. to judge pending work again
     settings_changed: Callable[[Any, Connection, dict, int], None] | None = None
-    #: the deliberate contract deviations that concern this API (name -> description)
-    mutants: Mapping[str, str] = field(default_factory=dict)
+    #: the deliberate contract deviations that concern this API, in the order they apply
+    mutants: tuple[Mutant, ...] = ()
+    #: its read-models the dashboard's pages call, by role (e.g. ``"fleet"``: a module)
+    dashboard: Mapping[str, Any] = field(default_factory=dict)
+    #: ``banner(conn)``: lines ``mockserver serve`` prints at start about this API's world
+    #: (e.g. the ids clients need), after the accounts' tokens
+    banner: Callable[[Connection], list[str]] | None = None
 
 
 def products(vendors: tuple[Vendor, ...]) -> tuple[str, ...]:

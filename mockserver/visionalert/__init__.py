@@ -2,8 +2,36 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Connection, select
+
+from ..core import schema as core_schema
 from ..core.vendor import Vendor
-from . import control_routes, jobs, judging, notify, routes, schema, seed, upload_routes
+from . import (
+    control_routes,
+    dashboard,
+    dashboard_alerts,
+    jobs,
+    judging,
+    mutants,
+    notify,
+    overlay,
+    routes,
+    schema,
+    seed,
+    upload_routes,
+)
+
+
+def banner(conn: Connection) -> list[str]:
+    """Each license's code and id (the id is in every VisionAlert path), with its token."""
+    licenses, tokens = schema.va_licenses, core_schema.tokens
+    rows = conn.execute(
+        select(licenses.c.id, licenses.c.code, tokens.c.token)
+        .join(tokens, tokens.c.account_id == licenses.c.account_id)
+        .order_by(licenses.c.id)
+    ).all()
+    return [f"license {row.code} id={row.id}  (token {row.token})" for row in rows]
+
 
 VENDOR = Vendor(
     name="visionalert",
@@ -18,13 +46,7 @@ VENDOR = Vendor(
     read_seed=seed.read_seed,
     cors=upload_routes.CORS_POLICY,
     settings_changed=judging.settings_changed,
-    mutants={
-        "renamed_field": "VisionAlert cameras carry `status` instead of `latest_status`.",
-        "missing_next": "Paginated envelopes lose their `next` key.",
-        "found_not_404": "A camera that does not exist answers 200 (an empty page, no reference) instead of 404.",
-        "naive_timezone": "Naive start/end timestamps are read as UTC+02:00, not in the server timezone.",
-        "deleted_camera_reuse": "A deleted camera's logs and reference still answer 200.",
-        "offset_timestamps": "VisionAlert timestamps are written `2026-04-10T14:30:00+00:00`: the same instant, not the documented `Z` form.",
-        "reversed_previous_page": "A page reached through `previous` lists its rows oldest first (the reverse keyset query is not turned back).",
-    },
+    mutants=mutants.MUTANTS,
+    banner=banner,
+    dashboard={"fleet": dashboard, "alerts": dashboard_alerts, "overlay": overlay},
 )

@@ -30,11 +30,11 @@ def test_an_entry_records_the_exchange(make_app):
     first, second = journal(client)
     assert first["method"] == "GET" and first["path"] == LICENSES
     assert first["query"] == "x=1&y=2" and first["status"] == 200
-    assert first["token"] == "demo-token" and first["body"] is None
+    assert first["token"] == "demo•••en" and first["body"] is None  # masked
     assert first["at"] == "2026-04-10T14:30:00Z"  # emulator time (the clock is frozen)
     assert first["wall"] and first["duration_ms"] > 0 and first["fault_id"] is None
     assert first["paginated"] is False and first["next"] is None
-    assert second["method"] == "POST" and second["token"] == "nope"
+    assert second["method"] == "POST" and second["token"] == "n•••"
     assert second["status"] in (401, 405) and second["body"] == '{"plate": "ABC"}'
     assert second["id"] > first["id"]
 
@@ -111,6 +111,20 @@ def test_clear(make_app):
         client.get(LICENSES, headers=DEMO).get_data()
     assert client.delete("/_mock/requests").json == {"deleted": 3}
     assert journal(client) == []
+
+
+def test_ids_keep_growing_after_a_clear(make_app):
+    """A live tail asks for the entries after the last id it saw: a clear must not make
+    the next entries' ids start again below it."""
+    client = make_app(seed="demo").test_client()
+    for _ in range(3):
+        client.get(LICENSES, headers=DEMO).get_data()
+    last = journal(client)[-1]["id"]
+    client.delete("/_mock/requests")
+    client.get(PARKING, headers=DEMO).get_data()
+    after = journal(client, since=last)
+    assert [entry["path"] for entry in after] == [PARKING]
+    assert after[0]["id"] > last
 
 
 def test_the_ring_keeps_exactly_the_newest_entries(make_app):
@@ -245,3 +259,47 @@ def test_a_streamed_reply_keeps_its_start_only(make_app, monkeypatch):
     assert entry["reply_body"] == whole[:2048] + (
         f"... <{len(whole)} bytes in all>" if len(whole) > 2048 else ""
     )
+
+
+SECRET = "tok-Secret-0123456789"
+
+
+def test_no_stored_entry_holds_a_token_and_the_token_filter_still_finds_them(make_app):
+    """The token travels in a header, in a query string and in a JSON body; the journal
+    (its API and the dashboard's pages) shows it masked everywhere, and filtering by the
+    token finds the client's entries through its keyed hash."""
+    client = make_app(seed="none").test_client()
+    seed = {"accounts": [{"token": SECRET, "products": ["parkpow", "visionalert"]}]}
+    assert client.post("/_mock/seed", json=seed).status_code == 201
+    client.get(LICENSES, headers=auth(SECRET)).get_data()
+    client.get(LICENSES, query_string={"token": SECRET, "api_key": "k-9876543210"}).get_data()
+    client.post(
+        PARKING,
+        headers=auth(SECRET),
+        json={"plate": "ABC", "token": SECRET, "password": "hunter2-hunter2"},
+    ).get_data()
+    client.post(
+        PARKING, headers=auth(SECRET), data=f"notes=see {SECRET}", content_type="text/plain"
+    ).get_data()
+    everything = client.get("/_mock/requests")
+    shown = everything.get_data(as_text=True)
+    assert len(everything.json["requests"]) == 4
+    for secret in (SECRET, "k-9876543210", "hunter2-hunter2"):
+        assert secret not in shown
+    header, query, body, text = everything.json["requests"]
+    assert header["token"] == "tok-•••89" and "token=tok-•••89" in query["query"]
+    assert '"plate": "ABC"' in body["body"] and '"token": "tok-•••89"' in body["body"]
+    assert text["body"] == "notes=see tok-•••89"
+    mine = client.get("/_mock/requests", query_string={"token": SECRET}).json["requests"]
+    assert [entry["id"] for entry in mine] == [header["id"], body["id"], text["id"]]
+    assert client.get("/_mock/requests", query_string={"token": "tok-•••89"}).json["count"] == 0
+    pages = [client.get("/_mock/ui/journal")]
+    pages += [client.get(f"/_mock/ui/journal/{entry['id']}") for entry in (header, query, body)]
+    for page in pages:
+        assert page.status_code == 200 and SECRET not in page.get_data(as_text=True)
+    assert "tok-•••89" in pages[-1].get_data(as_text=True)
+    feed = client.get("/_mock/ui/feed/requests", query_string={"token": SECRET}).json
+    assert [entry["id"] for entry in feed["requests"]] == [header["id"], body["id"], text["id"]]
+    assert client.get("/_mock/ui/journal", query_string={"check": SECRET}).status_code == 200
+    check = client.get("/_mock/assertions/followed_next_to_end", query_string={"token": SECRET})
+    assert check.status_code == 200

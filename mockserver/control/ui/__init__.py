@@ -3,8 +3,10 @@
 Server-rendered (Jinja), readable without JavaScript; ``ui.js`` only adds the live
 journal tail and the ticking clock. Templates and static files live in
 ``mockserver/data/ui/`` (shipped as package data); nothing is fetched from the internet.
-Protected like every ``/_mock/`` path: the control middleware checks the control token
+Protected like every ``/_mock/`` path: the control-plane guard checks the control token
 (also as HTTP Basic's password, so a browser can send it; see ``control/credentials.py``).
+What a page shows of a vendor's world comes from that vendor's read-models, reached
+through its descriptor (``Vendor.dashboard``), never by importing the vendor's package.
 """
 
 from __future__ import annotations

@@ -6,14 +6,20 @@ from flask import Blueprint, Response, render_template, request, send_file
 
 from ...core import faults, schema
 from ...core.errors import FieldErrors, NotFound
+from ...core.keyset import parse_after
 from ...core.timefmt import iso_z_precise
 from ...core.web import current_emulator, json_response
-from ...visionalert import judging
+from ...vendors import VENDORS
 from .. import assertions, journal
-from . import fleet, notices, overlay, parking, thumbs
-from .keyset import parse_after
+from . import thumbs
 
 blueprint = Blueprint("pages", __name__)
+
+#: the vendors' read-models for the pages, by role (``Vendor.dashboard``)
+_VIEWS = {role: view for vendor in VENDORS for role, view in vendor.dashboard.items()}
+fleet, notices, overlay, parking = (
+    _VIEWS[role] for role in ("fleet", "alerts", "overlay", "parking")
+)
 
 JOURNAL_ROWS = 200
 
@@ -109,16 +115,9 @@ def log_overlay(log_id: int):
     found = emulator.store.query(lambda conn: fleet.explained_log(conn, log_id))
     if found is None:
         raise NotFound()
-    snapshot_sha, reference_sha = found
-    try:
-        snapshot = judging.analysis_of(emulator, snapshot_sha)
-    except (OSError, ValueError):  # the image is gone or unreadable: nothing to explain
-        raise NotFound() from None
-    try:
-        reference = judging.analysis_of(emulator, reference_sha) if reference_sha else None
-    except (OSError, ValueError):
-        reference = None  # explained as it would be scored: without a reference
-    svg = overlay.render_svg(snapshot.signature, reference.signature if reference else None)
+    svg = overlay.explanation(emulator, *found)
+    if svg is None:
+        raise NotFound()
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, max-age=3600"  # a log's images never change
     return response
@@ -194,15 +193,16 @@ def parkpow():
 @blueprint.get("/journal")
 def journal_tail():
     args = {k: v for k, v in request.args.items() if k in ("token", "path", "status", "method")}
-    wanted = journal.parse_filter({**args, "limit": str(JOURNAL_ROWS)})
     emulator = current_emulator()
+    keyed = emulator.control_plane.journal.keyed
+    wanted = keyed(journal.parse_filter({**args, "limit": str(JOURNAL_ROWS)}))
     emulator.control_plane.journal.sync()
     rows = emulator.journal_store.query(lambda conn: journal.entries(conn, wanted))
     verdicts = None
     if request.args.get("check"):
-        token = request.args["check"]
+        client = keyed(journal.JournalFilter(token=request.args["check"]))
         history = emulator.journal_store.query(
-            lambda conn: journal.rows_for_assertions(conn, token, None)
+            lambda conn: journal.rows_for_assertions(conn, client)
         )
         verdicts = [check(history) for check in assertions.ASSERTIONS.values()]
     return _render(
@@ -221,8 +221,8 @@ def journal_tail():
 @blueprint.get("/feed/requests")
 def feed_requests():
     """The journal tail's poll: ``/_mock/requests`` with the same filters and answer."""
-    wanted = journal.parse_filter(request.args)
     emulator = current_emulator()
+    wanted = emulator.control_plane.journal.keyed(journal.parse_filter(request.args))
     emulator.control_plane.journal.sync()
     rows = emulator.journal_store.query(lambda conn: journal.entries(conn, wanted))
     last = rows[-1]["id"] if rows else wanted.since

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import aliased
 
-from ...core import schema
-from ...parkpow import schema as pp_schema
-from .keyset import KeysetPage, Position, newest_first
+from ..core import schema
+from ..core.keyset import KeysetPage, Position, newest_first
+from . import schema as pp_schema
 
 VISITS_PER_PAGE = 50
 OPEN_SHOWN = 100

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...visionalert import scoring
+from . import judging, scoring
 
 #: fill colour of each kind of block (also the legend's)
 COLOURS = {"Obstruction": "#8a2be2", "Glare": "#ff6a00", "Blur": "#1f6fff"}
@@ -64,3 +64,17 @@ def counted(signature: dict, reference: dict | None) -> dict[str, float]:
         name: round(float(mask.mean()), 4)
         for name, mask in scoring.explain(signature, reference).items()
     }
+
+
+def explanation(emulator, snapshot_sha: str, reference_sha: str | None) -> str | None:
+    """The overlay of a log's snapshot against its reference (None: the snapshot's image
+    is gone or unreadable, there is nothing to explain)."""
+    try:
+        snapshot = judging.analysis_of(emulator, snapshot_sha)
+    except (OSError, ValueError):
+        return None
+    try:
+        reference = judging.analysis_of(emulator, reference_sha) if reference_sha else None
+    except (OSError, ValueError):
+        reference = None  # explained as it would be scored: without a reference
+    return render_svg(snapshot.signature, reference.signature if reference else None)

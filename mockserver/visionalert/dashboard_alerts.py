@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import aliased
 
-from ...core import schema
-from ...visionalert import schema as va_schema
-from .keyset import KeysetPage, Position, newest_first
+from ..core import schema
+from ..core.keyset import KeysetPage, Position, newest_first
+from . import schema as va_schema
 
 ALERTS_PER_PAGE = 20
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_
 
-from ...core.errors import FieldErrors
+from .errors import FieldErrors
 
 POSITION = re.compile(r"\A(\d{1,19})\.(\d{1,19})\Z")
 

@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ...core import schema
-from ...core.errors import NotFound
-from ...visionalert import judging, queries, scoring
-from ...visionalert import schema as va_schema
-from ...visionalert.references import reference_at
-from .keyset import KeysetPage, Position, newest_first
+from ..core import schema
+from ..core.errors import NotFound
+from ..core.keyset import KeysetPage, Position, newest_first
+from . import judging, queries, scoring
+from . import schema as va_schema
+from .references import reference_at
 
 CAMERAS_PER_PAGE = 48
 LOGS_PER_PAGE = 24
