@@ -26,7 +26,7 @@ import time
 
 from ..core.clock import wall_us
 from ..core.faults import Fault, Hit, active_faults, claim
-from . import credentials
+from . import credentials, origin_guard
 from .journal import BODY_EXCERPT, Entry, Journal, body_excerpt
 from .sharedmem import SharedState, open_shared
 from .sharedstore import DatabaseSharedState
@@ -136,6 +136,8 @@ class ControlMiddleware:
                 ],
             )
             return [body]
+        if (refused := origin_guard.refusal(environ, config.public_base_url)) is not None:
+            return origin_guard.respond(start_response, *refused)  # cross-site (CSRF)
         method = environ.get("REQUEST_METHOD", "GET").upper()
         if method != "GET" and path.rstrip("/") in SYNC_BEFORE:
             self.plane.journal.sync()  # entries before a reset or clock change stay correct
@@ -291,7 +293,7 @@ class _Exchange:
     def _status(self, hit: Hit, start_response):
         action = hit.action
         body = action["body"]
-        headers = dict(action["headers"])
+        headers = {k: v for k, v in action["headers"].items() if k.lower() != "content-length"}
         if isinstance(body, str) and not any(k.lower() == "content-type" for k in headers):
             payload, content_type = body.encode(), "text/plain; charset=utf-8"
         else:

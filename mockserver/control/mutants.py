@@ -324,7 +324,7 @@ def set_mutants():
     from flask import current_app
 
     try:
-        body = request.get_json(silent=True, force=True)
+        body = request.get_json(silent=True)  # declared JSON only: no text/plain from a page
     except RecursionError:  # nested too deep to read: not a list of names either
         body = None
     names = body.get("active") if isinstance(body, dict) else None
