@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -115,9 +117,12 @@ def serve(
         check_url(config.database_url)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
+    generated = config.control_enabled and not config.control_token and not _loopback(host)
+    if generated:  # reachable from other machines: never an open control plane
+        config.control_token = secrets.token_urlsafe(24)
     os.makedirs(config.data_dir, exist_ok=True)
     try:
-        _announce(config, host, port, workers)
+        _announce(config, host, port, workers, generated)
         os.environ.update(config.to_env())
         _run_server(host, port, workers, threads)
     finally:
@@ -137,7 +142,19 @@ def _mutant_names(names: tuple[str, ...]) -> str | None:
         raise click.UsageError(str(error)) from None
 
 
-def _announce(config: Config, host: str, port: int, workers: int) -> None:
+def _loopback(host: str) -> bool:
+    """Only this machine can connect to ``host`` (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: whatever it resolves to, assume others can reach it
+
+
+def _announce(
+    config: Config, host: str, port: int, workers: int, generated_token: bool = False
+) -> None:
     """Prepare the store once (seed it if fresh) and print how to reach it."""
     from .control.seeding import load_initial_seed
     from .core import schema
@@ -166,6 +183,9 @@ def _announce(config: Config, host: str, port: int, workers: int) -> None:
     echo = lambda text: click.echo(text, err=False)  # noqa: E731
     where = redacted(config.database_url) if config.database_url else config.data_dir
     echo(f"mockserver on http://{host}:{port}  ({workers} workers, store: {where})")
+    if generated_token:
+        echo(f"  control token {config.control_token}  (generated: {host} is reachable from")
+        echo("  other machines; set --control-token / MOCKSERVER_CONTROL_TOKEN to choose one)")
     for row in rows:
         echo(f"  token {row.token}  products {row.products}")
     for line in vendor_lines:

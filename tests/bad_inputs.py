@@ -37,6 +37,9 @@ OK = frozenset(range(200, 300))
 HUGE = "x" * 100_000
 CONTROL = "a\x01\x07\x1b[31mb\x7f"
 NON_UTF8 = b"\xff\xfe\xc3\x28"
+#: integers no id or count can be: past PostgreSQL's INTEGER, past 64 bits either way, 10**20
+HUGE_INTS = (2**31, 2**63, -(2**63) - 1, 10**20)
+HUGE_TEXTS = tuple(str(value) for value in HUGE_INTS)
 
 
 def seed() -> dict:
@@ -179,6 +182,17 @@ def json_body_cases(endpoint: str, method: str, path: str, fields: dict) -> list
             cases.append(
                 _json_case(endpoint, f"{key}: {label}", method, path, {**others, key: value})
             )
+        good = fields[key]
+        if isinstance(good, int | float) and not isinstance(good, bool):
+            for value in HUGE_INTS:
+                cases.append(
+                    _json_case(endpoint, f"{key}: {value}", method, path, {**others, key: value})
+                )
+        elif isinstance(good, str) and good.isdigit() and key.endswith("id"):  # codes are text
+            for value in HUGE_TEXTS:
+                cases.append(
+                    _json_case(endpoint, f"{key}: '{value}'", method, path, {**others, key: value})
+                )
     return cases
 
 
@@ -245,7 +259,8 @@ def query_cases(endpoint: str, path: str, params: tuple[str, ...]) -> list[Case]
         cases.append(Case(endpoint, name, "GET", path, query=query, expect=expect))
 
     if "page_size" in params:
-        for value in ("0", "-1", "abc", "1e3", "99999999999999999999999", "", "%00", "1.5"):
+        for value in ("0", "-1", "abc", "1e3", "99999999999999999999999", "", "%00", "1.5",
+                      *HUGE_TEXTS):  # fmt: skip
             add(f"page_size={value} falls back", f"page_size={value}", OK)
     if "cursor" in params:
         # DRF drops characters outside the base64 alphabet and clamps the offset to its
@@ -285,7 +300,8 @@ def path_cases(endpoint: str, method: str, template: str, expect=None) -> list[C
     cases = []
     expect = expect or frozenset({400, 403, 404, 405})
     if "{license}" in template:
-        for value in ("abc", "-1", "0", "99999999999999999999999", "1e3", "%00", "..", "%2e%2e"):
+        for value in ("abc", "-1", "0", "99999999999999999999999", "1e3", "%00", "..", "%2e%2e",
+                      *HUGE_TEXTS):  # fmt: skip
             path = template.replace("{license}", value).replace("{serial}", SERIAL)
             cases.append(Case(endpoint, f"license id {value}", method, path, expect=expect))
     if "{serial}" in template:
@@ -346,6 +362,8 @@ def build(license_id: int, other_license: int | None = None) -> list[Case]:
         ("code NUL", {"code": "1\x00"}),
         ("blank code", {"code": "  "}),
         ("name null", {"name": None}),
+        *((f"latitude {value}", {"latitude": value}) for value in HUGE_INTS),
+        *((f"longitude {value}", {"longitude": value}) for value in HUGE_INTS),
     ):
         body = {"code": "NEWCAM", "name": "n", **extra}
         cases.append(_json_case("create-camera", label, "POST", f"{pp}/create-camera/", body))
@@ -381,6 +399,7 @@ def build(license_id: int, other_license: int | None = None) -> list[Case]:
         ("time bool", {"time": True}),
         ("camera NUL", {"camera": "1\x00"}),
         ("camera list", {"camera": ["101"]}),
+        *((f"time {value}", {"time": value}) for value in HUGE_INTS[1:]),  # 2**31: in 2038
     ):
         body = {"camera": PP_CODE, "image": image64, "results": good_results, **extra}
         cases.append(_json_case("log-vehicle json", label, "POST", log_vehicle, body))
@@ -447,6 +466,14 @@ def control_cases(license_id: int) -> list[Case]:
             {"name": "p", "cameras": [{"code": "1", "name": "c", "type": "UP"}]}]}}]}),
         ("second account bad: all or nothing", {"accounts": [
             {"token": "n10"}, {"token": "n11", "products": 5}]}),
+        *((f"license size {value}", {"accounts": [{"token": "n12", "visionalert": {"licenses": [
+            {"code": "L-N12", "size": value}]}}]}) for value in HUGE_INTS),
+        *((f"rate limit {value}", {"accounts": [{"token": "n13", "rate_limit_per_second": value}]})
+          for value in HUGE_INTS[1:]),
+        *((f"parking spaces {value}", {"accounts": [{"token": "n14", "parkpow": {"parkings": [
+            {"name": "p", "parking_spaces": value}]}}]}) for value in HUGE_INTS),
+        *((f"absent timer {value}", {"accounts": [{"token": "n15", "parkpow": {"parkings": [
+            {"name": "p", "absent_timer": value}]}}]}) for value in HUGE_INTS),
     ):  # fmt: skip
         cases.append(_json_case("seed", label, "POST", f"{ctl}/seed", body))
     cases.append(Case("reset", "seed=bogus", "POST", f"{ctl}/reset", query="seed=bogus"))
@@ -474,6 +501,12 @@ def control_cases(license_id: int) -> list[Case]:
     ):
         raw = b'{"review_band": NaN}' if body is None else None
         cases.append(_json_case("settings", label, "POST", f"{ctl}/settings", body, raw=raw))
+    for setting in ("camera_window", "offline_after", "alert_window", "review_band",
+                    "retry_delay", "webhook_retries", "webhook_backoff", "default_threshold",
+                    "webhook_min_score", "import_delay"):  # fmt: skip
+        for value in (*HUGE_INTS, 10**400):
+            cases.append(_json_case("settings", f"{setting}: {str(value)[:24]}", "POST",
+                                    f"{ctl}/settings", {setting: value}))  # fmt: skip
     cases += json_body_cases("faults", "POST", f"{ctl}/faults",
                              {"match": {"path": "/x"}, "action": "status"})  # fmt: skip
     for label, body in (
@@ -489,12 +522,21 @@ def control_cases(license_id: int) -> list[Case]:
                                          "headers": {"X-A": "b\r\nSet-Cookie: x=1"}}}),
     ):  # fmt: skip
         cases.append(_json_case("faults", label, "POST", f"{ctl}/faults", body))
-    for value in ("abc", "99999", "-1", "99999999999999999999999"):
+    for value in HUGE_INTS:
+        for label, body in (
+            ("status", {"action": {"type": "status", "status": value}}),
+            ("times", {"times": value, "action": "status"}),
+            ("latency ms", {"action": {"type": "latency", "ms": value}}),
+            ("rate", {"rate": value, "action": "status"}),
+        ):  # fmt: skip
+            cases.append(_json_case("faults", f"{label} {value}", "POST", f"{ctl}/faults", body))
+    for value in ("abc", "99999", "-1", "99999999999999999999999", *HUGE_TEXTS):
         cases.append(Case("fault", f"GET id {value}", "GET", f"{ctl}/faults/{value}",
                           expect=frozenset({404})))  # fmt: skip
         cases.append(Case("fault", f"DELETE id {value}", "DELETE", f"{ctl}/faults/{value}",
                           expect=frozenset({404, 405})))  # fmt: skip
     for query in (
+        *(f"{name}={value}" for name in ("since", "limit", "status") for value in HUGE_TEXTS),
         "status=abc",
         "status=999x",
         "since=-1",
@@ -510,7 +552,7 @@ def control_cases(license_id: int) -> list[Case]:
     cases.append(Case("assertions", "unknown name", "GET", f"{ctl}/assertions/nope",
                       expect=frozenset({404})))  # fmt: skip
     for query in ("min_checked=abc", "tolerance=-1", "min_seconds=NaN", "growth=x",
-                  "min_checked=%C2%B2"):  # fmt: skip
+                  "min_checked=%C2%B2", *(f"min_checked={value}" for value in HUGE_TEXTS[2:3])):  # fmt: skip
         name = (
             "backoff_after_5xx"
             if "growth" in query or "min_seconds" in query
@@ -536,6 +578,7 @@ def control_cases(license_id: int) -> list[Case]:
     camera = f"{va}/licenses/{license_id}/cameras/{SERIAL}"
     cases += json_body_cases("thresholds", "POST", f"{camera}/thresholds", {"Blur": 0.7})
     for label, body in (
+        *((f"Blur {value}", {"Blur": value}) for value in HUGE_INTS),
         ("unknown type", {"Sharpness": 0.5}),
         ("above 1", {"Blur": 1.5}),
         ("negative", {"Glare": -0.1}),
@@ -545,6 +588,8 @@ def control_cases(license_id: int) -> list[Case]:
     cases += json_body_cases("forced-scores", "POST", f"{camera}/forced-scores",
                              {"scores": {"Blur": 0.9}, "count": 1})  # fmt: skip
     for label, body in (
+        *((f"count {value}", {"scores": {"Blur": 0.9}, "count": value}) for value in HUGE_INTS),
+        *((f"score {value}", {"scores": {"Blur": value}}) for value in HUGE_INTS),
         ("count 0", {"scores": {"Blur": 0.9}, "count": 0}),
         ("count huge", {"scores": {"Blur": 0.9}, "count": 10**12}),
         ("score 2", {"scores": {"Blur": 2}}),
@@ -554,6 +599,9 @@ def control_cases(license_id: int) -> list[Case]:
     ):
         cases.append(_json_case("forced-scores", label, "POST", f"{camera}/forced-scores", body))
     cases += json_body_cases("resolve", "POST", f"{va}/logs/999999/resolve", {"status": "normal"})
+    for value in HUGE_TEXTS:
+        cases.append(_json_case("resolve", f"log id {value}", "POST", f"{va}/logs/{value}/resolve",
+                                {"status": "normal"}, expect=frozenset({404, 405})))  # fmt: skip
     notifications = f"{va}/licenses/{license_id}/notifications"
     cases += json_body_cases("notifications", "POST", notifications,
                              {"webhook_url": "http://127.0.0.1:9/x"})  # fmt: skip
@@ -575,10 +623,12 @@ def control_cases(license_id: int) -> list[Case]:
     cases += path_cases("notifications GET", "GET", f"{va}/licenses/{{license}}/notifications")
     cases += path_cases("forced-scores DELETE", "DELETE",
                         f"{va}/licenses/{{license}}/cameras/{{serial}}/forced-scores")  # fmt: skip
-    for query in ("license_id=abc", "license_id=%00"):
+    for query in ("license_id=abc", "license_id=%00", "license_id=-1",
+                  *(f"license_id={value}" for value in HUGE_TEXTS)):  # fmt: skip
         cases.append(Case("scenario alerts", query, "GET", f"{va}/alerts", query=query,
                           expect=frozenset({400})))  # fmt: skip
-    for query in ("alert_id=abc", "alert_id=1e3"):
+    for query in ("alert_id=abc", "alert_id=1e3",
+                  *(f"alert_id={value}" for value in HUGE_TEXTS)):  # fmt: skip
         cases.append(Case("deliveries", query, "GET", f"{va}/deliveries", query=query,
                           expect=frozenset({400})))  # fmt: skip
     cases += json_body_cases("mutants", "POST", f"{ctl}/mutants", {"active": []})
@@ -590,9 +640,14 @@ def control_cases(license_id: int) -> list[Case]:
     return cases
 
 
+#: a dashboard form comes from the dashboard (the cross-site guard wants this origin)
+SAME_ORIGIN = {"Origin": "http://localhost"}
+
+
 def _form(endpoint: str, name: str, path: str, fields: dict, expect=FOUR_XX) -> Case:
     return Case(endpoint, name, "POST", path, body=urlencode(fields).encode(),
-                content_type="application/x-www-form-urlencoded", expect=expect)  # fmt: skip
+                content_type="application/x-www-form-urlencoded", headers=SAME_ORIGIN,
+                expect=expect)  # fmt: skip
 
 
 def dashboard_cases(license_id: int) -> list[Case]:
@@ -600,7 +655,18 @@ def dashboard_cases(license_id: int) -> list[Case]:
     ui = "/_mock/ui"
     not_found = frozenset({404})
     cases: list[Case] = []
-    positions = ("abc", "1.x", "-1.5", "1", "1.2.3", "99999999999999999999.1", "%00", "1e3.1")
+    positions = (
+        "abc",
+        "1.x",
+        "-1.5",
+        "1",
+        "1.2.3",
+        "99999999999999999999.1",
+        "%00",
+        "1e3.1",
+        *(f"1.{value}" for value in HUGE_TEXTS),
+        f"{2**63}.1",
+    )
     pages = {
         "ui cameras": f"{ui}/licenses/{license_id}",
         "ui camera": f"{ui}/licenses/{license_id}/cameras/{SERIAL}",
@@ -611,7 +677,7 @@ def dashboard_cases(license_id: int) -> list[Case]:
         for value in positions:
             cases.append(Case(endpoint, f"after={value}", "GET", path, query=f"after={value}",
                               expect=frozenset({400})))  # fmt: skip
-    for value in ("abc", "-1", "1.5", "%00", "99999999999999999999"):
+    for value in ("abc", "-1", "1.5", "%00", "99999999999999999999", *HUGE_TEXTS):
         cases.append(Case("ui camera", f"log={value}", "GET", pages["ui camera"],
                           query=f"log={value}", expect=frozenset({400})))  # fmt: skip
         cases.append(Case("ui parkpow", f"account={value}", "GET", pages["ui parkpow"],
@@ -628,7 +694,7 @@ def dashboard_cases(license_id: int) -> list[Case]:
     ]
     cases += path_cases("ui camera", "GET", f"{ui}/licenses/{{license}}/cameras/{{serial}}")
     cases += path_cases("ui alerts", "GET", f"{ui}/licenses/{{license}}/alerts", not_found)
-    for value in ("abc", "0", "987654", "99999999999999999999999"):
+    for value in ("abc", "0", "987654", "99999999999999999999999", *HUGE_TEXTS):
         cases.append(Case("ui overlay", f"log {value}", "GET",
                           f"{ui}/logs/{value}/overlay.svg", expect=not_found))  # fmt: skip
         cases.append(Case("ui journal entry", f"id {value}", "GET", f"{ui}/journal/{value}",
@@ -639,7 +705,8 @@ def dashboard_cases(license_id: int) -> list[Case]:
     for query in ("status=abc", "status=999x", "status=%C2%B2%C2%B2%C2%B2"):
         cases.append(Case("ui journal", query, "GET", f"{ui}/journal", query=query,
                           expect=frozenset({400})))  # fmt: skip
-    for query in ("status=abc", "since=-1", "since=abc", "limit=0", "limit=%D9%A3"):
+    for query in ("status=abc", "since=-1", "since=abc", "limit=0", "limit=%D9%A3",
+                  *(f"{name}={value}" for name in ("since", "limit") for value in HUGE_TEXTS)):  # fmt: skip
         cases.append(Case("ui journal feed", query, "GET", f"{ui}/feed/requests", query=query,
                           expect=frozenset({400})))  # fmt: skip
     clock = f"{ui}/clock"
@@ -648,6 +715,7 @@ def dashboard_cases(license_id: int) -> list[Case]:
         ("advance not a button", {"advance": "61"}),
         ("advance negative", {"advance": "-60"}),
         ("advance huge", {"advance": "9" * 40}),
+        *((f"advance {value}", {"advance": value}) for value in HUGE_TEXTS),
         ("set garbage", {"set": "tomorrow"}),
         ("set NUL", {"set": "2026-04-10\x00"}),
         ("real 0", {"real": "0"}),
@@ -663,6 +731,9 @@ def dashboard_cases(license_id: int) -> list[Case]:
         ("status 600", {"kind": "status", "status": "600"}),
         ("latency text", {"kind": "latency", "ms": "slow"}),
         ("latency huge", {"kind": "latency", "ms": "999999999"}),
+        *((f"{name} {value}", {"kind": kind, name: value})
+          for kind, name in (("status", "status"), ("latency", "ms"), ("drop", "times"))
+          for value in HUGE_TEXTS),
         ("times negative", {"kind": "drop", "times": "-1"}),
         ("times text", {"kind": "drop", "times": "x"}),
         ("method bogus", {"kind": "drop", "method": "BREW"}),
@@ -671,7 +742,7 @@ def dashboard_cases(license_id: int) -> list[Case]:
                                    "retry_after": "1\r\nSet-Cookie: x=1"}),
     ):  # fmt: skip
         cases.append(_form("ui faults", label, faults, fields, frozenset({400})))
-    for value in ("abc", "987654", "99999999999999999999999"):
+    for value in ("abc", "987654", "99999999999999999999999", *HUGE_TEXTS):
         cases.append(Case("ui remove fault", f"id {value}", "POST",
-                          f"{faults}/{value}/delete", expect=not_found))  # fmt: skip
+                          f"{faults}/{value}/delete", headers=SAME_ORIGIN, expect=not_found))  # fmt: skip
     return cases

@@ -19,7 +19,14 @@ from flask import Flask
 from ..core import cors
 from ..core.emulator import Emulator
 from ..core.web import ExactBodyLimit
-from .middleware import ControlCalls, ControlGuard, ControlPlane, FaultLayer, JournalLayer
+from .middleware import (
+    ControlCalls,
+    ControlGuard,
+    ControlPlane,
+    FaultLayer,
+    JournalLayer,
+    OriginGuard,
+)
 from .mutants import MutantLayer, MutantSwitch, parse_names
 
 
@@ -52,6 +59,8 @@ LAYERS: tuple[Layer, ...] = (
     Layer("fault reply CORS", lambda inner, p: cors.FaultReplyHeaders(inner, p.app, p.cors)),
     # /_mock/: the control plane on, and the control token when one is configured
     Layer("control-plane guard", lambda inner, p: ControlGuard(inner, p.emulator.config)),
+    # /_mock/: no cross-site caller (a foreign Origin; a state change not sent as JSON)
+    Layer("cross-site guard", lambda inner, p: OriginGuard(inner, p.emulator.config)),
     # /_mock/: the journal written before a reset or clock change, faults re-read after
     Layer("control calls", lambda inner, p: ControlCalls(inner, p.plane, p.emulator.config)),
     # the API's exchanges as the client saw them, injected faults included

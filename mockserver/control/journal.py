@@ -32,6 +32,7 @@ from ..core import schema
 from ..core.clock import wall_us
 from ..core.dialect import glob, insert_or_ignore
 from ..core.errors import FieldErrors
+from ..core.numbers import MAX_ID, parse_whole
 from ..core.shared import SharedState
 from ..core.timefmt import iso_z_precise
 from .secrets import mask, masked_headers, masked_text, token_key
@@ -384,9 +385,10 @@ def parse_filter(args) -> JournalFilter:
 def _integer(raw: str | None, name: str, minimum: int) -> int | None:
     if raw is None or raw == "":
         return None
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum:
-        raise FieldErrors({name: [f"A whole number >= {minimum}."]})
-    return int(raw)
+    number = parse_whole(raw, minimum, MAX_ID)  # since: an id; limit: clamped later
+    if number is None:
+        raise FieldErrors({name: [f"A whole number from {minimum} to {MAX_ID}."]})
+    return number
 
 
 def _conditions(wanted: JournalFilter, dialect: str) -> list:

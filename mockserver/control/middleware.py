@@ -30,7 +30,7 @@ from typing import NamedTuple
 from ..core.clock import wall_us
 from ..core.faults import Fault, Hit, active_faults, claim
 from ..core.shared import SharedState
-from . import credentials
+from . import credentials, origin_guard
 from .journal import BODY_EXCERPT, Entry, Journal, TokenKeys, body_excerpt
 
 SMALL_REPLY = 256 * 1024  # replies up to this size are journaled as soon as they are made
@@ -147,6 +147,22 @@ class ControlGuard:
         return [body]
 
 
+class OriginGuard:
+    """Layer: the control plane refuses cross-site callers (``origin_guard``): a page of
+    another origin can neither read ``/_mock/`` nor change the world through it."""
+
+    def __init__(self, wsgi_app, config) -> None:
+        self.wsgi_app = wsgi_app
+        self.config = config
+
+    def __call__(self, environ, start_response):
+        if self.config.control_enabled and _control_path(environ):
+            refused = origin_guard.refusal(environ, self.config.public_base_url)
+            if refused is not None:
+                return origin_guard.respond(start_response, *refused)
+        return self.wsgi_app(environ, start_response)
+
+
 class ControlCalls:
     """Layer: what a control call means for every worker. The journal is written before
     a reset or a clock change (its entries keep their times), and after any change every
@@ -242,7 +258,7 @@ class FaultLayer:
 def _status(hit: Hit, start_response):
     action = hit.action
     body = action["body"]
-    headers = dict(action["headers"])
+    headers = {k: v for k, v in action["headers"].items() if k.lower() != "content-length"}
     if isinstance(body, str) and not any(k.lower() == "content-type" for k in headers):
         payload, content_type = body.encode(), "text/plain; charset=utf-8"
     else:

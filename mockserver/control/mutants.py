@@ -171,7 +171,7 @@ def get_mutants():
 @blueprint.post("/mutants")
 def set_mutants():
     try:
-        body = request.get_json(silent=True, force=True)
+        body = request.get_json(silent=True)  # declared JSON only: no text/plain from a page
     except RecursionError:  # nested too deep to read: not a list of names either
         body = None
     names = body.get("active") if isinstance(body, dict) else None

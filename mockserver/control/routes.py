@@ -7,19 +7,20 @@ scenario controls in ``scenarios``. The control token is checked once, for every
 
 from __future__ import annotations
 
-import math
-
 from flask import Blueprint, current_app, request
 
 from ..config import RUNTIME_SETTINGS, SETTING_CHOICES
 from ..core.bodies import read_json_object
 from ..core.errors import FieldErrors
-from ..core.numbers import is_number
+from ..core.numbers import is_number, is_number_within
 from ..core.timefmt import iso_z_precise, parse_instant
 from ..core.web import current_emulator, json_response
 from .seeding import apply_seed, resolve_seed
 
 blueprint = Blueprint("control", __name__, url_prefix="/_mock")
+
+#: ten years in seconds: the longest clock step, and the largest numeric setting
+MAX_SETTING = 10 * 366 * 86400
 
 
 @blueprint.get("/health")
@@ -85,7 +86,7 @@ def post_clock():
         emulator.store.transact(lambda conn: emulator.clock.freeze_at(conn, instant))
     elif "advance" in body:
         seconds = body["advance"]
-        if not is_number(seconds) or not (0 <= seconds <= 10 * 366 * 86400):
+        if not is_number(seconds) or not (0 <= seconds <= MAX_SETTING):
             raise FieldErrors({"advance": ["A number of seconds between 0 and ten years."]})
         emulator.advance(seconds)
     else:
@@ -121,8 +122,8 @@ def post_settings():
         if key in SETTING_CHOICES:
             if value not in SETTING_CHOICES[key]:
                 raise FieldErrors({key: [f"One of {', '.join(SETTING_CHOICES[key])}."]})
-        elif not is_number(value) or not math.isfinite(value) or value < 0:
-            raise FieldErrors({key: ["A number >= 0."]})
+        elif not is_number_within(value, 0, MAX_SETTING):
+            raise FieldErrors({key: [f"A number from 0 to {MAX_SETTING}."]})
     emulator = current_emulator()
     emulator.store.transact(lambda conn: emulator.set_settings(conn, body))
     return json_response(emulator.settings())

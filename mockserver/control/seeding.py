@@ -77,8 +77,10 @@ def _account(vendors, conn: Connection, spec: object, where: str, now_us: int) -
     if not isinstance(products, list) or any(p not in known for p in products):
         raise FieldErrors({f"{where}.products": [f"Each product must be one of {list(known)}."]})
     rate = spec.get("rate_limit_per_second", 1)
-    if rate is not None and (not is_number(rate) or rate <= 0):
-        raise FieldErrors({f"{where}.rate_limit_per_second": ["A positive number or null."]})
+    if rate is not None and (not is_number(rate) or not 0 < rate <= 1e6):  # as the rate-limit route
+        raise FieldErrors(
+            {f"{where}.rate_limit_per_second": ["A positive number up to 1e6 or null."]}
+        )
     for token in tokens:
         exists = conn.execute(select(schema.tokens).where(schema.tokens.c.token == token)).first()
         if exists is not None:

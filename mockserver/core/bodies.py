@@ -74,7 +74,15 @@ def _form(request: Request) -> RequestBody:
 
 
 def read_json_object(request: Request) -> dict:
-    """A control-plane body: a JSON object (or nothing, read as empty)."""
+    """A control-plane body: a JSON object declared as JSON (or nothing, read as empty).
+
+    Unlike the vendors' endpoints, the control plane does not guess: a ``text/plain`` or
+    form body that happens to parse as JSON is what a foreign page can post without a
+    CORS preflight, so it is refused (415).
+    """
+    declared = (request.mimetype or "").lower()
+    if request.get_data() and not (declared == "application/json" or declared.endswith("+json")):
+        raise ApiError({"detail": f'Unsupported media type "{declared}" in request.'}, 415)
     body = read_body(request)
     if not body.is_json and request.get_data():
         raise ApiError({"detail": "Expected a JSON object."}, 400)

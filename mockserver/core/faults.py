@@ -160,7 +160,7 @@ def _status_action(action: dict) -> dict:
         for k, v in headers.items()
     ):
         raise FieldErrors({"action.headers": ["An object of header names to values."]})
-    headers = {k: str(v) for k, v in headers.items()}
+    headers = _one_per_name(headers)
     if any("\n" in k or "\r" in k or "\n" in v or "\r" in v for k, v in headers.items()):
         raise FieldErrors({"action.headers": ["Header names and values are one line each."]})
     if status == 429 and not any(k.lower() == "retry-after" for k in headers):
@@ -170,6 +170,18 @@ def _status_action(action: dict) -> dict:
     else:
         body = {"detail": STATUS_TEXTS.get(status, "Injected fault.")}
     return {"type": "status", "status": status, "headers": headers, "body": body}
+
+
+def _one_per_name(headers: dict) -> dict[str, str]:
+    """Header names compare without letter case: the last spelling given wins, and
+    ``Content-Length`` is left out (the reply's is computed from the body it sends)."""
+    merged: dict[str, str] = {}
+    for name, value in headers.items():
+        for known in [k for k in merged if k.lower() == name.lower()]:
+            del merged[known]
+        if name.lower() != "content-length":
+            merged[name] = str(value)
+    return merged
 
 
 def _latency(ms: object) -> list[float]:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_
 
 from .errors import FieldErrors
+from .numbers import MAX_BIG, MAX_ID
 
 POSITION = re.compile(r"\A(\d{1,19})\.(\d{1,19})\Z")
 
@@ -32,7 +33,7 @@ def parse_after(raw: str | None, name: str = "after") -> Position | None:
     if raw is None or raw == "":
         return None
     found = POSITION.match(raw)
-    if found is None or int(found[1]) >= 2**63 or int(found[2]) >= 2**63:
+    if found is None or int(found[1]) > MAX_BIG or int(found[2]) > MAX_ID:
         raise FieldErrors({name: ["Invalid position: <time_us>.<id> from a 'next' link."]})
     return Position(int(found[1]), int(found[2]))
 

@@ -15,3 +15,44 @@ def is_number(value: object) -> bool:
 def is_whole_number(value: object) -> bool:
     """A JSON integer, not ``true``/``false``."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number_within(value: object, low: float, high: float) -> bool:
+    """A JSON number in ``low..high`` (NaN and a 400-digit integer are not)."""
+    return is_number(value) and low <= value <= high  # int/float compare exactly, never overflow
+
+
+#: The largest id either store holds: ids are ``INTEGER`` columns, 32-bit on PostgreSQL
+#: (bound as ``::INTEGER``), so a larger number names nothing and is never sent to a query.
+MAX_ID = 2**31 - 1
+
+#: The error for an id parameter that is not one
+ID_ERROR = f"A whole number from 1 to {MAX_ID}."
+
+#: The largest whole number a ``BIGINT`` column (times in microseconds, counters) holds.
+MAX_BIG = 2**63 - 1
+
+
+def is_store_id(value: object) -> bool:
+    """A whole number an id column can hold (ids start at 1)."""
+    return is_whole_number(value) and 0 < value <= MAX_ID
+
+
+def parse_id(text: str | None) -> int | None:
+    """An id written in ASCII digits and in the store's range, else ``None``.
+
+    Only ``0-9`` count (``'٣'.isdigit()`` is true in Python), and the length is checked
+    before ``int()`` so a megabyte of digits costs nothing.
+    """
+    if text is None or not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
+def parse_whole(text: str | None, minimum: int = 0, maximum: int = MAX_BIG) -> int | None:
+    """A whole number in ASCII digits within ``minimum..maximum``, else ``None``."""
+    if text is None or not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    number = int(text)
+    return number if minimum <= number <= maximum else None

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from sqlalchemy import ColumnElement, Connection, Select, select, tuple_, union_all
 
 from .errors import NotFound
+from .numbers import MAX_ID
 from .timefmt import from_us, to_us
 
 DEFAULT_PAGE_SIZE = 50
@@ -39,7 +40,7 @@ INVALID_CURSOR = "Invalid cursor"
 Position = tuple[int, int]  # (created_us, id)
 
 _POSITION = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6})Z_(\d{1,19})$")
-_MAX_ID = 2**63 - 1
+_MAX_ID = MAX_ID  # a bound above every id
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 
 from .auth import authenticate, require_product
 from .errors import ApiError
+from .numbers import MAX_ID
 from .readcache import cached_value
 
 log = logging.getLogger(__name__)
@@ -25,10 +26,10 @@ HTTP_TEXTS = {
 
 
 class StoreInteger(IntegerConverter):
-    """``<int:...>`` path parts that fit a store id (SQLite's 64-bit integer); a larger
+    """``<int:...>`` path parts that fit a store id (``numbers.MAX_ID``); a larger
     number matches no route (404) instead of overflowing the query."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):  # noqa: A002
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from ..core.errors import REQUIRED, FieldErrors, NotFound
+from ..core.numbers import MAX_ID
 from ..core.timefmt import iso_z
 from . import schema
 
 A = schema.pp_alerts.c
 VC = schema.pp_visits.c
-MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from flask import Blueprint, request
 
 from ..core import web
 from ..core.errors import FieldErrors
+from ..core.numbers import ID_ERROR, parse_id
 from . import alerts
 
 blueprint = Blueprint("parkpow_scenarios", __name__, url_prefix="/_mock/parkpow")
@@ -22,7 +23,7 @@ def triggered_alerts():
     raw = request.args.get("visit_id")
     visit_id = None
     if raw is not None:
-        if not (raw.isascii() and raw.isdigit()) or int(raw) > alerts.MAX_ID:
-            raise FieldErrors({"visit_id": ["A whole number."]})
-        visit_id = int(raw)
+        visit_id = parse_id(raw)
+        if visit_id is None:
+            raise FieldErrors({"visit_id": [ID_ERROR]})
     return web.json_response(alerts.recorded(web.current_emulator().store, visit_id))

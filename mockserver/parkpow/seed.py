@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from ..core.errors import FieldErrors
-from ..core.numbers import is_number, is_whole_number
+from ..core.numbers import MAX_ID, is_number, is_whole_number
 from ..core.seedfields import scalar, seed_list, seed_text
 from . import schema
 from .forms import CAMERA_TYPES
@@ -27,8 +27,8 @@ def _parking(conn, account_id, spec, where) -> None:
     spaces = spec.get("parking_spaces", 0)
     timer = spec.get("absent_timer", 3)
     for field, value in (("parking_spaces", spaces), ("absent_timer", timer)):
-        if not is_whole_number(value) or value < 0:
-            raise FieldErrors({f"{where}.{field}": ["A whole number >= 0."]})
+        if not is_whole_number(value) or not 0 <= value <= MAX_ID:
+            raise FieldErrors({f"{where}.{field}": [f"A whole number from 0 to {MAX_ID}."]})
     if conn.execute(
         select(schema.pp_parkings.c.id).where(
             schema.pp_parkings.c.account_id == account_id, schema.pp_parkings.c.name == name

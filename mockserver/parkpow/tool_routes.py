@@ -13,6 +13,7 @@ from ..core import web
 from ..core.bodies import read_body
 from ..core.emulator import Emulator
 from ..core.errors import REQUIRED, FieldErrors
+from ..core.numbers import MAX_ID
 from ..core.urls import base_url
 from . import alerts, imports, live_serializers, live_visits, vehicles, visits, webhook_receiver
 from .paging import envelope, page_number_from
@@ -21,7 +22,6 @@ from .webhook_payload import parse_webhook
 blueprint = Blueprint("parkpow_tools", __name__, url_prefix="/api/v1")
 
 PRODUCT = "parkpow"
-MAX_ID = 2**63 - 1
 
 
 def media_url_maker(emulator: Emulator):

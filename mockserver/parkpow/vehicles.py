@@ -19,6 +19,7 @@ from ..core.auth import Account
 from ..core.dialect import insert_or_ignore
 from ..core.emulator import Emulator
 from ..core.errors import REQUIRED, FieldErrors, NotFound
+from ..core.numbers import MAX_ID
 from . import schema
 from .paging import NumberedPage, PageNumber, fetch_numbered_page
 
@@ -27,7 +28,6 @@ T = schema.pp_tags.c
 VT = schema.pp_vehicle_tags.c
 TRUE_WORDS = ("true", "1", "yes", "on")
 FALSE_WORDS = ("false", "0", "no", "off")
-MAX_ID = 2**63 - 1
 
 
 def vehicle_page(

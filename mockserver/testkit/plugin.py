@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -62,7 +63,9 @@ class LiveServer:
         self.extra_args = list(extra_args or [])
         self.env = dict(env or {})
         self.process: subprocess.Popen | None = None
-        self.log_path = tempfile.mktemp(prefix="mockserver-live-", suffix=".log")
+        self.log_path = ""  # the server's output, in a private directory while it runs
+        self._log_dir: str | None = None
+        self._kept_log = ""
 
     def start(self, timeout: float = 30.0) -> LiveServer:
         store = ["--data-dir", self.data_dir] if self.data_dir else ["--ephemeral"]
@@ -81,13 +84,17 @@ class LiveServer:
             *self.extra_args,
         ]
         env = {**os.environ, **self.env}
-        self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            command, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
+        self._forget_log()
+        self._log_dir = tempfile.mkdtemp(prefix="mockserver-live-")
+        self.log_path = os.path.join(self._log_dir, "serve.log")
+        with open(self.log_path, "wb") as log:  # the child keeps its own copy of the handle
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.stop()
                 raise RuntimeError(f"mockserver exited early:\n{self.log()}")
             try:
                 if requests.get(self.url + "/_mock/health", timeout=1).status_code < 500:
@@ -99,8 +106,17 @@ class LiveServer:
         raise RuntimeError(f"mockserver did not start in {timeout}s:\n{self.log()}")
 
     def log(self) -> str:
+        """What the server printed (kept in memory once it stopped and its file is gone)."""
+        if not self._log_dir:
+            return self._kept_log
         with open(self.log_path, "rb") as handle:
             return handle.read().decode(errors="replace")
+
+    def _forget_log(self) -> None:
+        if self._log_dir:
+            self._kept_log = self.log()
+            shutil.rmtree(self._log_dir, ignore_errors=True)
+            self._log_dir = None
 
     def kill(self) -> None:
         """SIGKILL the whole process group (a crash, not a shutdown)."""
@@ -115,8 +131,7 @@ class LiveServer:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
-        if getattr(self, "_log", None):
-            self._log.close()
+        self._forget_log()
 
     def __enter__(self) -> LiveServer:
         return self.start()

@@ -13,6 +13,7 @@ from flask import Blueprint, request
 
 from ..core.bodies import read_json_object
 from ..core.errors import FieldErrors
+from ..core.numbers import ID_ERROR, parse_id
 from ..core.web import current_emulator, json_response, now_us
 from . import scenarios
 
@@ -21,14 +22,15 @@ blueprint = Blueprint("control_scenarios", __name__, url_prefix="/_mock/visional
 CAMERA = "/licenses/<int:license_id>/cameras/<serial>"
 
 
-def _int_arg(name: str) -> int | None:
+def _id_arg(name: str) -> int | None:
+    """An id filter: absent, or an id the store can hold (else 400, never a query)."""
     raw = request.args.get(name)
     if raw is None:
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise FieldErrors({name: ["A whole number."]}) from None
+    number = parse_id(raw)
+    if number is None:
+        raise FieldErrors({name: [ID_ERROR]})
+    return number
 
 
 @blueprint.get(CAMERA)
@@ -93,12 +95,12 @@ def set_notifications(license_id: int):
 
 @blueprint.get("/alerts")
 def alerts():
-    return json_response(scenarios.alerts(current_emulator(), _int_arg("license_id")))
+    return json_response(scenarios.alerts(current_emulator(), _id_arg("license_id")))
 
 
 @blueprint.get("/deliveries")
 def deliveries():
-    return json_response(scenarios.deliveries(current_emulator(), _int_arg("alert_id")))
+    return json_response(scenarios.deliveries(current_emulator(), _id_arg("alert_id")))
 
 
 @blueprint.get("/outbox")

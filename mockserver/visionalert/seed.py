@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from ..core.errors import FieldErrors
-from ..core.numbers import is_whole_number
+from ..core.numbers import MAX_ID, is_whole_number
 from ..core.seedfields import SeedConflict, seed_list, seed_text
 from ..core.timefmt import parse_instant
 from . import camera_tags, schema
@@ -24,8 +24,8 @@ def _license(conn: Connection, account_id: int, spec: object, where: str, now_us
         raise FieldErrors({where: ["Expected an object."]})
     code = seed_text(spec, "code", where, required=True)
     size = spec.get("size", 50)
-    if not is_whole_number(size) or size < 0:
-        raise FieldErrors({f"{where}.size": ["A whole number >= 0."]})
+    if not is_whole_number(size) or not 0 <= size <= MAX_ID:
+        raise FieldErrors({f"{where}.size": [f"A whole number from 0 to {MAX_ID}."]})
     va_type = seed_text(spec, "va_type", where) or "meraki"
     try:
         expiration = parse_instant(spec.get("expiration") or "2099-12-31T00:00:00Z")

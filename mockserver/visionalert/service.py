@@ -7,7 +7,6 @@ whatever its size, its depth and the size of the tables.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import Connection, and_, false, func, select, true
@@ -15,11 +14,11 @@ from sqlalchemy import Connection, and_, false, func, select, true
 from ..core.auth import Account
 from ..core.emulator import Emulator
 from ..core.errors import NotFound, PermissionDenied
+from ..core.numbers import parse_id
 from ..core.pagination import Page, PageRequest, fetch_page
 from . import queries, schema, serializers
 from .filters import AlertFilters, CameraFilters, LogFilters
 
-_ID = re.compile(r"^[0-9]{1,18}$")
 #: Up to this many tagged cameras, a tag filter scans each camera's own log index (cost
 #: bounded by cameras x page, however rare their logs); more, and it scans the license's
 #: index for logs of those cameras (cheaper per request while the tag is common).
@@ -31,12 +30,11 @@ TAG_SCANS = 8
 
 def license_for(conn: Connection, account: Account, license_id: str) -> Any:
     """The license named in the path: 404 if there is none, 403 if it is someone else's."""
-    if not _ID.match(license_id):
+    number = parse_id(license_id)
+    if number is None:
         raise NotFound()
     lic = schema.va_licenses.c
-    row = conn.execute(
-        select(lic.id, lic.code, lic.account_id).where(lic.id == int(license_id))
-    ).first()
+    row = conn.execute(select(lic.id, lic.code, lic.account_id).where(lic.id == number)).first()
     if row is None:
         raise NotFound()
     if row.account_id != account.id:

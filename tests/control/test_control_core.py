@@ -24,7 +24,8 @@ def test_seed_returns_license_ids(client):
     assert [row["id"] for row in listed] == [lic["id"]]
 
 
-def test_seed_accepts_json_without_content_type(client):
+def test_seed_needs_a_json_content_type(client):
+    """JSON under a form type is what a foreign page can post: the control plane refuses it."""
     import json
 
     reply = client.post(
@@ -32,7 +33,8 @@ def test_seed_accepts_json_without_content_type(client):
         data=json.dumps(SEED_EXAMPLE),
         content_type="application/x-www-form-urlencoded",
     )
-    assert reply.status_code == 201
+    assert reply.status_code == 415
+    assert client.get("/v1/vision-alert/licenses/", headers=auth("tok-a")).status_code == 401
 
 
 def test_reseed_same_token_is_rejected_and_changes_nothing(client):
@@ -57,7 +59,7 @@ def test_bad_seed_is_400_and_atomic(client):
 
 
 def test_seed_rejects_non_object(client):
-    assert client.post("/_mock/seed", data="not json").status_code == 400
+    assert client.post("/_mock/seed", data="not json").status_code == 415  # not declared JSON
     assert client.post("/_mock/seed", json=[1, 2]).status_code == 400
     assert client.post("/_mock/seed", json={"accounts": "x"}).status_code == 400
 

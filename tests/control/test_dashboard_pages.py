@@ -200,6 +200,7 @@ def test_keyset_pages_walk_every_camera_once(make_app):
 
 def test_clock_buttons_and_fault_forms(world):
     client = world.test_client()
+    client.environ_base["HTTP_REFERER"] = "http://localhost/_mock/ui/"  # posted from the dashboard
     before = client.get("/_mock/clock").json["now"]
     back = f"/_mock/ui/licenses/{world.license_id}"
     reply = client.post("/_mock/ui/clock", data={"advance": "900", "back": back})

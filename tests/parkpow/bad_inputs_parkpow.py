@@ -10,6 +10,8 @@ from ..bad_inputs import (
     BAD_FILES,
     FOUR_XX,
     HUGE,
+    HUGE_INTS,
+    HUGE_TEXTS,
     PP_CODE,
     UPLOAD_LIMIT,
     Case,
@@ -53,6 +55,7 @@ def webhook_cases(path: str) -> list[Case]:
         ("camera_id NUL", _webhook_data(camera_id="1\x00")),
         ("camera_id huge", _webhook_data(camera_id=HUGE)),
         ("camera_id list", _webhook_data(camera_id=["101"])),
+        *((f"timestamp {value}", _webhook_data(timestamp=value)) for value in HUGE_INTS[1:]),
     ):
         cases.append(_json_case(endpoint, label, "POST", path, {"data": data}))
     cases.append(_json_case(endpoint, "hook a list", "POST", path,
@@ -87,7 +90,8 @@ def webhook_cases(path: str) -> list[Case]:
 
 def page_cases(endpoint: str, path: str) -> list[Case]:
     cases = query_cases(endpoint, path, ("page_size",))
-    for value in ("abc", "0", "-1", "99999", "99999999999999999999999", "%00", "1.5"):
+    for value in ("abc", "0", "-1", "99999", "99999999999999999999999", "%00", "1.5",
+                  *HUGE_TEXTS):  # fmt: skip
         cases.append(Case(endpoint, f"page={value}", "GET", path, query=f"page={value}",
                           expect=frozenset({404})))  # fmt: skip
     return cases
@@ -99,7 +103,8 @@ def edit_tag_cases(path: str) -> list[Case]:
     cases = [Case(endpoint, "no parameters", "POST", path)]
     for key in good:
         for label, value in (("missing", None), ("blank", ""), ("text", "abc"), ("NUL", "%00"),
-                             ("negative", "-1"), ("huge", "9" * 30), ("non-utf8", "%ff%fe")):  # fmt: skip
+                             ("negative", "-1"), ("huge", "9" * 30), ("non-utf8", "%ff%fe"),
+                             *((value, value) for value in HUGE_TEXTS)):  # fmt: skip
             params = {k: v for k, v in good.items() if k != key}
             if value is not None:
                 params[key] = value
@@ -118,6 +123,13 @@ def build(pp: str) -> list[Case]:
     for label, value in (("zero", 0), ("negative", -5), ("float", 1.5), ("huge", 10**30)):
         cases.append(_json_case("delete-visit", f"id {label}", "POST", f"{pp}/delete-visit/",
                                 {"id": value}))  # fmt: skip
+    for value in HUGE_TEXTS:
+        cases.append(Case("delete-visit", f"form id {value}", "POST", f"{pp}/delete-visit/",
+                          body=f"id={value}".encode(),
+                          content_type="application/x-www-form-urlencoded"))  # fmt: skip
+        cases.append(Case("trigger-alert", f"form visit_id {value}", "POST",
+                          f"{pp}/trigger-alert/", body=f"visit_id={value}&alert_template_id=1".encode(),
+                          content_type="application/x-www-form-urlencoded"))  # fmt: skip
     cases += page_cases("vehicles", f"{pp}/vehicles/")
     cases.append(Case("vehicles", "unknown tag is just no match", "GET", f"{pp}/vehicles/",
                       query="tags=%00%ff", expect=frozenset({200})))  # fmt: skip
@@ -143,7 +155,8 @@ def build(pp: str) -> list[Case]:
                              {"visit_id": MISSING_ID, "alert_template_id": 1})  # fmt: skip
     cases.append(_json_case("trigger-alert", "template 0", "POST", f"{pp}/trigger-alert/",
                             {"visit_id": MISSING_ID, "alert_template_id": 0}))  # fmt: skip
-    for query in ("visit_id=abc", "visit_id=-1", "visit_id=%00", f"visit_id={'9' * 30}"):
+    for query in ("visit_id=abc", "visit_id=-1", "visit_id=%00", f"visit_id={'9' * 30}",
+                  *(f"visit_id={value}" for value in HUGE_TEXTS)):  # fmt: skip
         cases.append(Case("parkpow alerts", query, "GET", "/_mock/parkpow/alerts", query=query,
                           expect=frozenset({400})))  # fmt: skip
     return cases

@@ -36,3 +36,29 @@ def test_demo_seed_prints_tokens():
         log = server.log()
         assert "token demo-token" in log
         assert "license LIC-DEMO-1 id=" in log
+
+
+def test_reachable_bind_without_a_token_gets_a_generated_one():
+    """``--host 0.0.0.0`` (the Dockerfile's) never serves an open control plane: without a
+    configured token one is generated and printed; loopback and a given token print none."""
+    import re
+
+    with LiveServer(workers=1, seed="none", extra_args=["--host", "0.0.0.0"]) as server:
+        found = re.search(r"control token (\S+)\s+\(generated", server.log())
+        assert found, server.log()
+        token = found.group(1)
+        assert len(token) >= 32
+        assert requests.get(server.url + "/_mock/clock").status_code == 401
+        reply = requests.get(
+            server.url + "/_mock/clock", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert reply.status_code == 200
+    env = {"MOCKSERVER_CONTROL_TOKEN": "chosen"}
+    with LiveServer(workers=1, seed="none", extra_args=["--host", "0.0.0.0"], env=env) as server:
+        assert "control token" not in server.log()
+        assert requests.get(server.url + "/_mock/clock").status_code == 401
+        ok = requests.get(server.url + "/_mock/clock", headers={"Authorization": "Bearer chosen"})
+        assert ok.status_code == 200
+    with LiveServer(workers=1, seed="none") as server:  # 127.0.0.1: open, as before
+        assert "control token" not in server.log()
+        assert requests.get(server.url + "/_mock/clock").status_code == 200

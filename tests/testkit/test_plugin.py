@@ -106,3 +106,38 @@ def test_plugin_fixtures(pytester):
     result = pytester.runpytest_subprocess("-q", *QUIET)
     result.assert_outcomes(passed=8, failed=1)
     result.stdout.fnmatch_lines(["*test_a_client_that_does_not*", "*retry_after_honoured*"])
+
+
+def _open_files() -> set[str]:
+    """The files this process holds open (Linux: ``/proc/self/fd``)."""
+    import os
+
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found.add(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            pass
+    return found
+
+
+def test_live_server_leaves_no_file_nor_open_handle(tmp_path, monkeypatch):
+    """Its log lives in a private directory (``mkdtemp``) that goes when it stops; the
+    handle given to the child is closed at once; the text stays readable."""
+    import tempfile
+
+    import pytest
+
+    from mockserver.testkit.plugin import LiveServer
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    held_before = _open_files()
+    with LiveServer(workers=1, seed="demo") as server:
+        assert str(tmp_path) in server.log_path
+        assert not any(path.startswith(str(tmp_path)) for path in _open_files() - held_before)
+    assert list(tmp_path.iterdir()) == []
+    assert "token demo-token" in server.log()
+    with pytest.raises(RuntimeError, match="exited early"):
+        LiveServer(workers=1, seed="no-such-seed").start()
+    assert list(tmp_path.iterdir()) == []
+    assert not any(path.startswith(str(tmp_path)) for path in _open_files())

@@ -3,36 +3,23 @@
 Plain HTML forms, so they work without JavaScript: each answers 303 back to the page it
 came from (Post/Redirect/Get). They run the same rules as the JSON control calls
 (``faults.parse_spec``, the clock's own moves); bad input is a 400 JSON error like any
-other control call. A form posted from another site is refused (403): with HTTP Basic
-credentials cached by the browser, a foreign page could otherwise move the clock.
+other control call. A form posted from another site never gets here: the control plane's
+cross-site guard (``control.origin_guard``) lets a dashboard form through only when its
+``Origin`` or ``Referer`` is this server.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, redirect, request, url_for
 
 from ...core import faults
-from ...core.errors import ApiError, FieldErrors
+from ...core.errors import FieldErrors
 from ...core.timefmt import parse_instant
 from ...core.web import current_emulator
 
 blueprint = Blueprint("actions", __name__)
 
 ADVANCES = {"60", "900", "3600"}  # the buttons: +1 min, +15 min, +1 h
-CROSS_SITE = {"detail": "Cross-site form posts are not accepted."}
-
-
-@blueprint.before_request
-def _same_origin() -> None:
-    """Browsers say where a form came from; only this origin (or a typed URL) may post."""
-    site = request.headers.get("Sec-Fetch-Site")
-    if site is not None and site not in ("same-origin", "none"):
-        raise ApiError(CROSS_SITE, 403)
-    origin = request.headers.get("Origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
-        raise ApiError(CROSS_SITE, 403)
 
 
 def _back(default: str = "pages.index"):

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, render_template, request, send_file
 from ...core import faults, schema
 from ...core.errors import FieldErrors, NotFound
 from ...core.keyset import parse_after
+from ...core.numbers import ID_ERROR, parse_id
 from ...core.timefmt import iso_z_precise
 from ...core.web import current_emulator, json_response
 from ...vendors import VENDORS
@@ -45,9 +46,10 @@ def _int_arg(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return None
-    if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**63:
-        raise FieldErrors({name: ["A whole number."]})
-    return int(raw)
+    number = parse_id(raw)
+    if number is None:
+        raise FieldErrors({name: [ID_ERROR]})
+    return number
 
 
 # -- overview and VisionAlert -------------------------------------------------------------
