@@ -33,6 +33,31 @@ ID_ERROR = f"A whole number from 1 to {MAX_ID}."
 MAX_BIG = 2**63 - 1
 
 
+#: The largest whole number a vendor's integer id field accepts (DRF's ``IntegerField`` on a
+#: 64-bit column): a larger one is not a valid integer.
+MAX_FIELD_ID = 2**63 - 1
+
+
+def lookup_id(number: int) -> int:
+    """The id to look up for a valid integer: itself when a store can hold it, else ``0``,
+    which no row has (ids start at 1). Such an id is then simply not found, as the vendor
+    answers for an id beyond its table, and is never sent to a query it would overflow."""
+    return number if 0 < number <= MAX_ID else 0
+
+
+def field_id(value: object) -> int | None:
+    """DRF's ``IntegerField`` read as an id: a JSON integer, a whole fraction (``8.0``) or
+    its ASCII digits, positive and 64-bit, as ``lookup_id`` gives it; else ``None``."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        digits = value.strip().lstrip("0")  # leading zeros are allowed, and free
+        value = int(digits) if 0 < len(digits) <= 19 else None
+    elif isinstance(value, float) and value.is_integer():  # 8.0 is an integer to JSON Schema
+        value = int(value)
+    if not is_whole_number(value) or not 0 < value <= MAX_FIELD_ID:
+        return None
+    return lookup_id(value)
+
+
 def is_store_id(value: object) -> bool:
     """A whole number an id column can hold (ids start at 1)."""
     return is_whole_number(value) and 0 < value <= MAX_ID

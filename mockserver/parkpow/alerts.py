@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from ..core.errors import REQUIRED, FieldErrors, NotFound
-from ..core.numbers import MAX_ID
+from ..core.numbers import field_id
 from ..core.timefmt import iso_z
 from . import schema
 
@@ -36,7 +36,7 @@ def alert_request(fields: dict) -> AlertRequest:
         if name not in fields or fields[name] is None:
             errors[name] = [REQUIRED]
             continue
-        number = _whole(fields[name])
+        number = field_id(fields[name])
         if number is None:
             errors[name] = ["A valid integer is required."]
         else:
@@ -44,20 +44,6 @@ def alert_request(fields: dict) -> AlertRequest:
     if errors:
         raise FieldErrors(errors)
     return AlertRequest(**values)
-
-
-def _whole(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():  # 8.0 is an integer to JSON Schema
-        number = int(value)
-    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        number = int(value.strip())
-    else:
-        return None
-    return number if 0 < number <= MAX_ID else None
 
 
 def trigger(store, account_id: int, request: AlertRequest, now_us: int) -> int:

@@ -13,7 +13,7 @@ from ..core import web
 from ..core.bodies import read_body
 from ..core.emulator import Emulator
 from ..core.errors import REQUIRED, FieldErrors
-from ..core.numbers import MAX_ID
+from ..core.numbers import field_id
 from ..core.urls import base_url
 from . import alerts, imports, live_serializers, live_visits, vehicles, visits, webhook_receiver
 from .paging import envelope, page_number_from
@@ -59,17 +59,15 @@ def delete_visit():
 
 
 def _whole_field(fields: dict, name: str) -> int:
-    """DRF's IntegerField: a JSON number or its text, whole and in a store id's range."""
+    """DRF's IntegerField: a JSON number or its text, whole and positive; an id no store
+    can hold is looked up as one that names nothing (``numbers.lookup_id``)."""
     value = fields.get(name)
     if value is None:
         raise FieldErrors({name: [REQUIRED]})
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
-    elif isinstance(value, float) and value.is_integer():  # 8.0 is an integer to JSON Schema
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+    number = field_id(value)
+    if number is None:
         raise FieldErrors({name: ["A valid integer is required."]})
-    return value
+    return number
 
 
 def _page():

@@ -19,7 +19,7 @@ from ..core.auth import Account
 from ..core.dialect import insert_or_ignore
 from ..core.emulator import Emulator
 from ..core.errors import REQUIRED, FieldErrors, NotFound
-from ..core.numbers import MAX_ID
+from ..core.numbers import field_id
 from . import schema
 from .paging import NumberedPage, PageNumber, fetch_numbered_page
 
@@ -112,11 +112,11 @@ def tag_edit(params: dict[str, str | None]) -> TagEdit:
         if raw is None:
             errors[name] = [REQUIRED]
             continue
-        text = raw.strip()
-        if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+        number = field_id(raw)
+        if number is None:
             errors[name] = ["A valid integer is required."]
             continue
-        values[name] = int(text)
+        values[name] = number
     if errors:
         raise FieldErrors(errors)
     return TagEdit(**values)  # type: ignore[arg-type]
