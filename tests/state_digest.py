@@ -32,32 +32,23 @@ def connect(data_dir: str) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
 
 
-def _postgresql_rows(url: str) -> dict[str, list[tuple]]:
+def _postgresql_rows(url: str, only: set[str] | None = None) -> dict[str, list[tuple]]:
+    """The digested tables of a database (``only``: just these), one catalogue query."""
     import psycopg
 
     rows: dict[str, list[tuple]] = {}
     with psycopg.connect(url, autocommit=True) as conn:
-        names = [
-            row[0]
-            for row in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
-                " ORDER BY table_name"
-            )
-        ]
-        for name in names:
-            if name in EXCLUDED_TABLES:
+        columns: dict[str, list[str]] = {}
+        for table, column in conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+        ):
+            if column not in EXCLUDED_COLUMNS.get(table, set()):
+                columns.setdefault(table, []).append(column)
+        for name in sorted(columns):
+            if name in EXCLUDED_TABLES or (only is not None and name not in only):
                 continue
-            skip = EXCLUDED_COLUMNS.get(name, set())
-            columns = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
-                    " ORDER BY ordinal_position",
-                    (name,),
-                )
-                if row[0] not in skip
-            ]
-            listed = ", ".join(f'"{column}"' for column in columns)
+            listed = ", ".join(f'"{column}"' for column in columns[name])
             rows[name] = sorted(conn.execute(f'SELECT {listed} FROM "{name}"').fetchall(), key=repr)
     return rows
 
@@ -97,7 +88,8 @@ def table_rows(data_dir: str) -> dict[str, list[tuple]]:
 def media_files(data_dir: str) -> list[str]:
     """The content hashes of every file in the media folder (or content row of a URL's)."""
     if _is_url(data_dir):
-        return sorted(row[0] for row in _postgresql_rows(data_dir).get("media_content", []))
+        media = _postgresql_rows(data_dir, only={"media_content"})
+        return sorted(row[0] for row in media.get("media_content", []))
     root = os.path.join(data_dir, "media")
     found = []
     for folder, _dirs, files in os.walk(root):
