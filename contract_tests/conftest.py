@@ -88,6 +88,22 @@ def pytest_configure(config) -> None:
     checks.SERVER_TIMEZONE["name"] = target_module.CURRENT.server_timezone
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """One node id per generated test: Schemathesis names each operation's test
+    ``test_x[GET /path]``, but under pytest 9 every one gets the node id ``test_x``, and
+    test ids that repeat are one test to pytest-xdist (it runs the first, drops the rest)."""
+    seen: dict[str, int] = {}
+    for item in items:
+        seen[item.nodeid] = seen.get(item.nodeid, 0) + 1
+    for item in items:
+        if seen[item.nodeid] > 1 and item.name != item.nodeid.rsplit("::", 1)[-1]:
+            unique = f"{item.parent.nodeid}::{item.name}"
+            if hasattr(item, "_id"):  # pytest 9 keeps the node id as a NodeId
+                item._id = type(item._id).parse(unique)
+            else:
+                item._nodeid = unique
+
+
 @pytest.fixture(scope="session")
 def contract_session():
     """The server under test, built (in-process) or discovered (live) once per session."""
