@@ -41,7 +41,7 @@ format: install-test
 	$(VENV)/bin/ruff format .
 
 test: install-test lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --dist loadscope --durations=15 $(PYTEST_ARGS)
 
 # The contract suite against a live server: exit 0 iff every check passes; no writes
 # unless ALLOW_WRITES=1.  make contract URL=http://127.0.0.1:8000 TOKEN=demo-token

@@ -14,6 +14,8 @@ import pytest
 from . import target as target_module
 from .report import RECORDER
 
+_WORKER_SUMMARIES = pytest.StashKey[list]()
+
 
 def pytest_addoption(parser) -> None:
     group = parser.getgroup("contract", "contract tests (specs/ against a server)")
@@ -86,6 +88,22 @@ def pytest_configure(config) -> None:
     checks.SERVER_TIMEZONE["name"] = target_module.CURRENT.server_timezone
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """One node id per generated test: Schemathesis names each operation's test
+    ``test_x[GET /path]``, but under pytest 9 every one gets the node id ``test_x``, and
+    test ids that repeat are one test to pytest-xdist (it runs the first, drops the rest)."""
+    seen: dict[str, int] = {}
+    for item in items:
+        seen[item.nodeid] = seen.get(item.nodeid, 0) + 1
+    for item in items:
+        if seen[item.nodeid] > 1 and item.name != item.nodeid.rsplit("::", 1)[-1]:
+            unique = f"{item.parent.nodeid}::{item.name}"
+            if hasattr(item, "_id"):  # pytest 9 keeps the node id as a NodeId
+                item._id = type(item._id).parse(unique)
+            else:
+                item._nodeid = unique
+
+
 @pytest.fixture(scope="session")
 def contract_session():
     """The server under test, built (in-process) or discovered (live) once per session."""
@@ -142,18 +160,45 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         "MOCKSERVER_CONTRACT_REPORT_DIR", os.path.join(str(session.config.rootpath), "reports")
     )
     markdown, junit = RECORDER.write(directory)
+    total = RECORDER.summary()
+    lines = [
+        f"contract fidelity: {total['covered']}/{total['operations']} operations, "
+        f"{total['cases']} cases, {total['checks_passed']} checks passed, "
+        f"{total['checks_failed']} failed -> {markdown} , {junit}",
+        f"contract verdict: {RECORDER.verdict()}",
+    ]
+    idle = RECORDER.not_exercised()
+    lines.append(f"not exercised: {', '.join(idle) if idle else '(none)'}")
+    lines += [f"could not proceed: {what}: {why}" for what, why in RECORDER.blocked]
+    lines += [
+        f"could not proceed (error, not a contract failure): {test}: {why}"
+        for test, why in RECORDER.run_errors
+    ]
+    worker_output = getattr(session.config, "workeroutput", None)
+    if worker_output is not None:  # an xdist worker: the controller prints the summary
+        worker_output["contract_summary"] = lines
+        return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        total = RECORDER.summary()
-        reporter.write_line(
-            f"contract fidelity: {total['covered']}/{total['operations']} operations, "
-            f"{total['cases']} cases, {total['checks_passed']} checks passed, "
-            f"{total['checks_failed']} failed -> {markdown} , {junit}"
-        )
-        reporter.write_line(f"contract verdict: {RECORDER.verdict()}")
-        idle = RECORDER.not_exercised()
-        reporter.write_line(f"not exercised: {', '.join(idle) if idle else '(none)'}")
-        for what, why in RECORDER.blocked:
-            reporter.write_line(f"could not proceed: {what}: {why}")
-        for test, why in RECORDER.run_errors:
-            reporter.write_line(f"could not proceed (error, not a contract failure): {test}: {why}")
+        for line in lines:
+            reporter.write_line(line)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """Under xdist: keep the summary of the worker that ran the contract suite."""
+    lines = getattr(node, "workeroutput", {}).get("contract_summary")
+    if lines:
+        node.config.stash.setdefault(_WORKER_SUMMARIES, []).extend(lines)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in terminalreporter.config.stash.get(_WORKER_SUMMARIES, []):
+        terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    from tests import xdist_scopes
+
+    return xdist_scopes.make_scheduler(config, log)

@@ -9,12 +9,15 @@ against a live server, run once).
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
 
 from mockserver import Config, create_app
 from mockserver.testkit import seeds
 
+from . import xdist_scopes
 from .postgres_server import PostgresUnavailable, ThrowawayPostgres
 
 BACKENDS = ("sqlite", "postgresql")
@@ -23,6 +26,11 @@ BOTH_BACKENDS = pytest.mark.both_backends
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "both_backends: run the test on SQLite and PostgreSQL")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    return xdist_scopes.make_scheduler(config, log)
 
 
 def pytest_generate_tests(metafunc) -> None:
@@ -106,18 +114,38 @@ def database_url(fresh_database):
     return fresh_database()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    """A data directory whose store and journal hold the current schema and nothing else:
+    migrated once per session (per worker), copied into each SQLite app's fresh directory,
+    as the PostgreSQL databases are copied from their template."""
+    from mockserver.core import schema
+    from mockserver.core.store import Store
+
+    directory = str(tmp_path_factory.mktemp("sqlite-template"))
+    Store(directory).dispose()
+    Store(directory, "journal", schema.journal_metadata).dispose()
+    files = sorted(name for name in os.listdir(directory) if ".sqlite3" in name)
+    assert files == ["journal.sqlite3", "store.sqlite3"], files  # no WAL left behind
+    return directory
+
+
 @pytest.fixture
-def make_app(fresh_database):
+def make_app(fresh_database, request):
     """Build apps with a throw-away store each (as a fresh data directory on SQLite, a
     fresh database on PostgreSQL); each is closed after the test. Apps given the same
     ``data_dir`` or ``database_url`` share one world."""
     apps = []
+    directories = []
 
     def build(**settings):
         settings.setdefault("seed", "none")
         settings.setdefault("tick_seconds", 0)
         if "database_url" not in settings and not settings.get("data_dir"):
             settings["database_url"] = fresh_database() or ""
+            if not settings["database_url"]:
+                directories.append(_copy_of(request.getfixturevalue("sqlite_template")))
+                settings["data_dir"] = directories[-1]
         app = create_app(Config(**settings))
         apps.append(app)
         return app
@@ -125,6 +153,16 @@ def make_app(fresh_database):
     yield build
     for app in apps:
         app.extensions["mockserver"].close()
+    for directory in directories:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _copy_of(template: str) -> str:
+    directory = tempfile.mkdtemp(prefix="mockserver-")
+    for name in os.listdir(template):
+        if name.endswith(".sqlite3"):
+            shutil.copyfile(os.path.join(template, name), os.path.join(directory, name))
+    return directory
 
 
 @pytest.fixture

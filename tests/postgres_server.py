@@ -90,25 +90,34 @@ class ThrowawayPostgres:
             os.chmod(self.root, 0o700)
         self._pg("initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "--no-sync",
                  "-E", "UTF8", "--locale=C")  # fmt: skip
+        log = os.path.join(self.root, "server.log")
+        for attempt in range(3):
+            try:
+                self._start(durable, log)
+                break
+            except PostgresUnavailable as error:
+                tail = (
+                    open(log, encoding="utf-8", errors="replace").read()[-2000:]
+                    if os.path.exists(log)
+                    else ""
+                )
+                # the free port was taken before the server bound it (parallel workers)
+                if "could not bind" in tail and attempt < 2:
+                    self.port = _free_port()
+                    continue
+                raise PostgresUnavailable(f"{error}\n{tail}") from None
+        with self.admin() as conn:
+            conn.execute(f"CREATE DATABASE {TEMPLATE}")
+        self._migrate_template()
+
+    def _start(self, durable: bool, log: str) -> None:
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}"
             " -c max_connections=500 -c shared_buffers=128MB"
         )
         if not durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        log = os.path.join(self.root, "server.log")
-        try:
-            self._pg("pg_ctl", "-D", self.data, "-o", options, "-l", log, "-w", "-t", "60", "start")
-        except PostgresUnavailable as error:
-            tail = (
-                open(log, encoding="utf-8", errors="replace").read()[-2000:]
-                if os.path.exists(log)
-                else ""
-            )
-            raise PostgresUnavailable(f"{error}\n{tail}") from None
-        with self.admin() as conn:
-            conn.execute(f"CREATE DATABASE {TEMPLATE}")
-        self._migrate_template()
+        self._pg("pg_ctl", "-D", self.data, "-o", options, "-l", log, "-w", "-t", "60", "start")
 
     @property
     def pid(self) -> int:

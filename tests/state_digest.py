@@ -32,34 +32,63 @@ def connect(data_dir: str) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
 
 
-def _postgresql_rows(url: str) -> dict[str, list[tuple]]:
+#: one connection per database URL digested last (a digest is read many times in a row)
+_CONNECTION: dict = {}
+#: every relation of the ``public`` schema that ``information_schema.tables`` lists, with its
+#: columns in order (the catalogue itself: the information_schema views are slow)
+_COLUMNS_SQL = (
+    "SELECT c.relname, a.attname FROM pg_catalog.pg_attribute a"
+    " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'f')"
+    " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum"
+)
+
+
+def _connection(url: str):
     import psycopg
 
-    rows: dict[str, list[tuple]] = {}
-    with psycopg.connect(url, autocommit=True) as conn:
-        names = [
-            row[0]
-            for row in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
-                " ORDER BY table_name"
-            )
-        ]
-        for name in names:
-            if name in EXCLUDED_TABLES:
-                continue
-            skip = EXCLUDED_COLUMNS.get(name, set())
-            columns = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
-                    " ORDER BY ordinal_position",
-                    (name,),
-                )
-                if row[0] not in skip
-            ]
-            listed = ", ".join(f'"{column}"' for column in columns)
-            rows[name] = sorted(conn.execute(f'SELECT {listed} FROM "{name}"').fetchall(), key=repr)
-    return rows
+    conn = _CONNECTION.get(url)
+    if conn is None or conn.closed or conn.broken:
+        for old in _CONNECTION.values():
+            old.close()
+        _CONNECTION.clear()
+        conn = _CONNECTION[url] = psycopg.connect(url, autocommit=True)
+    return conn
+
+
+def _postgresql_rows(url: str, only: set[str] | None = None) -> dict[str, list[tuple]]:
+    """The digested tables of a database (``only``: just these): the catalogue, then every
+    table's rows in one pipelined round trip."""
+    import psycopg
+
+    try:
+        return _read_tables(_connection(url), only)
+    except psycopg.OperationalError:  # the server closed an idle connection: once more
+        _CONNECTION.pop(url, None)
+        return _read_tables(_connection(url), only)
+
+
+def _read_tables(conn, only: set[str] | None) -> dict[str, list[tuple]]:
+    columns: dict[str, list[str]] = {}
+    for table, column in conn.execute(_COLUMNS_SQL).fetchall():
+        if column not in EXCLUDED_COLUMNS.get(table, set()):
+            columns.setdefault(table, []).append(column)
+    names = [
+        name
+        for name in sorted(columns)
+        if name not in EXCLUDED_TABLES and (only is None or name in only)
+    ]
+    statements = [
+        "SELECT " + ", ".join(f'"{column}"' for column in columns[name]) + f' FROM "{name}"'
+        for name in names
+    ]
+    with conn.pipeline():
+        cursors = [conn.cursor().execute(statement) for statement in statements]
+    return {
+        name: sorted(cursor.fetchall(), key=repr)
+        for name, cursor in zip(names, cursors, strict=True)
+    }
 
 
 def _is_url(location: str) -> bool:
@@ -97,7 +126,8 @@ def table_rows(data_dir: str) -> dict[str, list[tuple]]:
 def media_files(data_dir: str) -> list[str]:
     """The content hashes of every file in the media folder (or content row of a URL's)."""
     if _is_url(data_dir):
-        return sorted(row[0] for row in _postgresql_rows(data_dir).get("media_content", []))
+        media = _postgresql_rows(data_dir, only={"media_content"})
+        return sorted(row[0] for row in media.get("media_content", []))
     root = os.path.join(data_dir, "media")
     found = []
     for folder, _dirs, files in os.walk(root):

@@ -67,7 +67,7 @@ class LiveServer:
         self._log_dir: str | None = None
         self._kept_log = ""
 
-    def start(self, timeout: float = 30.0) -> LiveServer:
+    def start(self, timeout: float = 30.0, port_retries: int = 2) -> LiveServer:
         store = ["--data-dir", self.data_dir] if self.data_dir else ["--ephemeral"]
         command = [
             sys.executable,
@@ -95,6 +95,10 @@ class LiveServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self.stop()
+                if port_retries and "already in use" in self.log().lower():  # taken meanwhile
+                    self.port = free_port()
+                    self.url = f"http://127.0.0.1:{self.port}"
+                    return self.start(timeout, port_retries - 1)
                 raise RuntimeError(f"mockserver exited early:\n{self.log()}")
             try:
                 if requests.get(self.url + "/_mock/health", timeout=1).status_code < 500:
