@@ -11,6 +11,8 @@ from flask import Blueprint, current_app, request
 
 from ..config import RUNTIME_SETTINGS, SETTING_CHOICES
 from ..core.bodies import read_json_object
+from ..core.clock import wall_seconds
+from ..core.duework import SETTLE_SECONDS
 from ..core.errors import FieldErrors
 from ..core.numbers import is_number, is_number_within
 from ..core.timefmt import iso_z_precise, parse_instant
@@ -73,6 +75,7 @@ def get_clock():
 def post_clock():
     body = read_json_object(request)
     emulator = current_emulator()
+    started = wall_seconds()  # one bound for the whole call's waiting, however it moves
     given = [key for key in ("set", "advance", "real") if key in body]
     if len(given) != 1:
         raise FieldErrors({"non_field_errors": ["Give exactly one of 'set', 'advance', 'real'."]})
@@ -93,7 +96,7 @@ def post_clock():
         if body["real"] is not True:
             raise FieldErrors({"real": ["Must be true."]})
         emulator.store.transact(emulator.clock.real)
-    now_us = emulator.catch_up()
+    now_us = emulator.catch_up(timeout=max(0.0, SETTLE_SECONDS - (wall_seconds() - started)))
     emulator.wake_background()
     return json_response({**_clock_body(), **_pending(emulator, now_us)})
 

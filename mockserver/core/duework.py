@@ -123,11 +123,11 @@ class _ClockRow(NamedTuple):
 class DueWork:
     """Runs the due jobs of one store."""
 
-    def catch_up(self) -> ClockState:
+    def catch_up(self, timeout: float | None = None) -> ClockState:
         """Read the clock and run the request-path work due by then (the control plane's
         clock moves; requests never run due work, see ``observe``)."""
         state = self.observe()[0]
-        self.settle(state.now_us)
+        self.settle(state.now_us, timeout)
         return state
 
     def observe(self) -> tuple[ClockState, tuple | None]:

@@ -61,17 +61,17 @@ class Emulator:
     def now_us(self) -> int:
         return self.clock.now_us()
 
-    def catch_up(self) -> int:
-        """Run the work that fell due up to now (not the background kinds), waiting for what
-        other workers hold: the control plane's clock moves. Returns the clock's reading
-        taken before the work ran."""
-        return self.duework.catch_up().now_us
+    def catch_up(self, timeout: float | None = None) -> int:
+        """Run the work that fell due up to now (not the background kinds), waiting at most
+        ``timeout`` seconds (``duework.SETTLE_SECONDS``) for what other workers hold: the
+        control plane's clock moves. Returns the clock's reading taken before the work ran."""
+        return self.duework.catch_up(timeout).now_us
 
-    def advance(self, seconds: float) -> None:
+    def advance(self, seconds: float, timeout: float | None = None) -> None:
         """Move the clock forward, then run what fell due; each job sees its own due time
         as "now" (the control plane's clock call and the dashboard's buttons)."""
         target = self.store.transact(lambda conn: self.clock.advance(conn, seconds))
-        self.duework.settle(target)  # also waits for due jobs another worker is running
+        self.duework.settle(target, timeout)  # also waits for jobs another worker runs
 
     def wake_background(self) -> None:
         self._wake.set()
