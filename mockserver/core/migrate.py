@@ -97,6 +97,8 @@ def upgrade_side(conn: Connection, metadata) -> None:
     since (always nullable: its old rows simply lack them). Nothing else ever changes
     there, so this is its whole migration, the same on SQLite and PostgreSQL.
     """
+    if conn.dialect.name == "sqlite":
+        _number_forever(conn, metadata)
     metadata.create_all(conn)
     inspector = inspect(conn)
     for table in metadata.sorted_tables:
@@ -105,6 +107,27 @@ def upgrade_side(conn: Connection, metadata) -> None:
             if column.name not in present:
                 kind = column.type.compile(dialect=conn.dialect)
                 conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+
+
+def _number_forever(conn: Connection, metadata) -> None:
+    """A SQLite table declared ``sqlite_autoincrement`` but made without it by an older
+    release is made again, its rows kept: only ``AUTOINCREMENT`` stops SQLite from handing
+    out an id again once the rows holding it are deleted."""
+    for table in metadata.sorted_tables:
+        if not table.kwargs.get("sqlite_autoincrement"):
+            continue
+        made = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table.name,)
+        ).scalar()
+        if made is None or "AUTOINCREMENT" in made.upper():
+            continue
+        rows = [dict(row._mapping) for row in conn.exec_driver_sql(f"SELECT * FROM {table.name}")]
+        conn.exec_driver_sql(f"DROP TABLE {table.name}")  # its indexes go with it
+        table.create(conn)
+        declared = {column.name for column in table.columns}
+        kept = [{k: v for k, v in row.items() if k in declared} for row in rows]
+        if kept:
+            conn.execute(table.insert(), kept)
 
 
 def upgrade_sqlite(store) -> None:

@@ -166,11 +166,14 @@ class PostgresStore:
         upgrade_postgresql(self)
 
     def clear(self, conn: Connection) -> None:
-        """Delete every row (the schema stays), numbering restarting as in a new store."""
+        """Delete every row (the schema stays). The world's numbering restarts as in a new
+        store; the journal's keeps growing, as on SQLite (a live tail asks for ids after
+        the last one it saw)."""
         names = [t.name for t in self.metadata.sorted_tables if t.name != "meta"]
         if names:
             quoted = ", ".join(f'"{name}"' for name in names)
-            conn.exec_driver_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+            restart = "RESTART IDENTITY" if self._versioned else "CONTINUE IDENTITY"
+            conn.exec_driver_sql(f"TRUNCATE {quoted} {restart} CASCADE")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -169,3 +169,39 @@ def test_an_older_journal_gains_the_header_and_reply_columns(backend, database_u
         assert "LIC-DEMO-1" in new["reply_body"] and new["reply_headers"]
     finally:
         app.extensions["mockserver"].close()
+
+
+@pytest.mark.both_backends
+def test_journal_ids_keep_growing_after_a_reset_and_on_an_older_journal(
+    backend, database_url, tmp_path
+):
+    """A journal table an older release made (on SQLite without ``AUTOINCREMENT``) is made
+    again with its rows at start; after ``DELETE /_mock/requests`` and after a reset of the
+    world, new entries get ids above every id handed out before (a live tail asks for ids
+    after the last one it saw)."""
+    if backend == "sqlite":
+        with sqlite3.connect(tmp_path / "journal.sqlite3") as conn:
+            for statement in OLD_JOURNAL:
+                conn.execute(statement)
+        config = Config(data_dir=str(tmp_path), seed="demo", tick_seconds=0)
+    else:
+        config = Config(database_url=database_url, seed="demo", tick_seconds=0)
+    app = create_app(config)
+    try:
+        client = app.test_client()
+        licenses = "/v1/vision-alert/licenses/"
+
+        def newest_id() -> int:
+            client.get(licenses, headers=auth("demo-token")).get_data()
+            return client.get("/_mock/requests").json["requests"][-1]["id"]
+
+        first = newest_id()
+        if backend == "sqlite":
+            assert client.get("/_mock/requests").json["requests"][0]["path"] == "/old"
+        assert client.delete("/_mock/requests").status_code in (200, 204)
+        after_clear = newest_id()
+        assert after_clear > first
+        assert client.post("/_mock/reset?seed=demo").status_code == 200
+        assert newest_id() > after_clear
+    finally:
+        app.extensions["mockserver"].close()
