@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.run-stamp
 TEST_STAMP := $(VENV)/.test-stamp
 PYTEST_ARGS ?=
+# one pytest-xdist worker more than cores: much of the suite waits (live servers, webhook
+# receivers, subprocesses), and a third worker fills those waits on a 2-core machine
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 BENCH_ARGS ?=
 URL ?=
 TOKEN ?=
@@ -41,7 +44,7 @@ format: install-test
 	$(VENV)/bin/ruff format .
 
 test: install-test lint
-	$(PY) -m pytest -n auto --dist loadscope --durations=15 $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=15 $(PYTEST_ARGS)
 
 # The contract suite against a live server: exit 0 iff every check passes; no writes
 # unless ALLOW_WRITES=1.  make contract URL=http://127.0.0.1:8000 TOKEN=demo-token
