@@ -30,6 +30,7 @@ from typing import NamedTuple
 from ..core.clock import wall_us
 from ..core.faults import Fault, Hit, active_faults, claim
 from ..core.shared import SharedState
+from ..core.web import whole_reply
 from . import credentials, origin_guard
 from .journal import BODY_EXCERPT, Entry, Journal, TokenKeys, body_excerpt
 
@@ -229,30 +230,14 @@ class FaultLayer:
             return _status(hit, start_response)
         if kind == "drop":
             if hit.action.get("handle"):
-                self._handled(environ)
+                whole_reply(self.wsgi_app, environ)
             return _broken(start_response, "200 OK", [("Content-Length", "1")], b"", hit)
-        status, headers, body = self._handled(environ)
+        status, headers, body = whole_reply(self.wsgi_app, environ)
         if kind == "truncate":
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
             headers.append(("Content-Length", str(len(body) + (0 if body else 1))))
             return _broken(start_response, status, headers, body[: len(body) // 2], hit)
         return _malformed(start_response, headers, body)
-
-    def _handled(self, environ) -> tuple[str, list, bytes]:
-        """Run the app to completion (its side effects happen), keeping its reply."""
-        reply: dict = {}
-
-        def capture(status, headers, exc_info=None):
-            reply["status"], reply["headers"] = status, list(headers)
-            return lambda data: None
-
-        result = self.wsgi_app(environ, capture)
-        try:
-            body = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        return reply["status"], reply["headers"], body
 
 
 def _status(hit: Hit, start_response):

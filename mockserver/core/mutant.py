@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from . import schema
+from .web import whole_reply
 
 MAX_PAGE = 200
 
@@ -64,19 +65,7 @@ class Exchange:
 
     def call(self, environ: dict) -> Reply:
         """Run the API to completion on ``environ`` and return its whole reply."""
-        captured: dict = {}
-
-        def start_response(status, headers, exc_info=None):
-            captured["status"], captured["headers"] = status, list(headers)
-            return lambda data: None
-
-        result = self.app(environ, start_response)
-        try:
-            body = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        return Reply(captured["status"], captured["headers"], body)
+        return Reply(*whole_reply(self.app, environ))
 
 
 @dataclass(frozen=True)

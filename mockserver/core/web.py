@@ -124,3 +124,22 @@ def current_account(product: str | None = None, product_message: str | None = No
     if product is not None:
         require_product(g.account, product, product_message)
     return g.account
+
+
+def whole_reply(wsgi_app, environ: dict) -> tuple[str, list, bytes]:
+    """Run a WSGI app to completion on ``environ`` (its side effects happen) and return its
+    status line, headers and whole body, for a layer that must see the reply before
+    sending it (an injected fault, a mutant)."""
+    captured: dict = {}
+
+    def start_response(status, headers, exc_info=None):
+        captured["status"], captured["headers"] = status, list(headers)
+        return lambda data: None
+
+    result = wsgi_app(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+    return captured["status"], captured["headers"], body
