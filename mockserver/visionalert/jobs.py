@@ -96,15 +96,7 @@ def _retry(emulator: Emulator, conn: Connection, job: duework.Job, prepared: _Re
         settings.review_band,
         reference is not None,
     )
-    conn.execute(
-        update(LOGS)
-        .where(LOGS.c.id == log.id)
-        .values(
-            status=result.status,
-            anomalies=json.dumps(result.anomalies),
-            scores=json.dumps(result.scores),
-        )
-    )
+    conn.execute(update(LOGS).where(LOGS.c.id == log.id).values(**result.columns()))
     if result.status == "pending_retry":
         attempt = int(job.payload.get("attempt", 2))
         if attempt < MAX_ATTEMPTS:

@@ -84,6 +84,14 @@ class Verdict:
     scores: dict[str, float]
     adopt: bool = False  # the snapshot becomes the camera's reference
 
+    def columns(self) -> dict[str, str]:
+        """The log's columns this verdict sets (``va_logs``: JSON text for the scores)."""
+        return {
+            "status": self.status,
+            "anomalies": json.dumps(self.anomalies),
+            "scores": json.dumps(self.scores),
+        }
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -275,9 +283,7 @@ def record(
         {
             "license_id": camera.license_id,
             "camera_id": camera.id,
-            "status": result.status,
-            "anomalies": json.dumps(result.anomalies),
-            "scores": json.dumps(result.scores),
+            **result.columns(),
             "snapshot_id": snapshot.media_id,
             "tag": tag,
             "created_us": now_us,
@@ -377,9 +383,7 @@ def rejudge_pending(
             update(LOGS)
             .where(LOGS.c.id == log.id)
             .values(
-                status=result.status,
-                anomalies=json.dumps(result.anomalies),
-                scores=json.dumps(result.scores),
+                **result.columns(),
                 forced=None if forced is None else json.dumps(forced),
             )
         )
