@@ -14,23 +14,32 @@ from .va_support import TOKEN, advance, force, seed, upload
 
 
 class Receiver:
-    """A webhook endpoint on 127.0.0.1 answering the queued status codes in turn."""
+    """A webhook endpoint on 127.0.0.1 answering the queued status codes in turn (200 once
+    they run out). With ``hold``, each POST is held that many seconds (or until ``release``
+    is set) before its answer; ``arrived`` is set by the first POST."""
 
-    def __init__(self, statuses: list[int]) -> None:
+    def __init__(self, statuses: list[int], hold: float = 0.0) -> None:
         self.statuses = list(statuses)
+        self.hold = hold
         self.received: list[dict] = []
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        self.lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length", 0))
-                receiver.received.append(
-                    {
-                        "body": json.loads(self.rfile.read(length)),
-                        "content_type": self.headers.get("Content-Type"),
-                    }
-                )
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                body = json.loads(self.rfile.read(length))
+                with receiver.lock:
+                    receiver.received.append(
+                        {"body": body, "content_type": self.headers.get("Content-Type")}
+                    )
+                receiver.arrived.set()
+                if receiver.hold:
+                    receiver.release.wait(receiver.hold)
+                with receiver.lock:
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -42,11 +51,18 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    @property
+    def hits(self) -> list[int]:
+        """The alert id of each POST, in arrival order."""
+        with self.lock:
+            return [entry["body"]["id"] for entry in self.received]
+
     def __enter__(self) -> Receiver:
         self.thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -243,49 +259,6 @@ def test_webhook_fault_forms_are_validated(client):
     assert client.get("/_mock/faults").json["faults"] == []
 
 
-class SlowReceiver:
-    """A webhook endpoint on 127.0.0.1 that holds each POST ``hold`` seconds (or until
-    ``release`` is set) and then answers the next queued status; counts every hit."""
-
-    def __init__(self, statuses: list[int], hold: float = 60.0) -> None:
-        self.statuses = list(statuses)
-        self.hold = hold
-        self.hits: list[int] = []  # the alert id of each POST, in arrival order
-        self.arrived = threading.Event()
-        self.release = threading.Event()
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                with receiver.lock:
-                    receiver.hits.append(body["id"])
-                receiver.arrived.set()
-                receiver.release.wait(receiver.hold)
-                with receiver.lock:
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> SlowReceiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def _finishes_within(seconds: float, call) -> tuple[bool, object]:
     """Run ``call`` in a thread: whether it returned within ``seconds``, and its result."""
     result: list = []
@@ -302,7 +275,7 @@ def test_a_webhook_in_flight_holds_no_transaction(make_app):
     app = make_app(webhook_timeout=30)
     emulator = app.extensions["mockserver"]
     client = app.test_client()
-    with SlowReceiver([]) as receiver:
+    with Receiver([], hold=60.0) as receiver:
         (lic,) = seed(client, licenses=_license(webhook_url=receiver.url))
         _raise_alert(client, lic)
         tick = threading.Thread(
@@ -341,7 +314,7 @@ def test_two_apps_on_one_world_send_each_attempt_exactly_once(
     world = {"data_dir": str(tmp_path)} if backend == "sqlite" else {"database_url": database_url}
     first, second = (make_app(tick_seconds=0.02, **world) for _ in range(2))
     client = first.test_client()
-    with SlowReceiver([500, 500, 204], hold=3.0) as receiver:
+    with Receiver([500, 500, 204], hold=3.0) as receiver:
         client.post("/_mock/settings", json={"webhook_retries": 2, "webhook_backoff": 10})
         (lic,) = seed(client, licenses=_license(webhook_url=receiver.url))
         for app in (first, second):
