@@ -40,6 +40,22 @@ def jpeg(shade: int = 100) -> bytes:
     return solid((400, 300), (shade, 80, 40))
 
 
+def raise_alert(session, control_url: str, license_id: int, api_url: str | None = None) -> None:
+    """Through a live server: a forced Blur score on CAM-H, an upload (to ``api_url``, the
+    same server by default) and the clock moved on: an alert is emitted and its webhook
+    delivery falls due."""
+    camera = f"/_mock/visionalert/licenses/{license_id}/cameras/CAM-H"
+    session.post(f"{control_url}{camera}/forced-scores", json={"scores": {"Blur": 0.95}})
+    reply = session.post(
+        f"{api_url or control_url}/v1/vision-alert/create-log/",
+        headers={"Authorization": f"Token {TOKEN}"},
+        data={"camera_id": "CAM-H"},
+        files={"upload": ("a.jpg", jpeg(7), "image/jpeg")},
+    )
+    assert reply.status_code == 200, reply.text
+    session.post(f"{control_url}/_mock/clock", json={"advance": 1000})
+
+
 def control_routes() -> list[tuple[str, str]]:
     """(method, concrete path) of every control-plane route of every blueprint."""
     app = create_app(Config(seed="none", tick_seconds=0))
@@ -293,16 +309,7 @@ def test_hanging_webhook_receiver_never_delays_the_api():
             rounds = 12
             baseline = [_timed_round(live.url, license_id, n, session) for n in range(rounds)]
             # an alert for the license: its webhook delivery goes to the hanging receiver
-            camera = f"/_mock/visionalert/licenses/{license_id}/cameras/CAM-H"
-            session.post(f"{live.url}{camera}/forced-scores", json={"scores": {"Blur": 0.95}})
-            reply = session.post(
-                f"{live.url}/v1/vision-alert/create-log/",
-                headers={"Authorization": f"Token {TOKEN}"},
-                data={"camera_id": "CAM-H"},
-                files={"upload": ("a.jpg", jpeg(7), "image/jpeg")},
-            )
-            assert reply.status_code == 200, reply.text
-            session.post(f"{live.url}/_mock/clock", json={"advance": 1000})
+            raise_alert(session, live.url, license_id)
             assert receiver.arrived.wait(20), "the webhook never reached the receiver"
             during = [
                 _timed_round(live.url, license_id, rounds + n, session) for n in range(rounds)

@@ -224,7 +224,7 @@ def test_work_a_killed_worker_had_claimed_runs_after_restart(tmp_path):
     """A webhook delivery hangs (its job claimed by the dying worker's tick) when the
     server is killed: after the restart it is delivered at once, not after the lease ran
     out; a media file no row names (a write killed before its commit) is swept."""
-    from ..control.test_control_hardening import HangingReceiver, jpeg
+    from ..control.test_control_hardening import HangingReceiver, raise_alert
     from ..control.test_control_hardening import seed as hook_seed
 
     data_dir = str(tmp_path / "store")
@@ -237,16 +237,7 @@ def test_work_a_killed_worker_had_claimed_runs_after_restart(tmp_path):
             reply = session.post(f"{first.url}/_mock/seed", json=hook_seed(webhook=receiver.url))
             license_id = reply.json()["accounts"][0]["licenses"][0]["id"]
             session.post(f"{first.url}/_mock/clock", json={"set": START})
-            camera = f"/_mock/visionalert/licenses/{license_id}/cameras/CAM-H"
-            session.post(f"{first.url}{camera}/forced-scores", json={"scores": {"Blur": 0.95}})
-            reply = session.post(
-                f"{first.url}/v1/vision-alert/create-log/",
-                headers={"Authorization": "Token tok-hard"},
-                data={"camera_id": "CAM-H"},
-                files={"upload": ("a.jpg", jpeg(7), "image/jpeg")},
-            )
-            assert reply.status_code == 200
-            session.post(f"{first.url}/_mock/clock", json={"advance": 1000})
+            raise_alert(session, first.url, license_id)
             assert receiver.arrived.wait(20), "the webhook never reached the receiver"
             first.kill()  # the delivery is in flight: its job is claimed by a dead worker
         finally:

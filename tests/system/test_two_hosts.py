@@ -22,7 +22,7 @@ import requests
 
 from mockserver.testkit.plugin import LiveServer
 
-from ..control.test_control_hardening import HangingReceiver
+from ..control.test_control_hardening import HangingReceiver, raise_alert
 from ..control.test_control_hardening import jpeg as hook_jpeg
 from ..control.test_control_hardening import seed as hook_seed
 from .test_concurrency import jpeg, seed
@@ -242,17 +242,8 @@ def test_each_webhook_attempt_reaches_the_receiver_once_across_hosts(postgres_se
         reply = requests.post(f"{first}/_mock/seed", json=hook_seed(webhook=receiver.url))
         license_id = reply.json()["accounts"][0]["licenses"][0]["id"]
         requests.post(f"{second}/_mock/clock", json={"set": START})
-        camera = f"/_mock/visionalert/licenses/{license_id}/cameras/CAM-H"
-        requests.post(f"{first}{camera}/forced-scores", json={"scores": {"Blur": 0.95}})
-        reply = requests.post(
-            f"{second}/v1/vision-alert/create-log/",
-            headers={"Authorization": "Token tok-hard"},
-            data={"camera_id": "CAM-H"},
-            files={"upload": ("a.jpg", hook_jpeg(7), "image/jpeg")},
-        )
-        assert reply.status_code == 200, reply.text
         # the alert is emitted; its first attempt (500) and the retry 30 s later fall due
-        requests.post(f"{first}/_mock/clock", json={"advance": 1000})
+        raise_alert(requests, first, license_id, api_url=second)
 
         def webhook_records() -> list[tuple[int, int]]:
             found = requests.get(f"{second}/_mock/visionalert/deliveries").json()["deliveries"]
@@ -325,16 +316,7 @@ def test_sigkill_one_host_the_survivor_keeps_every_write_and_runs_its_claimed_wo
         for thread in writers:
             thread.start()
         # an alert whose webhook delivery the first host's tick claims and hangs in
-        camera = f"/_mock/visionalert/licenses/{license_id}/cameras/CAM-H"
-        session.post(f"{first.url}{camera}/forced-scores", json={"scores": {"Blur": 0.95}})
-        reply = session.post(
-            f"{first.url}/v1/vision-alert/create-log/",
-            headers=token,
-            data={"camera_id": "CAM-H"},
-            files={"upload": ("a.jpg", hook_jpeg(7), "image/jpeg")},
-        )
-        assert reply.status_code == 200, reply.text
-        session.post(f"{first.url}/_mock/clock", json={"advance": 1000})
+        raise_alert(session, first.url, license_id)
         assert receiver.arrived.wait(30), "the webhook never reached the receiver"
         time.sleep(0.5)
         # either host's tick may have claimed the delivery: kill the one holding it
