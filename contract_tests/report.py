@@ -21,6 +21,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from . import exercised
+from .rules import LEDGER
 
 
 @dataclass
@@ -162,6 +163,7 @@ class Recorder:
                 f"{sum(op.failed.values())}{' (' + failed + ')' if failed else ''} | {statuses} | "
                 f"{op.skipped or ''} |"
             )
+        lines += ["", *LEDGER.markdown()]
         counts = self.check_counts()
         lines += [
             "",
