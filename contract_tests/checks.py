@@ -13,6 +13,8 @@ from datetime import UTC, datetime, time, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from .rules import LEDGER
+
 THROTTLE_TEXT = re.compile(r"Expected available in (\d+) seconds?\.")
 DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 PAGED = {"listCameras", "listCameraLogs", "listLicenseLogs", "listAlerts"}
@@ -47,6 +49,7 @@ def retry_after_agrees(ctx, response, case) -> bool | None:
     if isinstance(detail, str):
         match = THROTTLE_TEXT.search(detail)
         if match:
+            LEDGER.exercise("upload.account_throttle", "retry_after_agrees")
             assert int(value) == int(match.group(1)), (
                 f"Retry-After {value} disagrees with the message {detail!r}"
             )
@@ -76,6 +79,8 @@ def page_size_honoured(ctx, response, case) -> bool | None:
     elif raw is not None:
         limit = 200  # an invalid value: the seed does not say; a server may fall back or clamp
     count = len(body["results"])
+    LEDGER.exercise("page.size", "page_size_honoured")
+    LEDGER.exercise("page.envelope", "page_size_honoured")
     assert count <= limit, f"page_size={raw!r}: {count} results on one page (at most {limit})"
     return None
 
@@ -117,6 +122,13 @@ def filters_honoured(ctx, response, case) -> bool | None:
     if end is not None and DATE_ONLY.match(query["end"]):
         end = end + timedelta(microseconds=999_999)
     created = [_instant(item.get("created", "")) for item in results]
+    for name in ("start", "end"):
+        if name in query:
+            form = "date" if DATE_ONLY.match(query[name]) else "timestamp"
+            LEDGER.exercise(f"dates.{name}_{form}", "filters_honoured")
+    if query.get("status") and operation == "listCameras":
+        LEDGER.exercise("filter.status", "filters_honoured")
+    LEDGER.exercise("page.order", "filters_honoured")
     for item, moment in zip(results, created, strict=True):
         if moment is None:
             continue
@@ -212,6 +224,7 @@ def numbered_page_conforms(ctx, response, case) -> bool | None:
     assert len(body["results"]) <= limit, f"page_size={raw!r}: {len(body['results'])} items"
     link = body.get("next")
     if isinstance(link, str):
+        LEDGER.exercise("pp.live_paging", "numbered_page_conforms")
         kept = parse_qs(urlsplit(link).query, keep_blank_values=True)
         page = query.get("page", "1")
         if page.isascii() and page.isdigit():

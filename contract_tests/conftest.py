@@ -13,6 +13,7 @@ import pytest
 
 from . import target as target_module
 from .report import RECORDER
+from .rules import LEDGER
 
 _WORKER_SUMMARIES = pytest.StashKey[list]()
 
@@ -82,6 +83,9 @@ def pytest_addoption(parser) -> None:
 
 
 def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "rules(*ids): the rules (contract_tests/rules.py) a scenario exercises"
+    )
     target_module.CURRENT = target_module.options_from(config)
     from . import checks
 
@@ -137,6 +141,10 @@ def _is_contract_failure(error: BaseException) -> bool:
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
+    if report.when == "call" and not report.skipped:
+        for marker in item.iter_markers("rules"):
+            for rule_id in marker.args:
+                LEDGER.exercise(rule_id, item.originalname or item.name)
     if report.skipped and isinstance(report.longrepr, tuple):
         # a skip says what the world did not offer: the report lists it with its reason
         reason = str(report.longrepr[2]).removeprefix("Skipped: ")

@@ -42,6 +42,7 @@ def _missing_serial() -> str:
     return f"contract-missing-{secrets.token_hex(6)}"
 
 
+@pytest.mark.rules("camera.unknown_404")
 def test_unknown_camera_is_404(contract_target):
     """ "Returns 404 Not Found if no camera with that serial exists under the license."""
     license_id = _needs_license(contract_target)
@@ -54,11 +55,13 @@ def test_unknown_camera_is_404(contract_target):
         )
 
 
+@pytest.mark.rules("tenancy.license")
 def test_unknown_license_is_404(contract_target):
     reply = send(contract_target, VA, "listCameras", path_parameters={"license_id": 987654321})
     assert reply.status_code == 404, reply.text[:200]
 
 
+@pytest.mark.rules("tenancy.license")
 def test_license_of_another_account_is_403(contract_target):
     other = contract_target.facts.other_license_id
     if other is None:
@@ -67,6 +70,7 @@ def test_license_of_another_account_is_403(contract_target):
     assert reply.status_code == 403, reply.text[:200]
 
 
+@pytest.mark.rules("auth.token")
 @pytest.mark.parametrize(
     ("spec", "operation", "path"),
     [
@@ -90,6 +94,7 @@ def test_credentials_are_required(contract_target, spec, operation, path):
         assert reply.json() == {"detail": detail}
 
 
+@pytest.mark.rules("page.size")
 def test_page_size_is_clamped_to_200(contract_target):
     """page_size: "default 50, max 200"."""
     facts = contract_target.facts
@@ -107,6 +112,7 @@ def test_page_size_is_clamped_to_200(contract_target):
         assert len(page["results"]) > 50
 
 
+@pytest.mark.rules("page.walk", "page.envelope")
 def test_walking_next_visits_every_camera_once(contract_target):
     """Follow ``next`` (never build a cursor): every item once, newest first."""
     facts = contract_target.facts
@@ -169,6 +175,7 @@ def _logs(target, license_id: int, page_size: str) -> list[dict]:
     return results
 
 
+@pytest.mark.rules("dates.naive")
 def test_naive_timestamps_are_read_in_the_server_timezone(contract_target):
     """ "Naive timestamps (no UTC offset) are assumed to be in the server timezone.\""""
     license_id = _needs_license(contract_target)
@@ -207,6 +214,7 @@ def test_naive_timestamps_are_read_in_the_server_timezone(contract_target):
     assert log["id"] in [item["id"] for item in reply.json()["results"]]
 
 
+@pytest.mark.rules("dates.start_date", "dates.end_date")
 def test_date_filter_is_whole_day_inclusive(contract_target):
     """A date ``end`` includes its whole day (created <= 23:59:59 of that day)."""
     license_id = _needs_license(contract_target)
@@ -226,6 +234,7 @@ def test_date_filter_is_whole_day_inclusive(contract_target):
     assert log["id"] in [item["id"] for item in reply.json()["results"]]
 
 
+@pytest.mark.rules("dates.invalid")
 def test_invalid_date_is_400_naming_the_field(contract_target):
     license_id = _needs_license(contract_target)
     for name in ("start", "end"):
@@ -262,6 +271,7 @@ def _upload(
     return reply
 
 
+@pytest.mark.rules("camera.delete")
 def test_deleted_camera_is_gone(contract_target):
     """create-log registers a camera; delete it; its logs and reference are then 404."""
     _needs_writes(contract_target)
@@ -291,6 +301,7 @@ def test_deleted_camera_is_gone(contract_target):
     assert again.status_code == 404
 
 
+@pytest.mark.rules("upload.camera_window")
 def test_camera_upload_limit_answers_429_with_retry_after(contract_target):
     """ "1 request every 15 minutes for each camera": the second upload is refused."""
     _needs_writes(contract_target)
@@ -303,6 +314,7 @@ def test_camera_upload_limit_answers_429_with_retry_after(contract_target):
     assert 1 <= int(_header(second, "Retry-After")) <= 900
 
 
+@pytest.mark.rules("upload.account_throttle")
 def test_account_throttle_answers_429_with_retry_after(contract_target):
     """ "1 request per second": a burst is throttled, with DRF's text and Retry-After."""
     _needs_writes(contract_target)
@@ -318,6 +330,7 @@ def test_account_throttle_answers_429_with_retry_after(contract_target):
     assert int(_header(reply, "Retry-After")) >= 1
 
 
+@pytest.mark.rules("pp.visit_pairing", "pp.log_vehicle", "pp.period")
 def test_entrance_then_exit_makes_a_visit(contract_target):
     """log-vehicle at an entrance, then at an exit (both at the server's now, the JSON form
     real LPR bridges send): one visit with both cameras and a duration, in visit-list
@@ -362,6 +375,7 @@ def test_entrance_then_exit_makes_a_visit(contract_target):
     ]
 
 
+@pytest.mark.rules("pp.camera_listed")
 def test_created_camera_is_listed(contract_target):
     """create-camera, then parking-list shows it with its type's display label."""
     _needs_writes(contract_target)

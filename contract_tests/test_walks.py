@@ -62,6 +62,7 @@ def _declared():
     walks.declare()
 
 
+@pytest.mark.rules("page.walk", "page.order")
 @pytest.mark.parametrize(
     "operation_id", ["listCameras", "listLicenseLogs", "listCameraLogs", "listAlerts"]
 )
@@ -82,6 +83,7 @@ def test_page_walk(contract_target, operation_id):
         pytest.skip(f"could not proceed: {reason}")
 
 
+@pytest.mark.rules("pp.live_paging")
 def test_visit_list_page_walk(contract_target):
     """ParkPow's live visit-list, paged by number: the same walk, newest ``start_date`` first."""
     target = contract_target
