@@ -143,7 +143,7 @@ class MutantLayer:
         for mutant in touching:
             if mutant.request is not None:
                 mutant.request(exchange)
-        reply = exchange.call(environ)
+        reply = exchange.answer or exchange.call(environ)
         for mutant in touching:
             if mutant.reply is not None:
                 mutant.reply(exchange, reply)

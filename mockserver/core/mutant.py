@@ -62,6 +62,8 @@ class Exchange:
     query: dict[str, str]  # as the client sent it (a request mutant may change the environ's)
     emulator: Any
     app: Callable  # the API (WSGI): a mutant may ask it again, e.g. for the next page
+    #: set by a request rewrite to answer in the API's place (the API is then not asked)
+    answer: Reply | None = None
 
     def call(self, environ: dict) -> Reply:
         """Run the API to completion on ``environ`` and return its whole reply."""

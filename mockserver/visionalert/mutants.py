@@ -7,14 +7,21 @@ them on and applies them (``control/mutants.py``).
 from __future__ import annotations
 
 import base64
+import io
+import json
 import re
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import select
+from werkzeug.formparser import parse_form_data
 
 from ..core import schema
+from ..core.clock import seconds_to_us
 from ..core.dialect import insert_or_ignore
-from ..core.mutant import Exchange, Mutant, Reply
+from ..core.mutant import Exchange, Mutant, Reply, parse_json
+from . import schema as va_schema
+from .ingest import ACCEPTED, TOO_SOON
 
 API = r"(?s)/v1/vision-alert/.*"
 CAMERA_LIST = re.compile(r"^/v1/vision-alert/[^/]+/cameras/?$")
@@ -115,6 +122,161 @@ def _naive_as_offset(exchange: Exchange) -> None:
         exchange.environ["QUERY_STRING"] = urlencode(shifted)
 
 
+# -- rule mutants: every reply still fits the spec; only a model of the world shows them -----
+
+CREATE_LOG = r"/v1/vision-alert/create-log/?"
+LOG_LIST = r"/v1/vision-alert/[^/]+(/cameras/[^/]+)?/logs/?"
+LICENSE_LOGS = re.compile(r"/v1/vision-alert/([^/]+)/logs/?")
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+THROTTLED = re.compile(r"Expected available in (\d+) seconds?\.")
+NO_ROOM = "No VisionAlert license of this account has a free camera slot."
+
+
+def _form_field(exchange: Exchange, name: str) -> str | None:
+    """A field of the request's form, the body left for the API to read again."""
+    environ = exchange.environ
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    _stream, form, _files = parse_form_data({**environ, "wsgi.input": io.BytesIO(raw)})
+    return form.get(name)
+
+
+def _refused_at_window_end(exchange: Exchange) -> None:
+    """An upload exactly ``camera_window`` after the camera's last accepted one is refused
+    (``<=`` where the rule says ``<``)."""
+    serial = _form_field(exchange, "camera_id")
+    token = exchange.environ.get("HTTP_AUTHORIZATION", "").removeprefix("Token ").strip()
+    if not serial or not token:
+        return
+    cameras, tokens = va_schema.va_cameras.c, schema.tokens.c
+    query = (
+        select(cameras.last_accepted_us)
+        .join(schema.tokens, tokens.account_id == cameras.account_id)
+        .where(tokens.token == token, cameras.serial == serial)
+    )
+    emulator = exchange.emulator
+    last = emulator.store.query(lambda conn: conn.execute(query).scalar())
+    window = seconds_to_us(emulator.settings()["camera_window"])
+    if last is not None and emulator.clock.now_us() - last == window:
+        headers = [("Content-Type", "application/json"), ("Retry-After", "1")]
+        exchange.answer = Reply(
+            "429 Too Many Requests", headers, json.dumps({"message": TOO_SOON}).encode()
+        )
+
+
+def _window_wait_whole(exchange: Exchange, reply: Reply) -> None:
+    """A camera's refused upload says the whole window, not what is left of it."""
+    if reply.code != 429 or parse_json(reply.body) != {"message": TOO_SOON}:
+        return
+    whole = str(int(exchange.emulator.settings()["camera_window"]))
+    reply.headers = [(n, whole if n.lower() == "retry-after" else v) for n, v in reply.headers]
+
+
+def _throttle_wait_long(exchange: Exchange, reply: Reply) -> None:
+    """The account throttle's wait is said one second too long (text and header agree)."""
+    body = parse_json(reply.body) if reply.code == 429 else None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    found = THROTTLED.search(detail) if isinstance(detail, str) else None
+    if found is None:
+        return
+    wait = int(found.group(1)) + 1
+    reply.set_json({"detail": f"Request was throttled. Expected available in {wait} seconds."})
+    reply.headers = [(n, str(wait) if n.lower() == "retry-after" else v) for n, v in reply.headers]
+
+
+def _overfilled(exchange: Exchange, reply: Reply) -> None:
+    """A new camera with no license room is answered as accepted (and then lost)."""
+    if reply.code == 403 and parse_json(reply.body) == {"message": NO_ROOM}:
+        reply.status = "200 OK"
+        reply.set_json(ACCEPTED)
+
+
+def _visible_late(exchange: Exchange, reply: Reply) -> None:
+    """A log shows a second after ``processing_delay``, not at it."""
+    page = reply.page() if reply.code == 200 else None
+    if page is None or not isinstance(page.get("results"), list):
+        return
+    emulator = exchange.emulator
+    shown_from = emulator.clock.now_us() - seconds_to_us(
+        emulator.settings()["processing_delay"] + 1
+    )
+    page["results"] = [row for row in page["results"] if _created_us(row) <= shown_from]
+    reply.set_json(page)
+
+
+def _created_us(row: object) -> int:
+    text = row.get("created") if isinstance(row, dict) else None
+    try:
+        return seconds_to_us(datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return 0
+
+
+def _ties_oldest_first(exchange: Exchange, reply: Reply) -> None:
+    """Rows of one ``created`` come oldest id first (the order's tie-break reversed)."""
+    page = reply.page() if reply.code == 200 else None
+    rows = page.get("results") if page is not None else None
+    if not isinstance(rows, list) or not all(
+        isinstance(row, dict) and isinstance(row.get("id"), int) for row in rows
+    ):
+        return
+    page["results"] = sorted(
+        rows, key=lambda row: (str(row.get("created")), -row["id"]), reverse=True
+    )
+    reply.set_json(page)
+
+
+def _first_tag_only(exchange: Exchange, reply: Reply) -> None:
+    """``tag`` finds the logs of cameras whose first tag it is, not of every camera holding it."""
+    found = LICENSE_LOGS.fullmatch(exchange.path)
+    tag = exchange.query.get("tag")
+    page = reply.page() if reply.code == 200 and found and tag else None
+    if page is None or not found.group(1).isdigit():
+        return
+    firsts = _first_tags(exchange.emulator, int(found.group(1)))
+    page["results"] = [
+        row for row in page["results"] if firsts.get(row.get("camera_serial")) == tag
+    ]
+    reply.set_json(page)
+
+
+def _first_tags(emulator, license_id: int) -> dict[str, str]:
+    cameras, links, tags = va_schema.va_cameras, va_schema.va_camera_tags, va_schema.va_tags
+    query = (
+        select(cameras.c.serial, tags.c.name)
+        .join(links, links.c.camera_id == cameras.c.id)
+        .join(tags, tags.c.id == links.c.tag_id)
+        .where(cameras.c.license_id == license_id)
+        .order_by(cameras.c.serial, links.c.ordinal.desc(), links.c.tag_id.desc())
+    )
+    rows = emulator.store.query(lambda conn: conn.execute(query).all())
+    return {serial: name for serial, name in rows}  # the last one written: the lowest ordinal
+
+
+def _end_exclusive(exchange: Exchange) -> None:
+    """A timestamp ``end`` is exclusive (``created < end``), not exact."""
+    value = exchange.query.get("end", "")
+    if not value or DATE_ONLY.match(value):
+        return
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return
+    _rewrite(exchange, "end", (moment - timedelta(microseconds=1)).isoformat())
+
+
+def _end_day_short(exchange: Exchange) -> None:
+    """A date ``end`` stops before 23:59:59 of its day, not after it."""
+    value = exchange.query.get("end", "")
+    if DATE_ONLY.match(value):
+        _rewrite(exchange, "end", f"{value}T23:59:58.999999")
+
+
+def _rewrite(exchange: Exchange, name: str, value: str) -> None:
+    exchange.environ["QUERY_STRING"] = urlencode({**exchange.query, name: value})
+
+
 #: in the order their reply rewrites apply (a read answered 200 is then reshaped)
 MUTANTS = (
     Mutant(
@@ -162,5 +324,68 @@ MUTANTS = (
         "Naive start/end timestamps are read as UTC+02:00, not in the server timezone.",
         path=API,
         request=_naive_as_offset,
+    ),
+    Mutant(
+        "window_end_refused",
+        "An upload exactly 15 minutes after the camera's last accepted one is refused.",
+        path=CREATE_LOG,
+        methods=frozenset({"POST"}),
+        request=_refused_at_window_end,
+    ),
+    Mutant(
+        "window_wait_whole",
+        "A camera's refused upload gives the whole window as Retry-After, not what is left.",
+        path=CREATE_LOG,
+        methods=frozenset({"POST"}),
+        reply=_window_wait_whole,
+    ),
+    Mutant(
+        "throttle_wait_long",
+        "The account throttle says a wait one second longer than it is (text and header).",
+        path=CREATE_LOG,
+        methods=frozenset({"POST"}),
+        reply=_throttle_wait_long,
+    ),
+    Mutant(
+        "license_overfilled",
+        "A new camera with no license room is answered as accepted (and not kept).",
+        path=CREATE_LOG,
+        methods=frozenset({"POST"}),
+        reply=_overfilled,
+    ),
+    Mutant(
+        "log_visible_late",
+        "A log appears a second after processing_delay, not at it.",
+        path=LOG_LIST,
+        methods=frozenset({"GET"}),
+        reply=_visible_late,
+    ),
+    Mutant(
+        "ties_oldest_first",
+        "Rows created at one instant are listed oldest id first.",
+        path=API,
+        methods=frozenset({"GET"}),
+        reply=_ties_oldest_first,
+    ),
+    Mutant(
+        "tag_filter_first_tag",
+        "tag finds the logs of cameras whose first tag it is, not of every camera holding it.",
+        path=LOG_LIST,
+        methods=frozenset({"GET"}),
+        reply=_first_tag_only,
+    ),
+    Mutant(
+        "end_exclusive",
+        "A timestamp end is exclusive: a row created exactly at end is left out.",
+        path=API,
+        methods=frozenset({"GET"}),
+        request=_end_exclusive,
+    ),
+    Mutant(
+        "end_day_short",
+        "A date end stops before 23:59:59 of its day: a row created at 23:59:59 is left out.",
+        path=API,
+        methods=frozenset({"GET"}),
+        request=_end_day_short,
     ),
 )

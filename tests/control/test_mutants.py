@@ -22,6 +22,7 @@ from mockserver.control.mutants import MUTANTS
 
 ROOT = Path(__file__).resolve().parents[2]
 
+RULES = "test_rules.py"
 #: mutant → (operations fuzzed, scenario tests): where the deviation shows
 SELECTIONS: dict[str, tuple[list[str], list[str]]] = {
     "renamed_field": (["listCameras"], []),
@@ -34,6 +35,23 @@ SELECTIONS: dict[str, tuple[list[str], list[str]]] = {
     "deleted_camera_reuse": ([], ["test_deleted_camera_is_gone", "test_stateful[visionalert]"]),
     "offset_timestamps": (["listLicenses"], []),
     "reversed_previous_page": ([], ["test_walks.py::test_page_walk"]),
+    # rule mutants: every reply fits the specs; the model of the suite's writes shows them
+    "window_end_refused": ([], [f"{RULES}::test_uploads_filters_and_order_at_their_boundaries"]),
+    "window_wait_whole": ([], [f"{RULES}::test_uploads_filters_and_order_at_their_boundaries"]),
+    "log_visible_late": ([], [f"{RULES}::test_uploads_filters_and_order_at_their_boundaries"]),
+    "ties_oldest_first": ([], [f"{RULES}::test_uploads_filters_and_order_at_their_boundaries"]),
+    "tag_filter_first_tag": ([], [f"{RULES}::test_uploads_filters_and_order_at_their_boundaries"]),
+    "end_exclusive": ([], [f"{RULES}::test_uploads_filters_and_order_at_their_boundaries"]),
+    "end_day_short": ([], [f"{RULES}::test_uploads_filters_and_order_at_their_boundaries"]),
+    "throttle_wait_long": ([], [f"{RULES}::test_account_throttle_and_license_size_at_their_boundaries"]),
+    "license_overfilled": ([], [f"{RULES}::test_account_throttle_and_license_size_at_their_boundaries"]),
+    "visit_duration_seconds": ([], [f"{RULES}::test_visits_at_their_boundaries"]),
+    "count_of_page": ([], [f"{RULES}::test_visits_at_their_boundaries"]),
+}  # fmt: skip
+#: the mutants of rules: only a model of what the suite did may catch them, never a check of
+#: the replies' form (Schemathesis' checks and the suite's own must all pass)
+RULE_MUTANTS = {
+    name for name, (_ops, tests) in SELECTIONS.items() if tests and tests[0].startswith(RULES)
 }
 
 
@@ -73,7 +91,18 @@ def _run(mutant: str, report_dir: Path, world: Path) -> tuple[str, int, str]:
     verdict = next(
         (line for line in done.stdout.splitlines() if line.startswith("contract verdict:")), ""
     )
-    return mutant, done.returncode, f"{verdict}\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
+    report = report_dir / mutant / "contract-fidelity.md"
+    checks = (
+        re.search(r"\((\d+) passed, (\d+) failed\)", report.read_text())
+        if report.exists()
+        else None
+    )
+    failed_checks = f"checks failed: {checks.group(2)}" if checks else "checks failed: ?"
+    return (
+        mutant,
+        done.returncode,
+        f"{verdict}\n{failed_checks}\n{done.stdout[-3000:]}{done.stderr[-2000:]}",
+    )
 
 
 def test_every_mutant_has_a_selection():
@@ -104,6 +133,10 @@ def test_contract_suite_catches_every_mutant(tmp_path, contract_world):
     caught = {
         name: code == 1 and "contract verdict: BROKEN" in output for name, code, output in results
     }
+    # a rule mutant caught by a check of the replies' form is no rule mutant
+    caught_by_form = [
+        n for n, _c, out in results if n in RULE_MUTANTS and "checks failed: 0\n" not in out
+    ]
     lines = [
         "# Mutation score",
         "",
@@ -115,9 +148,15 @@ def test_contract_suite_catches_every_mutant(tmp_path, contract_world):
         how = ", ".join(sorted(set(failed))) or f"exit {code}"
         lines.append(f"| `{name}` | {MUTANTS[name]} | {'yes' if caught[name] else 'NO'} | {how} |")
     score = sum(caught.values())
-    lines += ["", f"Mutation score: **{score}/{len(MUTANTS)}** ({100 * score // len(MUTANTS)} %)."]
+    rules = sum(caught[name] for name in RULE_MUTANTS)
+    lines += [
+        "",
+        f"Mutation score: **{score}/{len(MUTANTS)}** ({100 * score // len(MUTANTS)} %); "
+        f"rule mutants (every reply valid under the specs): **{rules}/{len(RULE_MUTANTS)}**.",
+    ]
     (ROOT / "reports").mkdir(exist_ok=True)
     (ROOT / "reports" / "mutation-score.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert not caught_by_form, f"rule mutants a check of the replies' form caught: {caught_by_form}"
     missed = {name: output for name, _code, output in results if not caught[name]}
     assert not missed, (
         "mutants the contract suite did not catch (exit 1 expected):\n"
