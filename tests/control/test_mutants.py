@@ -3,7 +3,10 @@
 For each mutant the contract suite runs in-process with that mutant on, restricted to the
 operations and scenarios where the deviation shows (so the whole matrix stays well under
 a minute), and must fail; the same selection without a mutant passes as part of the
-default contract run. The score is written to ``reports/mutation-score.md``.
+default contract run. A rule mutant (every reply valid under the specs) runs its rule
+scenario in this process and must be caught by the model's prediction, not by a check of
+the replies' form; ``make contract-deep`` puts each through a whole contract run instead.
+The score is written to ``reports/mutation-score.md``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from mockserver.control.mutants import MUTANTS
 
 ROOT = Path(__file__).resolve().parents[2]
 
-RULES = "test_rules.py"
 #: mutant → (operations fuzzed, scenario tests): where the deviation shows
 SELECTIONS: dict[str, tuple[list[str], list[str]]] = {
     "renamed_field": (["listCameras"], []),
@@ -35,24 +37,29 @@ SELECTIONS: dict[str, tuple[list[str], list[str]]] = {
     "deleted_camera_reuse": ([], ["test_deleted_camera_is_gone", "test_stateful[visionalert]"]),
     "offset_timestamps": (["listLicenses"], []),
     "reversed_previous_page": ([], ["test_walks.py::test_page_walk"]),
-    # rule mutants: every reply fits the specs; the model of the suite's writes shows them
-    "window_end_refused": ([], [f"{RULES}::test_uploads_filters_and_order_at_their_boundaries"]),
-    "window_wait_whole": ([], [f"{RULES}::test_uploads_filters_and_order_at_their_boundaries"]),
-    "log_visible_late": ([], [f"{RULES}::test_uploads_filters_and_order_at_their_boundaries"]),
-    "ties_oldest_first": ([], [f"{RULES}::test_uploads_filters_and_order_at_their_boundaries"]),
-    "tag_filter_first_tag": ([], [f"{RULES}::test_uploads_filters_and_order_at_their_boundaries"]),
-    "end_exclusive": ([], [f"{RULES}::test_uploads_filters_and_order_at_their_boundaries"]),
-    "end_day_short": ([], [f"{RULES}::test_uploads_filters_and_order_at_their_boundaries"]),
-    "throttle_wait_long": ([], [f"{RULES}::test_account_throttle_and_license_size_at_their_boundaries"]),
-    "license_overfilled": ([], [f"{RULES}::test_account_throttle_and_license_size_at_their_boundaries"]),
-    "visit_duration_seconds": ([], [f"{RULES}::test_visits_at_their_boundaries"]),
-    "count_of_page": ([], [f"{RULES}::test_visits_at_their_boundaries"]),
-}  # fmt: skip
-#: the mutants of rules: only a model of what the suite did may catch them, never a check of
-#: the replies' form (Schemathesis' checks and the suite's own must all pass)
-RULE_MUTANTS = {
-    name for name, (_ops, tests) in SELECTIONS.items() if tests and tests[0].startswith(RULES)
 }
+#: rule mutants → the rule scenario (contract_tests/test_rules.py) where the deviation shows.
+#: Every reply stays valid under the specs: only the model of the suite's own writes may
+#: catch them (a check of the replies' form failing first is a defect of the mutant).
+RULE_SCENARIOS: dict[str, str] = {
+    "window_end_refused": "test_uploads_filters_and_order_at_their_boundaries",
+    "window_wait_whole": "test_uploads_filters_and_order_at_their_boundaries",
+    "log_visible_late": "test_uploads_filters_and_order_at_their_boundaries",
+    "ties_oldest_first": "test_uploads_filters_and_order_at_their_boundaries",
+    "tag_filter_first_tag": "test_uploads_filters_and_order_at_their_boundaries",
+    "end_exclusive": "test_uploads_filters_and_order_at_their_boundaries",
+    "end_day_short": "test_uploads_filters_and_order_at_their_boundaries",
+    "throttle_wait_long": "test_account_throttle_and_license_size_at_their_boundaries",
+    "license_overfilled": "test_account_throttle_and_license_size_at_their_boundaries",
+    "visit_duration_seconds": "test_visits_at_their_boundaries",
+    "count_of_page": "test_visits_at_their_boundaries",
+}
+#: ``make contract-deep``: the rule mutants too go through whole contract runs (subprocesses)
+DEEP = os.environ.get("MOCKSERVER_CONTRACT_DEEP", "") in ("1", "true", "yes")
+if DEEP:
+    SELECTIONS.update(
+        {name: ([], [f"test_rules.py::{test}"]) for name, test in RULE_SCENARIOS.items()}
+    )
 
 
 def _run(mutant: str, report_dir: Path, world: Path) -> tuple[str, int, str]:
@@ -106,7 +113,7 @@ def _run(mutant: str, report_dir: Path, world: Path) -> tuple[str, int, str]:
 
 
 def test_every_mutant_has_a_selection():
-    assert set(SELECTIONS) == set(MUTANTS)
+    assert set(SELECTIONS) | set(RULE_SCENARIOS) == set(MUTANTS)
 
 
 def _build_world(directory: Path) -> None:
@@ -124,43 +131,71 @@ def contract_world(tmp_path_factory) -> Path:
     return world
 
 
-@pytest.mark.timeout(600)  # ten subprocess runs, two at a time, on a shared 2-core machine
+def _rule_mutant_caught(target, name: str) -> tuple[str, bool, str]:
+    """Run the rule scenario in-process with the mutant on: caught when the model's
+    prediction fails (``Mismatch``); a failing check of the replies' form is no catch."""
+    from contract_tests.model import Mismatch
+    from contract_tests.test_rules import SCENARIOS
+
+    test = RULE_SCENARIOS[name]
+    target.refresh()
+    switched = target.http("POST", "/_mock/mutants", token=False, json={"active": [name]})
+    assert switched.status_code == 200, switched.text
+    try:
+        SCENARIOS[test](target)
+    except Mismatch as mismatch:
+        return name, True, f"{test}: {str(mismatch).splitlines()[0]}"
+    except Exception as error:  # noqa: BLE001 - reported: a form check or an error stopped it
+        return name, False, f"{test}: not the model: {type(error).__name__}: {error}"[:600]
+    return name, False, f"{test}: passed"
+
+
+@pytest.mark.timeout(600)  # subprocess runs, two at a time, on a shared 2-core machine
 def test_contract_suite_catches_every_mutant(tmp_path, contract_world):
+    from contract_tests.target import Options, Target
+
     world = contract_world
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda name: _run(name, tmp_path, world), sorted(MUTANTS)))
+        runs = list(pool.map(lambda name: _run(name, tmp_path, world), sorted(SELECTIONS)))
     # caught: the run failed on a contract check, not on an error that stopped it
-    caught = {
-        name: code == 1 and "contract verdict: BROKEN" in output for name, code, output in results
-    }
-    # a rule mutant caught by a check of the replies' form is no rule mutant
-    caught_by_form = [
-        n for n, _c, out in results if n in RULE_MUTANTS and "checks failed: 0\n" not in out
-    ]
+    results = {}
+    for name, code, output in runs:
+        failed = re.findall(r"FAILED (\S+)", output)
+        how = ", ".join(sorted(set(failed))) or f"exit {code}"
+        caught = code == 1 and "contract verdict: BROKEN" in output
+        if name in RULE_SCENARIOS and "checks failed: 0\n" not in output:
+            caught, how = False, f"a check of the replies' form failed: {how}"
+        results[name] = (caught, how, output)
+    rule_mutants = sorted(set(RULE_SCENARIOS) - set(SELECTIONS))
+    if rule_mutants:  # in-process, one world for all (a whole contract run each is the deep form)
+        target = Target(Options(world_cache=str(world))).start()
+        try:
+            for name in rule_mutants:
+                _, caught, how = _rule_mutant_caught(target, name)
+                results[name] = (caught, how, how)
+        finally:
+            target.close()
     lines = [
         "# Mutation score",
         "",
         "| mutant | deviation | caught | how |",
         "| --- | --- | --- | --- |",
     ]
-    for name, code, output in results:
-        failed = re.findall(r"FAILED (\S+)", output)
-        how = ", ".join(sorted(set(failed))) or f"exit {code}"
-        lines.append(f"| `{name}` | {MUTANTS[name]} | {'yes' if caught[name] else 'NO'} | {how} |")
-    score = sum(caught.values())
-    rules = sum(caught[name] for name in RULE_MUTANTS)
+    for name, (caught, how, _output) in sorted(results.items()):
+        lines.append(f"| `{name}` | {MUTANTS[name]} | {'yes' if caught else 'NO'} | {how} |")
+    score = sum(caught for caught, _how, _output in results.values())
+    rules = sum(results[name][0] for name in RULE_SCENARIOS)
     lines += [
         "",
         f"Mutation score: **{score}/{len(MUTANTS)}** ({100 * score // len(MUTANTS)} %); "
-        f"rule mutants (every reply valid under the specs): **{rules}/{len(RULE_MUTANTS)}**.",
+        f"rule mutants (every reply valid under the specs, caught by the model): "
+        f"**{rules}/{len(RULE_SCENARIOS)}**.",
     ]
     (ROOT / "reports").mkdir(exist_ok=True)
     (ROOT / "reports" / "mutation-score.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert not caught_by_form, f"rule mutants a check of the replies' form caught: {caught_by_form}"
-    missed = {name: output for name, _code, output in results if not caught[name]}
-    assert not missed, (
-        "mutants the contract suite did not catch (exit 1 expected):\n"
-        + "\n\n".join(f"== {name}\n{output}" for name, output in missed.items())
+    missed = {name: output for name, (caught, _how, output) in results.items() if not caught}
+    assert not missed, "mutants the contract suite did not catch:\n" + "\n\n".join(
+        f"== {name}\n{output}" for name, output in missed.items()
     )
 
 
