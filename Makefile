@@ -53,11 +53,13 @@ contract: install-test
 	$(PY) -m pytest contract_tests -p no:cacheprovider --base-url "$(URL)" --token "$(TOKEN)" \
 		$(if $(filter 1 true yes,$(ALLOW_WRITES)),--allow-writes,)
 
-# Thousands of generated cases against the in-process emulator (or URL=... TOKEN=...).
+# Thousands of generated cases against the in-process emulator (or URL=... TOKEN=...);
+# in-process, then every mutant (rule mutants included) through a whole contract run.
 contract-deep: install-test
 	$(PY) -m pytest contract_tests --contract-examples 1000 \
 		$(if $(URL),--base-url "$(URL)" --token "$(TOKEN)",) \
 		$(if $(filter 1 true yes,$(ALLOW_WRITES)),--allow-writes,)
+	$(if $(URL),,MOCKSERVER_CONTRACT_DEEP=1 $(PY) -m pytest tests/control/test_mutants.py -q -k every_mutant)
 
 # The performance table (every row measured in this run, on this machine).
 bench: install-test

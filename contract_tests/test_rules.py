@@ -11,6 +11,8 @@ rules that need it are listed in the report as not exercised, with the reason.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from . import boundaries, visit_boundaries
@@ -48,3 +50,30 @@ def test_page_size_at_its_boundary(contract_target):
 
 def test_visits_at_their_boundaries(contract_target):
     _run("test_visits_at_their_boundaries", contract_target)
+
+
+def _journal(target) -> list[tuple]:
+    """What the server saw and answered (the request journal)."""
+    reply = target.http("GET", "/_mock/requests", token=False, params={"limit": "1000"})
+    entries = reply.json()
+    entries = entries.get("requests", entries) if isinstance(entries, dict) else entries
+    media = re.compile(r"/media/[^\"]+")  # media names are unguessable: random by design
+    return [
+        (e["method"], e["path"], e["query"], e["status"], media.sub("/media/…", e["reply_body"]))
+        for e in entries
+    ]
+
+
+def test_same_world_same_requests_and_verdicts(contract_target):
+    """Determinism: from the same world the rule scenarios send the same requests and get
+    the same replies, run after run (in-process: the world is restored between runs)."""
+    target = contract_target
+    if target.options.live:
+        pytest.skip("could not proceed: in-process only (a live world moves on between runs)")
+    runs = []
+    for _ in range(2):
+        target.refresh()
+        target.http("DELETE", "/_mock/requests", token=False)
+        _run("test_visits_at_their_boundaries", target)
+        runs.append(_journal(target))
+    assert runs[0] and runs[0] == runs[1]
