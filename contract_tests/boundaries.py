@@ -66,16 +66,30 @@ def account_throttle_and_license_size(target) -> None:
     """1 create-log per second (refused at +0 and +0.5 s, accepted at exactly +1 s, DRF's
     text and Retry-After saying the wait); a license of `size` cameras takes the size-th
     camera and refuses the next (403)."""
-    token = target.facts.throttled_token
-    if token is None:
-        reason = "needs an account with the 1/s throttle and an empty license (in-process world)"
-        LEDGER.cannot(ACCOUNT_RULES, reason)
-        raise CouldNotProceed(reason)
     clock = control(target, ACCOUNT_RULES)
     try:
+        token = target.facts.throttled_token or _throttled_account(target, clock)
         _throttle_and_size(target, clock, token)
     finally:
         clock.release()
+
+
+def _throttled_account(target, clock: Clock) -> str:
+    """A live emulator: an account of its own (1/s, one empty license of 3 cameras), made
+    through the control plane's seeding; without it the rules cannot be exercised."""
+    from mockserver.testkit import seeds
+
+    token = f"contract-rules-{stamp(clock.now)}"
+    document = seeds.world(
+        seeds.account(token, products=["visionalert"], rate_limit_per_second=1,
+                      licenses=[seeds.license(f"LIC-{token}", size=3)])
+    )  # fmt: skip
+    reply = target.http("POST", "/_mock/seed", token=False, json=document)
+    if reply.status_code != 201:
+        reason = f"needs an account with the 1/s throttle and an empty license (/_mock/seed: {reply.status_code})"
+        LEDGER.cannot(ACCOUNT_RULES, reason)
+        raise CouldNotProceed(reason)
+    return token
 
 
 def page_size(target) -> None:
