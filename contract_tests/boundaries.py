@@ -206,10 +206,11 @@ def _uploads_filters_and_order(target, clock: Clock) -> None:
     )
     LEDGER.exercise("upload.tag", CHECK)
     _filters(target, model, license_id, tag, more, midnight, a)
+    _camera_statuses(target, model, license_id)
 
 
-def _cameras(target, license_id: int) -> list[dict]:
-    cameras, query = [], {"page_size": "200"}
+def _cameras(target, license_id: int, status: str | None = None) -> list[dict]:
+    cameras, query = [], {"page_size": "200", **({"status": status} if status else {})}
     for _ in range(50):
         reply = send(target, VA, "listCameras", path_parameters={"license_id": license_id},
                      query=query)  # fmt: skip
@@ -315,3 +316,19 @@ def _throttle_and_size(target, clock: Clock, token: str) -> None:
     expect(
         "upload.license_size", "cameras of the full license", size, len(listed.json()["results"])
     )
+
+
+def _camera_statuses(target, model: VisionAlertModel, license_id: int) -> None:
+    """``status`` filters cameras by their newest log's status: each of the suite's cameras
+    is in the list of its status (the whole list walked), and in no other."""
+    latest = {
+        serial: max((log for log in model.logs if log.serial == serial), key=lambda log: log.created).status
+        for serial in model.cameras
+    }  # fmt: skip
+    for status in sorted(set(latest.values())) + ["no_data"]:
+        predicted = sorted(serial for serial, found in latest.items() if found == status)
+        listed = {camera["serial"] for camera in _cameras(target, license_id, status)}
+        got = sorted(serial for serial in latest if serial in listed)
+        expect("filter.status", f"cameras status={status}", predicted, got)
+        LEDGER.exercise("filter.status", CHECK)
+        LEDGER.exercise("filter.complete", CHECK)
