@@ -127,7 +127,6 @@ def _upload(
         expect("upload.accepted", asked, {"message": "Log created successfully."}, reply.json())
         LEDGER.exercise("upload.accepted", CHECK)
         model.accepted(serial, clock.now, tag)
-        target.facts.owned_serials.append(serial)
     else:
         expect("upload.camera_window", asked, {"message": TOO_SOON}, reply.json())
         got = (reply.headers.get("retry-after") or [None])[0]
@@ -184,7 +183,7 @@ def _uploads_filters_and_order(target, clock: Clock) -> None:
     if a not in listed:
         LEDGER.cannot(UPLOAD_RULES, "the suite's cameras joined another license")
         raise CouldNotProceed("the new cameras joined another license")
-    for step in (delay - 1, delay):
+    for step in (delay - 1, delay) if delay >= 1 else (delay,):
         clock.to(latest + timedelta(seconds=step))
         got = [log["created"] for log in _log_ids(target, license_id, {}, serial=b)]
         predicted = [
