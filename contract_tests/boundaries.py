@@ -47,6 +47,8 @@ UPLOAD_RULES = (
     "dates.start_timestamp",
     "dates.end_timestamp",
     "dates.naive",
+    "processing.offline",
+    "reference.set",
 )
 ACCOUNT_RULES = ("upload.account_throttle", "upload.license_size")
 
@@ -206,6 +208,8 @@ def _uploads_filters_and_order(target, clock: Clock) -> None:
     LEDGER.exercise("upload.tag", CHECK)
     _filters(target, model, license_id, tag, more, midnight, a)
     _camera_statuses(target, model, license_id)
+    _reference_set(target, license_id, c)
+    _offline(target, clock, license_id, c, midnight, float(rules_now.get("offline_after", 0)))
 
 
 def _cameras(target, license_id: int, status: str | None = None) -> list[dict]:
@@ -331,3 +335,32 @@ def _camera_statuses(target, model: VisionAlertModel, license_id: int) -> None:
         expect("filter.status", f"cameras status={status}", predicted, got)
         LEDGER.exercise("filter.status", CHECK)
         LEDGER.exercise("filter.complete", CHECK)
+
+
+def _reference_set(target, license_id: int, serial: str) -> None:
+    """A new reference: 201 with the seed's message, and GET shows another image."""
+    path = {"license_id": license_id, "serial": serial}
+    before = send(target, VA, "getReference", path_parameters=path).json()["reference_image"]
+    reply = send(target, VA, "setReference", path_parameters=path,
+                 body={"upload": images.frames()[3]}, media_type="multipart/form-data")  # fmt: skip
+    expect("reference.set", f"set the reference of {serial}",
+           (201, {"message": "Reference image updated."}), (reply.status_code, reply.json()))  # fmt: skip
+    after = send(target, VA, "getReference", path_parameters=path).json()["reference_image"]
+    expect("reference.set", f"reference of {serial} changed", True, bool(after) and after != before)
+    LEDGER.exercise("reference.set", CHECK)
+
+
+def _offline(target, clock: Clock, license_id: int, serial: str, since, limit: float) -> None:
+    """``serial`` last uploaded at ``since``: no offline log a second before ``limit``, one
+    at exactly ``since + limit``, snapshot null and anomalies empty."""
+    if limit < 1:
+        LEDGER.cannot("processing.offline", "offline_after is off on this server")
+        return
+    crossed = since + timedelta(seconds=limit)
+    for at, predicted in ((crossed - timedelta(seconds=1), []), (crossed, [zulu(crossed)])):
+        clock.to(at)
+        rows = _log_ids(target, license_id, {"status": "offline"}, serial=serial)
+        shown = [(row["created"], row["snapshot"], row["anomalies"]) for row in rows]
+        expect("processing.offline", f"offline logs of {serial} at {zulu_micro(at)}",
+               [(created, None, {}) for created in predicted], shown)  # fmt: skip
+        LEDGER.exercise("processing.offline", CHECK)

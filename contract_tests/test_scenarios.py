@@ -402,3 +402,13 @@ def test_created_camera_is_listed(contract_target):
     ]
     listed = [camera for camera in cameras if camera["code"] == code]
     assert len(listed) == 1 and listed[0]["type"] == "Exit" and listed[0]["name"] == "Contract gate"
+
+
+@pytest.mark.rules("paths.trailing_slash")
+def test_paths_answer_with_and_without_trailing_slash(contract_target):
+    """ "Every path is answered directly with and without its trailing slash": the same
+    reply, no redirect."""
+    for path in ("/v1/vision-alert/licenses/", "/api/v1/parking-list/"):
+        replies = [contract_target.http("GET", variant) for variant in (path, path.rstrip("/"))]
+        assert [reply.status_code for reply in replies] == [200, 200], path
+        assert replies[0].json() == replies[1].json(), path
