@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import images
 from . import target as target_module
-from .model import TOO_SOON, VisionAlertModel, expect, naive, zoned, zulu
+from .model import TOO_SOON, VisionAlertModel, alerts, expect, naive, zoned, zulu
 from .rules import LEDGER
 from .server_clock import (
     Clock,
@@ -49,6 +49,7 @@ UPLOAD_RULES = (
     "dates.naive",
     "processing.offline",
     "reference.set",
+    "alerts.window",
 )
 ACCOUNT_RULES = ("upload.account_throttle", "upload.license_size")
 
@@ -209,7 +210,11 @@ def _uploads_filters_and_order(target, clock: Clock) -> None:
     _filters(target, model, license_id, tag, more, midnight, a)
     _camera_statuses(target, model, license_id)
     _reference_set(target, license_id, c)
-    _offline(target, clock, license_id, c, midnight, float(rules_now.get("offline_after", 0)))
+    offline_after = float(rules_now.get("offline_after", 0))
+    _offline(target, clock, license_id, c, midnight, offline_after)
+    _alerts(
+        target, clock, model, license_id, offline_after, float(rules_now.get("alert_window", 0))
+    )
 
 
 def _cameras(target, license_id: int, status: str | None = None) -> list[dict]:
@@ -364,3 +369,32 @@ def _offline(target, clock: Clock, license_id: int, serial: str, since, limit: f
         expect("processing.offline", f"offline logs of {serial} at {zulu_micro(at)}",
                [(created, None, {}) for created in predicted], shown)  # fmt: skip
         LEDGER.exercise("processing.offline", CHECK)
+
+
+def _alerts(target, clock: Clock, model, license_id: int, offline_after: float, window: float):
+    """The suite's cameras turn offline ``offline_after`` after their last uploads (with the
+    seed's windows: 0 s, 899 s and exactly 900 s after the first): the alerts they make,
+    each listed once emitted, compared with the model's grouping."""
+    if offline_after < 1 or window < 1:
+        LEDGER.cannot("alerts.window", "offline_after or alert_window is off on this server")
+        return
+    turns = [
+        (camera.last_accepted + timedelta(seconds=offline_after), serial)
+        for serial, camera in model.cameras.items()
+    ]
+    mine = set(model.cameras)
+    emitted = sorted({turned + timedelta(seconds=window) for turned, _ in turns})
+    for at in sorted({emitted[0] - timedelta(seconds=1), *emitted}):
+        clock.to(max(at, clock.now))
+        reply = send(target, VA, "listAlerts", path_parameters={"license_id": license_id},
+                     query={"page_size": "200"})  # fmt: skip
+        got = [
+            (alert["created"], sorted(entry["serial"] for entry in alert["cameras"]))
+            for alert in reply.json()["results"]
+            if mine & {entry["serial"] for entry in alert["cameras"]}
+        ]
+        predicted = [
+            (created, serials) for created, serials in alerts(turns, window) if created <= zulu(at)
+        ]
+        expect("alerts.window", f"the suite's alerts at {zulu_micro(at)}", predicted, got)
+        LEDGER.exercise("alerts.window", CHECK)

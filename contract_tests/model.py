@@ -115,6 +115,19 @@ class VisionAlertModel:
         return value if value.tzinfo else value.replace(tzinfo=self.zone)
 
 
+def alerts(turns: list[tuple[datetime, str]], window: float) -> list[tuple[str, list[str]]]:
+    """The alerts a license's turning cameras make, newest first, as (created, serials):
+    the first turn opens one, every turn before ``opened + window`` joins it, and it is
+    emitted (``created``) at ``opened + window``."""
+    made: list[tuple[datetime, list[str]]] = []
+    for at, serial in sorted(turns):
+        if made and at < made[-1][0]:
+            made[-1][1].append(serial)
+        else:
+            made.append((at + timedelta(seconds=window), [serial]))
+    return [(zulu(created), sorted(serials)) for created, serials in reversed(made)]
+
+
 # -- ParkPow --------------------------------------------------------------------------------
 
 

@@ -75,9 +75,9 @@ RULES: tuple[Rule, ...] = (
          unexercised="judged on the scoring's own test images (tests/visionalert), not "
          "through the API's replies"),
     Rule("alerts.window", f"{PRODUCT} §4.3 l.126",
-         "cameras of one license turning within alert_window share one alert",
-         emulator_defined=True,
-         unexercised="alerts are read (schema, filters, walks) but not predicted by the model"),
+         "cameras of one license turning before opened + alert_window share one alert, "
+         "emitted then; a camera turning exactly at that instant opens the next",
+         emulator_defined=True),
     Rule("upload.body_limit", f"{PRODUCT} §4.1 l.81",
          "a body over the upload limit is 413", emulator_defined=True,
          unexercised="a 10 MiB body per run: left to the emulator's own tests"),
