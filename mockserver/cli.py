@@ -212,5 +212,88 @@ def _run_server(host: str, port: int, workers: int, threads: int = 2) -> None:
     server.serve()
 
 
+@main.command()
+@click.option(
+    "--upstream",
+    "upstreams",
+    multiple=True,
+    required=True,
+    help="The real service, e.g. https://app.parkpow.com (repeatable: each takes the paths "
+    "of the vendor whose host it is; the first takes the rest).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="The cassette folder.")
+@click.option(
+    "--upstream-clock",
+    is_flag=True,
+    help="The upstream is an emulator: take each exchange's time from its clock.",
+)
+def record(upstreams, host, port, out, upstream_clock) -> None:
+    """Record real traffic: a reverse proxy that forwards to the upstream, answers with its
+    reply unchanged and writes each exchange to a cassette (tokens redacted)."""
+    from .parity.cassette import Cassette
+    from .parity.recorder import RecordingProxy, RecordingServer
+
+    proxy = RecordingProxy(list(upstreams), Cassette(out), upstream_clock=upstream_clock)
+    server = RecordingServer(proxy, host, port)
+    click.echo(f"recording on {server.url} -> {', '.join(proxy.upstreams)} into {out}")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.argument("cassettes", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="The emulator.")
+@click.option(
+    "--seed",
+    "seed_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Seed JSON to start from (default: the world the cassette implies).",
+)
+@click.option("--control-token", default=None, help="The emulator's control token, if any.")
+@click.option(
+    "--report",
+    "report_dir",
+    default="reports/parity",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where parity.md and parity.xml go (a folder per cassette).",
+)
+def parity(cassettes, url, seed_path, control_token, report_dir) -> None:
+    """Replay cassettes against the emulator as a contract; exit 1 on any difference."""
+    import json
+    from pathlib import Path
+
+    from .parity import report
+    from .parity.cassette import Cassette
+    from .parity.replay import Replay
+
+    seed = json.loads(Path(seed_path).read_text()) if seed_path else None
+    different = 0
+    for folder in cassettes:
+        try:
+            replay = Replay(Cassette(folder), url, seed=seed, control_token=control_token)
+            results = replay.run()
+        except (OSError, ValueError, RuntimeError) as error:
+            raise click.ClickException(f"{folder}: {error}") from None
+        counts = report.summary(results)
+        markdown, xml = report.write(
+            results, folder, url, Path(report_dir) / Path(folder).resolve().name
+        )
+        click.echo(
+            f"{folder}: {len(results)} exchanges, {counts['identical']} identical, "
+            f"{counts['equal except volatile']} equal except volatile, "
+            f"{counts['different']} different  ({markdown}, {xml})"
+        )
+        different += counts["different"]
+    if different:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -27,6 +27,7 @@ RANKS = {
     "app": 5,
     "cli": 5,
     "wsgi": 5,
+    "parity": 4,  # recording and replaying real traffic: client-side, over HTTP
     "testkit": 6,
     "": 7,  # mockserver/__init__.py: the public surface
 }
