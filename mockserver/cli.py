@@ -236,7 +236,10 @@ def record(upstreams, host, port, out, upstream_clock) -> None:
     from .parity.recorder import RecordingProxy, RecordingServer
 
     proxy = RecordingProxy(list(upstreams), Cassette(out), upstream_clock=upstream_clock)
-    server = RecordingServer(proxy, host, port)
+    try:
+        server = RecordingServer(proxy, host, port)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
     click.echo(f"recording on {server.url} -> {', '.join(proxy.upstreams)} into {out}")
     sys.stdout.flush()
     try:
@@ -279,8 +282,9 @@ def parity(cassettes, url, seed_path, control_token, report_dir) -> None:
         try:
             replay = Replay(Cassette(folder), url, seed=seed, control_token=control_token)
             results = replay.run()
-        except (OSError, ValueError, RuntimeError) as error:
-            raise click.ClickException(f"{folder}: {error}") from None
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+            # an unreadable cassette, an unreachable emulator, a control call refused
+            raise click.ClickException(f"{folder}: {type(error).__name__}: {error}") from None
         counts = report.summary(results)
         markdown, xml = report.write(
             results, folder, url, Path(report_dir) / Path(folder).resolve().name

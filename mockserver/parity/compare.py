@@ -11,6 +11,7 @@ their format, links by what they lead to, volatile values by their type only. A 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from urllib.parse import parse_qsl, urlsplit
@@ -110,21 +111,25 @@ def url_form(value: object) -> str:
     return "relative URL" if value.startswith("/") else f"literal {value!r}"
 
 
-def link_behaviour(value: object) -> object:
-    """A page link as what it does: null, or its path and its filters (not its position)."""
+def link_behaviour(value: object, translate: Callable[[str], str] = str) -> object:
+    """A page link as what it does: null, or its path (``translate``: as the replay names
+    it) and its filters, not its position."""
     if not isinstance(value, str):
         return kind(value)
     parts = urlsplit(value)
     filters = sorted(p for p in parse_qsl(parts.query, True) if p[0] not in POSITION_PARAMS)
-    return (parts.path.rstrip("/"), tuple(filters))
+    return (translate(parts.path).rstrip("/"), tuple(filters))
 
 
 class Comparer:
     """One reply's comparison under a vendor's rules (``aliases`` shared by the run)."""
 
-    def __init__(self, rules: ParityRules, aliases: Aliases) -> None:
+    def __init__(
+        self, rules: ParityRules, aliases: Aliases, translate: Callable[[str], str] = str
+    ) -> None:
         self.rules = rules
         self.aliases = aliases
+        self.translate = translate  # a recorded path as the replay names it
         self.differences: list[Difference] = []
         self.volatile: list[str] = []
 
@@ -168,7 +173,8 @@ class Comparer:
             "urls": url_form,
             "volatile": kind,
         }[rule]
-        if form(recorded) != form(replayed):
+        mine = link_behaviour(recorded, self.translate) if rule == "links" else form(recorded)
+        if mine != form(replayed):
             self._differ(path, str(form(recorded)), str(form(replayed)))
             return
         self.volatile.append(path)
@@ -186,9 +192,16 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def judge(recorded: dict, replayed: dict, rules: ParityRules, aliases: Aliases) -> Verdict:
-    """Compare two replies as the cassette keeps them (``status``, ``headers``, ``body``)."""
-    comparer = Comparer(rules, aliases)
+def judge(
+    recorded: dict,
+    replayed: dict,
+    rules: ParityRules,
+    aliases: Aliases,
+    translate: Callable[[str], str] = str,
+) -> Verdict:
+    """Compare two replies as the cassette keeps them (``status``, ``headers``, ``body``);
+    ``translate``: a recorded path as the replay names it (its ids)."""
+    comparer = Comparer(rules, aliases, translate)
     if recorded["status"] != replayed["status"]:
         comparer._differ("status", str(recorded["status"]), str(replayed["status"]))
     left_type = recorded["headers"].get("content-type", "").split(";")[0].strip().lower()

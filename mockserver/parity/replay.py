@@ -137,7 +137,8 @@ class Replay:
             timeout=TIMEOUT,
         )
         replayed = self._as_recorded(reply)
-        verdict = judge(exchange["response"], replayed, rules_for(recorded["path"]), self.aliases)
+        rules = rules_for(recorded["path"])
+        verdict = judge(exchange["response"], replayed, rules, self.aliases, self.translate)
         return Result(exchange, replayed, verdict)
 
     def where(self, recorded: dict) -> tuple[str, list[tuple[str, str]]]:
@@ -149,12 +150,15 @@ class Replay:
             if _link_key(parts.path, parts.query) == key:
                 target = urlsplit(replayed)
                 return target.path, parse_qsl(target.query, True)
-        path = recorded["path"]
+        query = [(name, self._id(name, value)) for name, value in recorded["query"]]
+        return self.translate(recorded["path"]), query
+
+    def translate(self, path: str) -> str:
+        """A recorded path with the license id it names as seeded in the replay."""
         found = VA_LICENSE_PATH.match(path) if path.startswith(VA) else None
         if found and found.group(1) in self.license_ids:
-            path = f"{VA}{self.license_ids[found.group(1)]}{path[found.end(1) :]}"
-        query = [(name, self._id(name, value)) for name, value in recorded["query"]]
-        return path, query
+            return f"{VA}{self.license_ids[found.group(1)]}{path[found.end(1) :]}"
+        return path
 
     def _id(self, name: str, value: str) -> str:
         if name == "license" and value in self.license_ids:

@@ -82,6 +82,7 @@ class ComparingSession(requests.Session):
             replayed,
             rules_for(recorded["request"]["path"]),
             self.replay.aliases,
+            self.replay.translate,
         )
         sent, expected = (
             (method.upper(), path),

@@ -90,6 +90,11 @@ def test_links_are_compared_by_where_they_lead_and_remembered():
     assert aliases.urls == {PAGE["next"]: other_cursor["next"]}  # the replay follows its own
     lost_filter = {**PAGE, "next": "http://a.example/v1/vision-alert/1/logs/?cursor=abc"}
     assert verdict(PAGE, lost_filter).differences[0].path == "$.next"
+    renamed = {**PAGE, "next": "http://b.example/v1/vision-alert/4/logs/?status=anomaly&cursor=q"}
+    found = judge(
+        reply(PAGE), reply(renamed), VISIONALERT, Aliases(), lambda p: p.replace("/1/", "/4/")
+    )
+    assert found.outcome == EQUAL_EXCEPT_VOLATILE  # the same license, as the replay names it
     no_next = {**PAGE, "next": None}
     assert verdict(PAGE, no_next).differences[0].path == "$.next"
 

@@ -59,6 +59,13 @@ def upstream():
         yield server
 
 
+@pytest.fixture(scope="module")
+def emulator():
+    """The emulator a cassette is replayed against (a parity run resets it)."""
+    with LiveServer(seed="none") as server:
+        yield server
+
+
 def record(upstream: LiveServer, folder: Path, scenario, mutants: list[str] = ()) -> list[dict]:
     """Make the upstream's world, switch ``mutants`` on, run ``scenario(client, advance)``
     through a recording proxy into ``folder``; returns the recorded exchanges."""
@@ -86,7 +93,7 @@ def everything(upstream, tmp_path_factory) -> Path:
     return folder
 
 
-def test_a_recording_of_the_emulator_replays_without_difference(upstream, everything, tmp_path):
+def test_a_recording_of_the_emulator_replays_without_difference(emulator, everything, tmp_path):
     exchanges = Cassette(everything).exchanges()
     assert len(exchanges) >= 100
     paths = {exchange["request"]["path"] for exchange in exchanges}
@@ -94,7 +101,9 @@ def test_a_recording_of_the_emulator_replays_without_difference(upstream, everyt
     assert missing == []
     assert any(e["request"]["body"] and "multipart" in e["request"]["body"] for e in exchanges)
 
-    result = parity(everything, upstream.url, tmp_path)  # the world is reset, then seeded
+    assert exchanges[1]["request"]["path"] == "/v1/vision-alert/3/cameras/"
+
+    result = parity(everything, emulator.url, tmp_path)  # the world is reset, then seeded
 
     assert result.exit_code == 0, result.output
     assert f"{len(exchanges)} exchanges" in result.output and "0 different" in result.output
@@ -104,6 +113,8 @@ def test_a_recording_of_the_emulator_replays_without_difference(upstream, everyt
     )
     suite = ElementTree.parse(tmp_path / "everything" / "parity.xml").getroot()
     assert (suite.get("tests"), suite.get("failures")) == (str(len(exchanges)), "0")
+    licenses = requests.get(f"{emulator.url}/v1/vision-alert/licenses/", headers=traffic.auth(1))
+    assert [license["id"] for license in licenses.json()] == [1]  # replayed as license 3
 
 
 def test_no_token_appears_anywhere_in_the_cassette(everything):
@@ -154,12 +165,12 @@ def camera_reads(client: traffic.Client, advance) -> None:
     ],
 )
 def test_a_mutant_recording_reports_exactly_the_mutated_paths(
-    upstream, tmp_path, mutant, differing
+    upstream, emulator, tmp_path, mutant, differing
 ):
     cassette = tmp_path / mutant
     record(upstream, cassette, camera_reads, mutants=[mutant])
 
-    result = parity(cassette, upstream.url, tmp_path / "report")  # reset: no mutant on
+    result = parity(cassette, emulator.url, tmp_path / "report")
 
     assert result.exit_code == 1, result.output
     suite = ElementTree.parse(tmp_path / "report" / mutant / "parity.xml").getroot()
@@ -190,3 +201,9 @@ def test_the_record_command_proxies_and_writes_the_cassette(upstream, tmp_path):
     (exchange,) = Cassette(tmp_path / "run1").exchanges()
     assert exchange["request"]["headers"]["authorization"] == "Token <token-1>"
     assert exchange["response"]["body"]["json"] == reply.json()
+
+
+def test_parity_without_a_cassette_says_so(tmp_path):
+    result = parity(tmp_path / "nothing", "http://127.0.0.1:9", tmp_path / "report")
+    assert result.exit_code == 1
+    assert "holds no cassette" in result.output

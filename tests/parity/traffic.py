@@ -16,6 +16,12 @@ from ..images import noise, solid
 TOKEN = "live-secret-token-7f3a9c"
 START = "2026-04-10T14:30:00Z"
 WORLD = seeds.world(
+    # another client of the service: its licenses take the first ids, so the recorded ids
+    # differ from those the replay's world (only what the recording shows) hands out
+    seeds.account(
+        "bystander-token-55e1",
+        licenses=[seeds.license(code, cameras=[seeds.camera(f"B{code}")]) for code in "XY"],
+    ),
     seeds.account(
         TOKEN,
         licenses=[
@@ -38,8 +44,13 @@ WORLD = seeds.world(
             )
         ],
         vehicles=[seeds.vehicle("QWE1234", payment_status="0")],
-    )
+    ),
 )
+
+
+def auth(account: int) -> dict[str, str]:
+    """The header of the replay's token for the recording's ``<token-N>``."""
+    return {"Authorization": f"Token parity-{account}"}
 
 
 class Client:
@@ -70,7 +81,7 @@ class Client:
 
 
 def visionalert_reads(client: Client) -> int:
-    """Licenses, cameras (two pages), a camera; returns the license id."""
+    """Licenses, cameras page by page, a camera's reference; returns the license id."""
     licenses = client.call("GET", "/v1/vision-alert/licenses/").json()
     license_id = licenses[0]["id"]
     client.walk(f"/v1/vision-alert/{license_id}/cameras/", page_size=3)
