@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
@@ -41,6 +41,8 @@ KEPT_REPLY_HEADERS = (
     "access-control-allow-origin",
 )
 JSON_TYPES = ("application/json", "+json")
+#: bodies kept as text (redacted) when they are not JSON; any other is kept as a file
+TEXT_TYPES = ("application/x-www-form-urlencoded", "application/xml")
 
 
 class Cassette:
@@ -66,7 +68,7 @@ class Cassette:
             out.write(line + "\n")
 
     def store_bytes(self, content: bytes) -> str:
-        digest = hashlib.sha256(content).hexdigest()
+        digest = sha256(content)
         target = self.bodies / digest
         if not target.exists():
             self.bodies.mkdir(parents=True, exist_ok=True)
@@ -112,24 +114,28 @@ def kept_headers(headers, kept: tuple[str, ...], redactor: Redactor) -> dict[str
 
 
 def encode_body(
-    content: bytes, content_type: str, cassette: Cassette, redactor: Redactor
+    content: bytes, content_type: str, store: Callable[[bytes], str], redactor: Redactor
 ) -> dict | None:
-    """A body as the cassette keeps it (see the module docstring)."""
+    """A body as the cassette keeps it (see the module docstring); ``store`` keeps a
+    file's bytes and returns their hash (``Cassette.store_bytes``, or ``sha256`` only)."""
     if not content:
         return None
     kind = content_type.split(";")[0].strip().lower()
     if kind == "multipart/form-data":
         parts = multipart_parts(content, content_type)
         if parts is not None:
-            return {"multipart": [_part(part, cassette, redactor) for part in parts]}
+            return {"multipart": [_part(part, store, redactor) for part in parts]}
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
-        return {"file": _file(content, kind, cassette, redactor)}
+        return {"file": _file(content, kind, store, redactor)}
     try:
         return {"json": redactor.json(json.loads(text))}
     except ValueError:
+        pass
+    if kind.startswith("text/") or kind in TEXT_TYPES or (not kind and text.isprintable()):
         return {"text": redactor.text(text)}
+    return {"file": _file(content, kind, store, redactor)}
 
 
 def multipart_parts(content: bytes, content_type: str) -> list[dict] | None:
@@ -154,7 +160,7 @@ def multipart_parts(content: bytes, content_type: str) -> list[dict] | None:
     return parts
 
 
-def _part(part: dict, cassette: Cassette, redactor: Redactor) -> dict:
+def _part(part: dict, store: Callable[[bytes], str], redactor: Redactor) -> dict:
     if part["filename"] is None:
         try:
             return {
@@ -163,14 +169,18 @@ def _part(part: dict, cassette: Cassette, redactor: Redactor) -> dict:
             }
         except UnicodeDecodeError:
             pass
-    stored = _file(part["content"], part["content_type"], cassette, redactor)
+    stored = _file(part["content"], part["content_type"], store, redactor)
     return {"name": part["name"], "filename": part["filename"], **stored}
 
 
-def _file(content: bytes, content_type: str | None, cassette: Cassette, redactor: Redactor):
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _file(content: bytes, content_type: str | None, store, redactor: Redactor) -> dict:
     for secret, placeholder in redactor.secret_bytes():  # a secret is never written down
         content = content.replace(secret, placeholder)
-    digest = cassette.store_bytes(content)
+    digest = store(content)
     return {"sha256": digest, "size": len(content), "content_type": content_type}
 
 

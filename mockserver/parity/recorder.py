@@ -121,6 +121,8 @@ class RecordingProxy:
         reply_headers = [(n, v) for n, v in reply.headers.items() if n.lower() not in HOP_BY_HOP]
         self._write(seq, instant, elapsed_ms, request, path, query, headers, body, reply)
         answer = Response(reply.content, reply.status_code, headers=reply_headers)
+        if "content-type" not in reply.headers:  # no type the upstream did not give
+            del answer.headers["Content-Type"]
         return answer(environ, start_response)
 
     def _now(self, upstream: str) -> str:
@@ -144,13 +146,18 @@ class RecordingProxy:
                 if pairs
                 else [],
                 "headers": kept_request,
-                "body": encode_body(body, request.content_type or "", cassette, redactor),
+                "body": encode_body(
+                    body, request.content_type or "", cassette.store_bytes, redactor
+                ),
             },
             "response": {
                 "status": reply.status_code,
                 "headers": kept_reply,
                 "body": encode_body(
-                    reply.content, reply.headers.get("Content-Type", ""), cassette, redactor
+                    reply.content,
+                    reply.headers.get("Content-Type", ""),
+                    cassette.store_bytes,
+                    redactor,
                 ),
             },
         }

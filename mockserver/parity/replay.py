@@ -12,7 +12,6 @@ compared with the recorded one (``compare``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -27,6 +26,7 @@ from .cassette import (
     decode_body,
     encode_body,
     kept_headers,
+    sha256,
 )
 from .compare import Aliases, Verdict, judge
 from .implied_seed import VA, VA_LICENSE_PATH, Implied, implied_seed
@@ -136,7 +136,7 @@ class Replay:
             allow_redirects=False,
             timeout=TIMEOUT,
         )
-        replayed = self._as_recorded(reply)
+        replayed = self.as_recorded(reply)
         rules = rules_for(recorded["path"])
         verdict = judge(exchange["response"], replayed, rules, self.aliases, self.translate)
         return Result(exchange, replayed, verdict)
@@ -190,7 +190,7 @@ class Replay:
             return None
         return f"{scheme} {self.tokens.get(credentials.strip(), credentials.strip())}"
 
-    def _as_recorded(self, reply: requests.Response) -> dict:
+    def as_recorded(self, reply: requests.Response) -> dict:
         """The replay's reply in the cassette's form, the replay's tokens shown as the
         recording's placeholders (so that an echoed token compares equal)."""
         redactor = Redactor({token: name for name, token in self.tokens.items()})
@@ -199,16 +199,6 @@ class Replay:
             "status": reply.status_code,
             "headers": kept_headers(headers, KEPT_REPLY_HEADERS, redactor),
             "body": encode_body(
-                reply.content, reply.headers.get("Content-Type", ""), _Discard(), redactor
+                reply.content, reply.headers.get("Content-Type", ""), sha256, redactor
             ),
         }
-
-
-class _Discard(Cassette):
-    """Where a replayed reply's binary bodies go: only their hash is kept."""
-
-    def __init__(self) -> None:
-        super().__init__("/nonexistent")
-
-    def store_bytes(self, content: bytes) -> str:
-        return hashlib.sha256(content).hexdigest()

@@ -70,7 +70,7 @@ class ComparingSession(requests.Session):
         if recorded is not None:
             self.replay.set_clock(recorded["time"])
         response = super().request(method, url, *args, **kwargs)
-        replayed = self.replay._as_recorded(response)
+        replayed = self.replay.as_recorded(response)
         path = urlsplit(response.request.url).path
         if recorded is None:
             gone = Difference("request", "none", f"{method.upper()} {path}")

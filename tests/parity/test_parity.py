@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 import requests
 from click.testing import CliRunner
+from werkzeug.serving import make_server
 
 from mockserver.cli import main
 from mockserver.parity.cassette import Cassette
@@ -73,7 +75,8 @@ def record(upstream: LiveServer, folder: Path, scenario, mutants: list[str] = ()
     control.reset(seed="none")
     control.set_clock(traffic.START)
     control.seed(traffic.WORLD)
-    requests.post(f"{upstream.url}/_mock/mutants", json={"active": list(mutants)}, timeout=10)
+    switched = requests.post(f"{upstream.url}/_mock/mutants", json={"active": list(mutants)})
+    assert switched.status_code == 200, switched.text
     proxy = RecordingProxy([upstream.url], Cassette(folder), upstream_clock=True)
     with RecordingServer(proxy) as server:
         scenario(traffic.Client(server.url), control.advance)
@@ -207,3 +210,51 @@ def test_parity_without_a_cassette_says_so(tmp_path):
     result = parity(tmp_path / "nothing", "http://127.0.0.1:9", tmp_path / "report")
     assert result.exit_code == 1
     assert "holds no cassette" in result.output
+
+
+def test_the_proxy_answers_with_the_upstream_reply_unchanged(upstream, tmp_path):
+    control = MockServerClient(upstream.url)
+    control.reset(seed="none")
+    control.seed(traffic.WORLD)
+    proxy = RecordingProxy([upstream.url], Cassette(tmp_path / "run"))
+    with RecordingServer(proxy) as server:
+        through, direct = traffic.Client(server.url), traffic.Client(upstream.url)
+        license_id = direct.call("GET", "/v1/vision-alert/licenses/").json()[0]["id"]
+        pairs = [
+            (
+                through.call("DELETE", f"/v1/vision-alert/{license_id}/cameras/C7/"),
+                direct.call("DELETE", f"/v1/vision-alert/{license_id}/cameras/C6/"),
+            ),
+            (
+                through.call("GET", "/v1/vision-alert/licenses/", headers={"Authorization": "x"}),
+                direct.call("GET", "/v1/vision-alert/licenses/", headers={"Authorization": "x"}),
+            ),
+        ]
+    kept = ("content-type", "www-authenticate", "content-length")
+    for proxied, answered in pairs:
+        assert proxied.status_code == answered.status_code
+        assert proxied.content == answered.content
+        assert [proxied.headers.get(n) for n in kept] == [answered.headers.get(n) for n in kept]
+    assert [e["response"]["status"] for e in Cassette(tmp_path / "run").exchanges()] == [204, 401]
+
+
+def test_a_reply_without_a_content_type_stays_without(tmp_path):
+    """A small upstream of our own: a reply the emulator never makes."""
+
+    def bare(environ, start_response):
+        start_response("200 OK", [("X-Kind", "bare"), ("Content-Length", "3")])
+        return [b"\x00\x01\x02"]
+
+    upstream = make_server("127.0.0.1", 0, bare, threaded=True)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    try:
+        proxy = RecordingProxy([f"http://127.0.0.1:{upstream.server_port}"], Cassette(tmp_path))
+        with RecordingServer(proxy) as server:
+            reply = requests.get(server.url + "/anything", timeout=10)
+    finally:
+        upstream.shutdown()
+        upstream.server_close()
+    assert (reply.content, reply.headers.get("X-Kind")) == (b"\x00\x01\x02", "bare")
+    assert "Content-Type" not in reply.headers
+    (exchange,) = Cassette(tmp_path).exchanges()
+    assert exchange["response"]["body"]["file"]["size"] == 3

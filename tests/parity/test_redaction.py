@@ -52,7 +52,9 @@ def test_a_multipart_upload_keeps_its_file_by_hash_and_comes_back_whole(tmp_path
         + f"\r\n--{boundary}--\r\n".encode()
     )
 
-    kept = encode_body(body, f"multipart/form-data; boundary={boundary}", cassette, redactor)
+    kept = encode_body(
+        body, f"multipart/form-data; boundary={boundary}", cassette.store_bytes, redactor
+    )
 
     camera, upload = kept["multipart"]
     assert camera == {"name": "camera_id", "value": "C1"}
