@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..core.parity_rules import ParityRules
 
@@ -78,20 +78,20 @@ def kind(value: object) -> str:
 
 
 def timestamp_format(value: object) -> str:
-    """A timestamp's format, in words: ``date``, ``T, fraction 6, Z``, ``T, offset``..."""
+    """A timestamp's format as a pattern: ``YYYY-MM-DDThh:mm:ssZ``,
+    ``YYYY-MM-DDThh:mm:ss.ffffff``, ``YYYY-MM-DD``..."""
     if not isinstance(value, str):
         return kind(value)
     found = _TIMESTAMP.fullmatch(value)
     if found is None:
         return f"not a timestamp ({value!r})"
     if found.group("sep") is None:
-        return "date"
-    zone = found.group("zone")
-    words = [found.group("sep")]
-    if found.group("fraction"):
-        words.append(f"fraction {len(found.group('fraction'))}")
-    words.append("naive" if zone is None else ("Z" if zone in "Zz" else "offset"))
-    return ", ".join(words)
+        return "YYYY-MM-DD"
+    seconds = ":ss" if found.group("fraction") is not None or value[16:17] == ":" else ""
+    fraction = "." + "f" * len(found.group("fraction")) if found.group("fraction") else ""
+    zone = found.group("zone") or ""
+    offset = "Z" if zone in ("Z", "z") else ("+hh:mm" if ":" in zone else "+hhmm" if zone else "")
+    return f"YYYY-MM-DD{found.group('sep')}hh:mm{seconds}{fraction}{offset}"
 
 
 def id_form(value: object) -> str:
@@ -111,14 +111,14 @@ def url_form(value: object) -> str:
     return "relative URL" if value.startswith("/") else f"literal {value!r}"
 
 
-def link_behaviour(value: object, translate: Callable[[str], str] = str) -> object:
+def link_behaviour(value: object, translate: Callable[[str], str] = str) -> str:
     """A page link as what it does: null, or its path (``translate``: as the replay names
     it) and its filters, not its position."""
     if not isinstance(value, str):
         return kind(value)
     parts = urlsplit(value)
     filters = sorted(p for p in parse_qsl(parts.query, True) if p[0] not in POSITION_PARAMS)
-    return (translate(parts.path).rstrip("/"), tuple(filters))
+    return f"a link to {translate(parts.path).rstrip('/')}/?{urlencode(filters)}"
 
 
 class Comparer:

@@ -117,10 +117,12 @@ def test_without_rules_every_value_counts():
 @pytest.mark.parametrize(
     "value, form",
     [
-        ("2026-04-10T14:30:00Z", "T, Z"),
-        ("2026-04-10T14:30:00+00:00", "T, offset"),
-        ("2019-06-08T15:40:19.419745", "T, fraction 6, naive"),
-        ("2026-04-10", "date"),
+        ("2026-04-10T14:30:00Z", "YYYY-MM-DDThh:mm:ssZ"),
+        ("2026-04-10T14:30:00+00:00", "YYYY-MM-DDThh:mm:ss+hh:mm"),
+        ("2019-06-08T15:40:19.419745", "YYYY-MM-DDThh:mm:ss.ffffff"),
+        ("2024-01-19 11:17:19.000000+0800", "YYYY-MM-DD hh:mm:ss.ffffff+hhmm"),
+        ("2026-04-10T14:30", "YYYY-MM-DDThh:mm"),
+        ("2026-04-10", "YYYY-MM-DD"),
         ("None", "not a timestamp ('None')"),
         (None, "null"),
     ],
