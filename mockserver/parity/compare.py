@@ -41,6 +41,11 @@ class Difference:
         return f"{self.path}: recorded {self.recorded}, replayed {self.replayed}"
 
 
+def request_key(path: str, query: list) -> tuple:
+    """A request's path and parameters, in an order-free form."""
+    return (path.rstrip("/"), tuple(sorted(tuple(pair) for pair in query)))
+
+
 @dataclass
 class Aliases:
     """What a recorded value is called in the replay: links and URLs (the whole URL), ids
@@ -48,6 +53,17 @@ class Aliases:
 
     urls: dict[str, str] = field(default_factory=dict)
     ids: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: the replay's URL by the recorded one's path and parameters (what a request names)
+    followed: dict[tuple, str] = field(default_factory=dict)
+
+    def add_url(self, recorded: str, replayed: str) -> None:
+        self.urls[recorded] = replayed
+        parts = urlsplit(recorded)
+        self.followed[request_key(parts.path, parse_qsl(parts.query, True))] = replayed
+
+    def url_for(self, path: str, query: list) -> str | None:
+        """The replay's URL for a request the recording sent to a recorded link or URL."""
+        return self.followed.get(request_key(path, query))
 
     def add_id(self, name: str, recorded: object, replayed: object) -> None:
         self.ids.setdefault(name, {})[str(recorded)] = str(replayed)
@@ -179,7 +195,7 @@ class Comparer:
             return
         self.volatile.append(path)
         if rule in ("links", "urls"):
-            self.aliases.urls[recorded] = replayed
+            self.aliases.add_url(recorded, replayed)
         elif rule == "ids":
             self.aliases.add_id(path.rsplit(".", 1)[-1], recorded, replayed)
 

@@ -85,8 +85,8 @@ class Account:
 class Implied:
     seed: dict  # the seed document
     tokens: dict[str, str]  # placeholder -> the token the replay sends for it
-    #: per seeded account, the recorded ids of its licenses in the seed's order
-    license_ids: list[list[str]]
+    license_codes: dict[str, str]  # a recorded license id -> its code
+    seeded: list[str]  # the placeholders of the accounts seeded, in the seed's order
 
 
 def implied_seed(exchanges: list[dict]) -> Implied:
@@ -97,17 +97,18 @@ def implied_seed(exchanges: list[dict]) -> Implied:
         if name is not None:
             accounts.setdefault(name, Account(name)).exchanges.append(exchange)
     tokens: dict[str, str] = {}
-    documents, license_ids = [], []
+    documents, license_codes = [], {}
     for number, account in enumerate(accounts.values(), start=1):
         if account.unknown():
             tokens[account.placeholder] = UNKNOWN_TOKEN.format(number)
             continue
         tokens[account.placeholder] = REPLAY_TOKEN.format(number)
         _read(account)
-        document, recorded_ids = _document(account, tokens[account.placeholder])
+        document, codes = _document(account, tokens[account.placeholder])
         documents.append(document)
-        license_ids.append(recorded_ids)
-    return Implied({"accounts": documents}, tokens, license_ids)
+        license_codes.update(codes)
+    seeded = [name for name, token in tokens.items() if not token.startswith("parity-unknown")]
+    return Implied({"accounts": documents}, tokens, license_codes, seeded)
 
 
 def _read(account: Account) -> None:
@@ -208,7 +209,7 @@ def _parkings(found: list, created_cameras: set[str]) -> list[dict]:
     return parkings
 
 
-def _document(account: Account, token: str) -> tuple[dict, list[str]]:
+def _document(account: Account, token: str) -> tuple[dict, dict[str, str]]:
     licenses = []
     used = set(account.licenses) | set(account.cameras)
     for license_id in sorted(used, key=int):
@@ -248,4 +249,4 @@ def _document(account: Account, token: str) -> tuple[dict, list[str]]:
             ],
         },
     }
-    return document, [license_id for license_id, _ in licenses]
+    return document, {license_id: license["code"] for license_id, license in licenses}

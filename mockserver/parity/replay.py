@@ -29,7 +29,7 @@ from .cassette import (
     sha256,
 )
 from .compare import Aliases, Verdict, judge
-from .implied_seed import VA, VA_LICENSE_PATH, Implied, implied_seed
+from .implied_seed import VA, VA_LICENSE_PATH, implied_seed
 from .redaction import Redactor
 
 TIMEOUT = 120.0
@@ -47,11 +47,6 @@ def rules_for(path: str) -> ParityRules:
         if path.startswith(vendor.url_prefix):
             return vendor.parity
     return ParityRules()
-
-
-def _link_key(path: str, query: str | list) -> tuple:
-    pairs = parse_qsl(query, True) if isinstance(query, str) else [tuple(p) for p in query]
-    return (path.rstrip("/"), tuple(sorted(pairs)))
 
 
 class Replay:
@@ -79,18 +74,28 @@ class Replay:
     # -- the world ----------------------------------------------------------------------------
 
     def prepare(self, exchanges: list[dict]) -> None:
+        """Reset the emulator and seed it; learn its tokens and license ids (a recorded
+        license is the seeded one of the same code)."""
         implied = implied_seed(exchanges)
+        seed, self.tokens = implied.seed, dict(implied.tokens)
         if self.seed is not None:  # a given seed: its tokens stand for the recorded ones
-            given = [account["token"] for account in self.seed.get("accounts", [])]
-            implied = Implied(self.seed, dict(zip(implied.tokens, given, strict=False)), [])
-        self.tokens = implied.tokens
+            seed = self.seed
+            given = [account.get("token") for account in seed.get("accounts", [])]
+            self.tokens.update(zip(implied.seeded, given, strict=False))
         self._control("POST", "/_mock/reset?seed=none")
         if exchanges:
             self.set_clock(exchanges[0]["time"])
-        seeded = self._control("POST", "/_mock/seed", json=implied.seed)
-        for recorded_ids, account in zip(implied.license_ids, seeded["accounts"], strict=False):
-            for recorded, created in zip(recorded_ids, account.get("licenses", []), strict=False):
-                self.license_ids[recorded] = str(created["id"])
+        seeded = self._control("POST", "/_mock/seed", json=seed)
+        created = {
+            license["code"]: str(license["id"])
+            for account in seeded.get("accounts", [])
+            for license in account.get("licenses", [])
+        }
+        self.license_ids = {
+            recorded: created[code]
+            for recorded, code in implied.license_codes.items()
+            if code in created
+        }
 
     def set_clock(self, instant: str) -> None:
         if instant != self._clock:
@@ -144,12 +149,10 @@ class Replay:
     def where(self, recorded: dict) -> tuple[str, list[tuple[str, str]]]:
         """The path and query to send: a followed link or URL as the replay names it, a
         license id as seeded, quoted ids as the replay's."""
-        key = _link_key(recorded["path"], recorded["query"])
-        for link, replayed in self.aliases.urls.items():
-            parts = urlsplit(link)
-            if _link_key(parts.path, parts.query) == key:
-                target = urlsplit(replayed)
-                return target.path, parse_qsl(target.query, True)
+        replayed = self.aliases.url_for(recorded["path"], recorded["query"])
+        if replayed is not None:
+            target = urlsplit(replayed)
+            return target.path, parse_qsl(target.query, True)
         query = [(name, self._id(name, value)) for name, value in recorded["query"]]
         return self.translate(recorded["path"]), query
 

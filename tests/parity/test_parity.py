@@ -3,6 +3,7 @@ service (started here on 127.0.0.1), once unmutated and once with a mutant on.""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -258,3 +259,32 @@ def test_a_reply_without_a_content_type_stays_without(tmp_path):
     assert "Content-Type" not in reply.headers
     (exchange,) = Cassette(tmp_path).exchanges()
     assert exchange["response"]["body"]["file"]["size"] == 3
+
+
+def test_a_given_seed_stands_for_the_recorded_world(upstream, emulator, tmp_path):
+    cassette = tmp_path / "reads"
+    record(upstream, cassette, camera_reads)
+    seed = tmp_path / "seed.json"
+    (main_account,) = [a for a in traffic.WORLD["accounts"] if a["token"] == traffic.TOKEN]
+    seed.write_text(json.dumps({"accounts": [{**main_account, "token": "given-token"}]}))
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "parity",
+            str(cassette),
+            "--url",
+            emulator.url,
+            "--seed",
+            str(seed),
+            "--report",
+            str(tmp_path),
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "0 different" in result.output
+    licenses = requests.get(
+        f"{emulator.url}/v1/vision-alert/licenses/", headers={"Authorization": "Token given-token"}
+    )
+    assert [license["code"] for license in licenses.json()] == ["LIC-P"]  # seeded as given
