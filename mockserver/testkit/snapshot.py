@@ -74,7 +74,11 @@ class ComparingSession(requests.Session):
         path = urlsplit(response.request.url).path
         if recorded is None:
             gone = Difference("request", "none", f"{method.upper()} {path}")
-            extra = {"seq": 0, "request": {"method": method, "path": path, "query": []}}
+            extra = {
+                "seq": 0,
+                "request": {"method": method.upper(), "path": path, "query": []},
+                "response": {"status": "-"},
+            }
             self.results.append(Result(extra, replayed, Verdict(DIFFERENT, [gone])))
             return response
         verdict = judge(

@@ -35,6 +35,12 @@ def test_cameras(parity_snapshot):
 
 def test_cameras_again(parity_snapshot):
     walk(parity_snapshot)
+
+
+def test_one_request_more_than_recorded(parity_snapshot):
+    walk(parity_snapshot)
+    if not parity_snapshot.recording:
+        parity_snapshot.session.get(parity_snapshot.url + "/v1/vision-alert/licenses/")
 """
 
 
@@ -49,7 +55,7 @@ def test_a_snapshot_is_recorded_once_then_compared_offline(pytester, live_servic
     pytester.makepyfile(test_walk=WALK)
     monkeypatch.setenv("MOCKSERVER_PARITY_TOKEN", traffic.TOKEN)
     recorded = pytester.runpytest_subprocess("-q", *QUIET, "--parity-upstream", live_service.url)
-    recorded.assert_outcomes(passed=2)
+    recorded.assert_outcomes(passed=3)
     snapshots = pytester.path / "parity_snapshots" / "test_walk"
     tampered = snapshots / "test_cameras_again" / "exchanges.jsonl"
     assert traffic.TOKEN not in tampered.read_text()
@@ -59,11 +65,13 @@ def test_a_snapshot_is_recorded_once_then_compared_offline(pytester, live_servic
 
     compared = pytester.runpytest_subprocess("-q", *QUIET)
 
-    compared.assert_outcomes(passed=1, failed=1)
+    compared.assert_outcomes(passed=1, failed=2)
     compared.stdout.fnmatch_lines(
         [
-            "*differs from the parity snapshot*",
+            "*differs from the parity snapshot*test_cameras_again*",
             "*#2 GET /v1/vision-alert/*/cameras/*results[[]0[]].state*",
+            "*differs from the parity snapshot*test_one_request_more_than_recorded*",
+            "*#0 GET /v1/vision-alert/licenses/: request: recorded none, replayed GET*",
         ]
     )
     assert (snapshots / "test_cameras_again.report" / "parity.md").is_file()
