@@ -3,11 +3,12 @@
 What a recording shows of the world before it began: one account per token placeholder
 (none for a token every reply refused as unknown), without a product the service refused
 it every time (403), throttled only if a reply said so; the VisionAlert licenses its
-license lists showed (and, for a license id a path used with success but no list showed, a
-license of that id's own); the cameras its camera lists and camera reads showed before any
-upload registered them; ParkPow's parkings and cameras as its first parking-list showed
-them (cameras created earlier in the recording left out), and the vehicles its vehicle
-lists showed before the recording created them (and before any import). What no reply showed (logs, references,
+license lists showed (and, for a license id a path used with success but no list showed,
+a license of that id's own, under the code its cameras name, else ``LICENSE-<id>``); the
+cameras its camera lists and camera reads showed before any upload registered them;
+ParkPow's parkings and cameras as its first parking-list showed them (cameras created
+earlier in the recording left out), and the vehicles its vehicle lists showed before the
+recording created them (and before any import). What no reply showed (logs, references,
 visits) is not seeded: a replay that needs it reports the difference.
 """
 
@@ -56,6 +57,7 @@ class Account:
     cameras: dict[str, dict[str, dict]] = field(default_factory=dict)  # id -> serial -> camera
     parkings: list[dict] | None = None
     vehicles: dict[str, dict] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)  # license id -> code, from cameras
 
     def unknown(self) -> bool:
         return all(e["response"]["status"] == 401 for e in self.exchanges)
@@ -167,8 +169,12 @@ def _va_cameras(account: Account, path: str, found: object, uploaded: set[str]) 
         listed = []
     for camera in listed:
         serial = camera.get("serial")
-        if isinstance(serial, str) and serial not in uploaded:
-            cameras.setdefault(serial, camera)
+        if not isinstance(serial, str) or serial in uploaded:
+            continue
+        if "name" not in cameras.get(serial, {}):  # a list's camera over a path's serial
+            cameras[serial] = camera
+        if isinstance(camera.get("license"), str):  # cameras name their license's code
+            account.codes.setdefault(license_id, camera["license"])
 
 
 def _fields(request: dict) -> dict:
@@ -214,7 +220,8 @@ def _document(account: Account, token: str) -> tuple[dict, dict[str, str]]:
     used = set(account.licenses) | set(account.cameras)
     for license_id in sorted(used, key=int):
         shown = account.licenses.get(license_id, {})
-        license = {"code": shown.get("code") or f"LICENSE-{license_id}"}
+        code = shown.get("code") or account.codes.get(license_id) or f"LICENSE-{license_id}"
+        license = {"code": code}
         for key in ("size", "va_type", "expiration", "created"):
             if shown.get(key) is not None:
                 license[key] = shown[key]
