@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 VA = "/v1/vision-alert/"
 PP = "/api/v1/"
@@ -161,7 +161,7 @@ def _va_cameras(account: Account, path: str, found: object, uploaded: set[str]) 
     if path.rstrip("/").endswith("/cameras") and isinstance(found, dict):
         listed = [c for c in found.get("results") or [] if isinstance(c, dict)]
     elif item is not None:
-        serial = item.group(2)
+        serial = unquote(item.group(2))  # the recorded path is as the client encoded it
         listed = [
             found if item.group(3) is None and isinstance(found, dict) else {"serial": serial}
         ]
