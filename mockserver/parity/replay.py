@@ -13,6 +13,7 @@ compared with the recorded one (``compare``).
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -33,6 +34,8 @@ from .implied_seed import VA, VA_LICENSE_PATH, implied_seed
 from .redaction import Redactor
 
 TIMEOUT = 120.0
+#: how long a replay waits for due work another worker of the emulator holds
+SETTLE_TIMEOUT = 60.0
 
 
 @dataclass
@@ -98,9 +101,17 @@ class Replay:
         }
 
     def set_clock(self, instant: str) -> None:
-        if instant != self._clock:
-            self._control("POST", "/_mock/clock", json={"set": instant})
-            self._clock = instant
+        """Freeze the emulator's clock at ``instant``, once the work due by then is done
+        (a clock move reports work another worker still holds: it is waited for)."""
+        if instant == self._clock:
+            return
+        moved = self._control("POST", "/_mock/clock", json={"set": instant})
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while any(job.get("held") for job in moved.get("pending", ())):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"work due by {instant} is still held: {moved['pending']}")
+            moved = self._control("POST", "/_mock/clock", json={"advance": 0})
+        self._clock = instant
 
     def _control(self, method: str, path: str, **options) -> dict:
         reply = self.session.request(

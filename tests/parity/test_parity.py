@@ -80,8 +80,15 @@ def record(upstream: LiveServer, folder: Path, scenario, mutants: list[str] = ()
     assert switched.status_code == 200, switched.text
     proxy = RecordingProxy([upstream.url], Cassette(folder), upstream_clock=True)
     with RecordingServer(proxy) as server:
-        scenario(traffic.Client(server.url), control.advance)
+        scenario(traffic.Client(server.url), lambda seconds: settled(control, seconds))
     return Cassette(folder).exchanges()
+
+
+def settled(control: MockServerClient, seconds: float) -> None:
+    """Advance the upstream's clock and wait for the work due by then (as the replay does)."""
+    moved = control.advance(seconds)
+    while any(job["held"] for job in moved.get("pending", ())):
+        moved = control.advance(0)
 
 
 def parity(cassette: Path, url: str, report: Path):
