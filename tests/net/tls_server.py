@@ -82,6 +82,13 @@ class TlsServer:
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
+        try:
+            return self._wait_until_healthy(timeout, retries)
+        except BaseException:
+            self.cleanup()  # never a server left running by a start that failed
+            raise
+
+    def _wait_until_healthy(self, timeout: float, retries: int) -> TlsServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -91,7 +98,6 @@ class TlsServer:
             if self.healthy(timeout=1):
                 return self
             time.sleep(0.1)
-        self.stop()
         raise RuntimeError(f"mockserver did not start in {timeout}s:\n{self.log()}")
 
     def healthy(self, timeout: float = 5) -> bool:
@@ -126,7 +132,7 @@ class TlsServer:
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # its whole group: workers, the proxy
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
 
