@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from importlib import resources
 
 #: variables naming a CA file, and who reads them. REQUESTS_CA_BUNDLE, SSL_CERT_FILE and
 #: CURL_CA_BUNDLE replace the default roots (real hosts then fail); NODE_EXTRA_CA_CERTS adds.
@@ -28,6 +29,8 @@ def instructions(ca_path: str) -> list[str]:
         for line, (_, who) in zip(environment(ca_path), VARIABLES, strict=True)
     ]
     lines += [
+        "# Node whose https module ignores HTTPS_PROXY (before NODE_USE_ENV_PROXY=1): preload",
+        f"export NODE_OPTIONS='--require \"{node_preload()}\"'",  # Node's own quoting
         "# Java (9+): into the JDK's trust store (default password: changeit)",
         f"keytool -importcert -noprompt -trustcacerts -alias mockserver-ca -file {quoted} "
         "-cacerts -storepass changeit",
@@ -36,3 +39,8 @@ def instructions(ca_path: str) -> list[str]:
         "&& sudo update-ca-certificates",
     ]
     return lines
+
+
+def node_preload():
+    """The shipped preload that tunnels Node's ``https`` requests through HTTPS_PROXY."""
+    return resources.files("mockserver") / "data" / "node" / "env-proxy.cjs"

@@ -10,12 +10,12 @@ import ssl
 import subprocess
 import sys
 import textwrap
-from importlib import resources
 
 import pytest
 import requests
 
 from mockserver.core.vendor import hosts
+from mockserver.net.trust import node_preload
 from mockserver.vendors import VENDORS
 
 from ..images import solid
@@ -201,11 +201,10 @@ def test_node_https_module_unchanged_through_the_proxy(server, tmp_path):
             """
         )
     )
-    preload = resources.files("mockserver") / "data" / "node" / "env-proxy.cjs"
     env = clean_env(
         HTTPS_PROXY=server.proxy_url,
         NODE_EXTRA_CA_CERTS=server.ca,
-        NODE_OPTIONS=f"--require {preload}",
+        NODE_OPTIONS=f'--require "{node_preload()}"',  # as `mockserver ca` prints it
     )
     mark = server.mark()
     result = subprocess.run(

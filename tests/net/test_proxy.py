@@ -14,6 +14,7 @@ import threading
 import time
 from contextlib import contextmanager
 
+import psutil
 import pytest
 import requests
 
@@ -140,6 +141,17 @@ def test_passthrough_flag_tunnels_other_hosts_and_the_proxy_ends_with_the_server
         except ProcessLookupError:
             pass
         server.cleanup()
+
+
+def test_the_proxy_binds_loopback_unless_told_otherwise(server):
+    tree = psutil.Process(server.process.pid)
+    bound = {
+        connection.laddr.ip
+        for process in [tree, *tree.children(recursive=True)]
+        for connection in process.net_connections(kind="tcp")
+        if connection.status == psutil.CONN_LISTEN and connection.laddr.port == server.proxy_port
+    }
+    assert bound == {"127.0.0.1"}
 
 
 def _listening(port: int) -> bool:
