@@ -135,6 +135,8 @@ def serve(
     """Start the emulator and run until interrupted (SIGINT/SIGTERM)."""
     if data_dir and ephemeral:
         raise click.UsageError("--data-dir and --ephemeral exclude each other")
+    if proxy_port is not None and proxy_port == port:
+        raise click.UsageError("--proxy-port needs a port of its own, not --port's")
     throwaway = tempfile.mkdtemp(prefix="mockserver-") if ephemeral else None
     config = Config.from_env(
         data_dir=os.path.abspath(throwaway or data_dir or "mockserver-data"),

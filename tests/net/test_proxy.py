@@ -17,7 +17,9 @@ from contextlib import contextmanager
 import psutil
 import pytest
 import requests
+from click.testing import CliRunner
 
+from mockserver.cli import main
 from mockserver.net.proxy import HEAD_LIMIT, ForwardProxy, ProxySettings
 
 from .tls_server import TOKEN, TlsServer, raw_exchange
@@ -141,6 +143,11 @@ def test_passthrough_flag_tunnels_other_hosts_and_the_proxy_ends_with_the_server
         except ProcessLookupError:
             pass
         server.cleanup()
+
+
+def test_the_proxy_needs_a_port_of_its_own():
+    result = CliRunner().invoke(main, ["serve", "--port", "8123", "--proxy-port", "8123"])
+    assert result.exit_code == 2 and "--proxy-port needs a port of its own" in result.output
 
 
 def test_the_proxy_binds_loopback_unless_told_otherwise(server):
