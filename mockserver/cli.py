@@ -159,9 +159,9 @@ def serve(
     os.makedirs(config.data_dir, exist_ok=True)
     tls = tls or proxy_port is not None
     ca_dir = _ca_dir(ca_dir, data_dir)
-    leaf = _leaf(ca_dir, host) if tls else None
     proxy = None
     try:
+        leaf = _leaf(ca_dir, host) if tls else None
         _announce(config, host, port, workers, generated, "https" if tls else "http")
         if tls:
             _announce_tls(ca_dir)

@@ -217,12 +217,16 @@ def test_node_https_module_unchanged_through_the_proxy(server, tmp_path):
     assert host_header(entry) == "app.parkpow.com" and entry["status"] == reply["status"]
 
 
-def test_the_served_leaf_covers_every_vendor_host_from_the_descriptors(server):
+def test_the_served_leaf_covers_every_vendor_host_from_the_descriptors_over_tls_1_2_too(server):
     context = ssl.create_default_context(cafile=server.ca)
     for name in ("localhost", "127.0.0.1", *hosts(VENDORS)):
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
             with context.wrap_socket(raw, server_hostname=name) as tls:  # checks the name
-                assert tls.version() in ("TLSv1.2", "TLSv1.3")
+                assert tls.version() == "TLSv1.3"
+    context.maximum_version = ssl.TLSVersion.TLSv1_2  # firmware and older runtimes stop here
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname="app.parkpow.com") as tls:
+            assert tls.version() == "TLSv1.2"
 
 
 # -- clients that must fail --------------------------------------------------------------
