@@ -203,7 +203,9 @@ class ForwardProxy:
                 self.settings.connect_timeout,
             )
         except (OSError, TimeoutError, ssl.SSLError) as error:
-            raise Refusal(502, f"{host}:{port} did not answer: {error or 'timed out'}") from None
+            raise Refusal(
+                502, f"{host}:{port} did not answer: {str(error) or 'timed out'}"
+            ) from None
 
     async def _pipe(self, reader, writer, up_reader, up_writer) -> None:
         """Copy both ways until the server's side ends (the client's ending first only

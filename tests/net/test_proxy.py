@@ -265,3 +265,14 @@ def test_a_tunnel_silent_both_ways_is_closed(echo_port):
             while sock.recv(1024):  # the echo, then the close
                 pass
             assert 0.3 < time.monotonic() - started < 4
+
+
+def test_an_emulator_that_does_not_answer_gives_502():
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed_port = unused.getsockname()[1]  # bound, never listening: refused
+        with running_proxy(upstream_port=closed_port) as port:
+            status, body = reply_of(
+                raw_exchange(port, b"CONNECT app.parkpow.com:443 HTTP/1.1\r\n\r\n")
+            )
+    assert status == 502 and f"127.0.0.1:{closed_port} did not answer" in body["detail"]
