@@ -145,6 +145,24 @@ def test_passthrough_flag_tunnels_other_hosts_and_the_proxy_ends_with_the_server
         server.cleanup()
 
 
+def test_tls_alone_serves_https_without_a_proxy():
+    server = TlsServer(proxy=False).start()
+    try:
+        log = server.log()
+        assert f"mockserver on https://127.0.0.1:{server.port}" in log
+        assert f"CA certificate {server.ca}" in log and "forward proxy" not in log
+        assert not _listening(server.proxy_port)
+        reply = requests.get(
+            f"{server.url}/api/v1/parking-list/",
+            headers={"Authorization": f"Token {TOKEN}"},
+            verify=server.ca,
+            timeout=10,
+        )
+        assert reply.status_code == 200
+    finally:
+        server.cleanup()
+
+
 def test_the_proxy_needs_a_port_of_its_own():
     result = CliRunner().invoke(main, ["serve", "--port", "8123", "--proxy-port", "8123"])
     assert result.exit_code == 2 and "--proxy-port needs a port of its own" in result.output

@@ -52,11 +52,12 @@ def require(program: str, install: str) -> str:
 class TlsServer:
     """The emulator serving HTTPS on ``port`` and a forward proxy on ``proxy_port``."""
 
-    def __init__(self, extra_args: list[str] | None = None) -> None:
+    def __init__(self, extra_args: list[str] | None = None, proxy: bool = True) -> None:
         self.directory = tempfile.mkdtemp(prefix="mockserver-tls-")
         self.ca_dir = os.path.join(self.directory, "ca")
         self.ca = os.path.join(self.ca_dir, "ca.pem")
         self.extra_args = list(extra_args or [])
+        self.proxy = proxy  # False: ``--tls`` alone
         self.process: subprocess.Popen | None = None
         self.log_path = os.path.join(self.directory, "serve.log")
 
@@ -75,7 +76,9 @@ class TlsServer:
             json.dump(WORLD, handle)
         command = [
             *(sys.executable, "-m", "mockserver.cli", "serve", "--workers", "1"),
-            *("--port", str(self.port), "--proxy-port", str(self.proxy_port)),
+            "--port",
+            str(self.port),
+            *(("--proxy-port", str(self.proxy_port)) if self.proxy else ("--tls",)),
             *("--ca-dir", self.ca_dir, "--ephemeral", "--seed", seed, *self.extra_args),
         ]
         with open(self.log_path, "wb") as log:
