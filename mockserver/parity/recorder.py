@@ -12,6 +12,7 @@ the real service, ``upstream_clock=True`` takes the emulator's own clock instead
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 from datetime import UTC, datetime
@@ -80,10 +81,16 @@ class RecordingProxy:
         self.cassette = cassette.create(self.upstreams)
         self.upstream_clock = upstream_clock
         self.redactor = redactor or Redactor()
-        self.session = requests.Session()
-        self.session.trust_env = False  # the upstream is reached directly, never via a proxy
+        self._local = threading.local()  # a connection pool per request thread
         self._seq = itertools.count(1)
         self._seq_lock = threading.Lock()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.trust_env = False  # the upstream is reached directly, never via a proxy
+        return session
 
     def upstream_for(self, path: str) -> str:
         for prefix, upstream in self.routes:
@@ -104,7 +111,7 @@ class RecordingProxy:
         query = request.query_string.decode("latin-1")
         started = time.perf_counter()
         try:
-            reply = self.session.request(
+            reply = self._session().request(
                 request.method,
                 upstream + path + (f"?{query}" if query else ""),
                 headers=dict(headers),
@@ -113,10 +120,9 @@ class RecordingProxy:
                 timeout=TIMEOUT,
             )
         except requests.RequestException as error:
-            message = (
-                f'{{"detail": "The upstream {upstream} did not answer: {type(error).__name__}."}}'
-            )
-            return Response(message, 502, mimetype="application/json")(environ, start_response)
+            detail = f"The upstream {upstream} did not answer: {type(error).__name__}."
+            answer = Response(json.dumps({"detail": detail}), 502, mimetype="application/json")
+            return answer(environ, start_response)
         elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         reply_headers = [(n, v) for n, v in reply.headers.items() if n.lower() not in HOP_BY_HOP]
         self._write(seq, instant, elapsed_ms, request, path, query, headers, body, reply)
@@ -127,14 +133,13 @@ class RecordingProxy:
 
     def _now(self, upstream: str) -> str:
         if self.upstream_clock:
-            return self.session.get(upstream + "/_mock/clock", timeout=TIMEOUT).json()["now"]
+            return self._session().get(upstream + "/_mock/clock", timeout=TIMEOUT).json()["now"]
         return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
     def _write(self, seq, instant, elapsed_ms, request, path, query, headers, body, reply):
         redactor, cassette = self.redactor, self.cassette
         kept_request = kept_headers(headers, KEPT_REQUEST_HEADERS, redactor)  # learns the token
         kept_reply = kept_headers(reply.headers.items(), KEPT_REPLY_HEADERS, redactor)
-        pairs = parse_qsl(query, keep_blank_values=True)
         exchange = {
             "seq": seq,
             "time": instant,
@@ -142,9 +147,7 @@ class RecordingProxy:
             "request": {
                 "method": request.method,
                 "path": redactor.text(path),
-                "query": [list(pair) for pair in parse_qsl(redactor.text(query), True)]
-                if pairs
-                else [],
+                "query": [list(pair) for pair in parse_qsl(redactor.text(query), True)],
                 "headers": kept_request,
                 "body": encode_body(
                     body, request.content_type or "", cassette.store_bytes, redactor

@@ -295,3 +295,12 @@ def test_a_given_seed_stands_for_the_recorded_world(upstream, emulator, tmp_path
         f"{emulator.url}/v1/vision-alert/licenses/", headers={"Authorization": "Token given-token"}
     )
     assert [license["code"] for license in licenses.json()] == ["LIC-P"]  # seeded as given
+
+
+def test_an_upstream_that_does_not_answer_is_a_502_and_no_exchange(tmp_path):
+    closed = f"http://127.0.0.1:{free_port()}"
+    with RecordingServer(RecordingProxy([closed], Cassette(tmp_path))) as server:
+        reply = requests.get(server.url + "/v1/vision-alert/licenses/", timeout=10)
+    assert reply.status_code == 502
+    assert reply.json() == {"detail": f"The upstream {closed} did not answer: ConnectionError."}
+    assert Cassette(tmp_path).exchanges() == []
