@@ -4,7 +4,18 @@ endpoints the vendor's own tools call (``tool_routes``)."""
 from __future__ import annotations
 
 from ..core.vendor import Vendor
-from . import dashboard, imports, mutants, routes, scenarios, schema, seed, tool_routes, visits
+from . import (
+    dashboard,
+    imports,
+    mutants,
+    parity,
+    routes,
+    scenarios,
+    schema,
+    seed,
+    tool_routes,
+    visits,
+)
 
 VENDOR = Vendor(
     name="parkpow",
@@ -19,4 +30,5 @@ VENDOR = Vendor(
     read_seed=seed.read_seed,
     dashboard={"parking": dashboard},
     mutants=mutants.MUTANTS,
+    parity=parity.RULES,
 )

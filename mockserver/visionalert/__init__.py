@@ -15,6 +15,7 @@ from . import (
     mutants,
     notify,
     overlay,
+    parity,
     routes,
     schema,
     seed,
@@ -48,5 +49,6 @@ VENDOR = Vendor(
     settings_changed=judging.settings_changed,
     mutants=mutants.MUTANTS,
     banner=banner,
+    parity=parity.RULES,
     dashboard={"fleet": dashboard, "alerts": dashboard_alerts, "overlay": overlay},
 )
