@@ -6,6 +6,9 @@ them on and applies them (``control/mutants.py``).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
 from ..core.mutant import Exchange, Mutant, Reply, parse_json
 
 VISIT_LIST = r"/api/v1/visit-list/?"
@@ -43,6 +46,18 @@ def _count_of_page(exchange: Exchange, reply: Reply) -> None:
     reply.set_json(body)
 
 
+def _default_period_short(exchange: Exchange) -> None:
+    """visit-list without a period starts a second after ``now - 24 h``: a visit started
+    exactly 24 hours ago is left out."""
+    if "start" in exchange.query or "end" in exchange.query:
+        return
+    emulator = exchange.emulator
+    now = datetime.fromtimestamp(emulator.clock.now_us() / 1_000_000, UTC)
+    start = (now - timedelta(hours=24) + timedelta(seconds=1)).astimezone(emulator.server_tz)
+    query = {**exchange.query, "start": start.replace(tzinfo=None).isoformat()}
+    exchange.environ["QUERY_STRING"] = urlencode(query)
+
+
 MUTANTS = (
     Mutant(
         "visit_duration_seconds",
@@ -55,5 +70,12 @@ MUTANTS = (
         "The live visit-list's estimated_count counts the page's rows, not every match.",
         path=VISIT_LIST,
         reply=_count_of_page,
+    ),
+    Mutant(
+        "default_period_short",
+        "visit-list without a period leaves out a visit started exactly 24 hours ago.",
+        path=VISIT_LIST,
+        methods=frozenset({"GET"}),
+        request=_default_period_short,
     ),
 )

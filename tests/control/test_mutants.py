@@ -53,6 +53,7 @@ RULE_SCENARIOS: dict[str, str] = {
     "license_overfilled": "test_account_throttle_and_license_size_at_their_boundaries",
     "visit_duration_seconds": "test_visits_at_their_boundaries",
     "count_of_page": "test_visits_at_their_boundaries",
+    "default_period_short": "test_visits_at_their_boundaries",
 }
 #: ``make contract-deep``: the rule mutants too go through whole contract runs (subprocesses)
 DEEP = os.environ.get("MOCKSERVER_CONTRACT_DEEP", "") in ("1", "true", "yes")
