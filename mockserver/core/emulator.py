@@ -1,5 +1,5 @@
 """The emulator object one app holds: config, backend (store, journal, media, shared
-state), clock, due work, settings.
+state), clock, due work, settings, the tally of what happened.
 
 Everything that serves the emulated world receives this object as an argument (routes
 fetch it once from their app); it knows its vendors (``core.vendor``) and runs their due
@@ -23,6 +23,7 @@ from .backends import open_backend
 from .clock import Clock
 from .duework import DueWork
 from .readcache import cached_value
+from .tally import Tally
 from .timefmt import zone
 from .vendor import Vendor
 
@@ -52,6 +53,9 @@ class Emulator:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.background = []  # objects with .close(), e.g. the webhook sender
+        #: counts of what happened, summed over every process (``/_mock/metrics``)
+        self.tally = Tally(self.journal_store, self.store)
+        self.background.append(self.tally)
         #: the ``/_mock/`` plane's per-process parts (journal, faults); set by the control
         #: plane's assembly, ``None`` in an emulator built without it
         self.control_plane = None

@@ -23,6 +23,21 @@ from .mutant import Mutant
 SeedReader = Callable[[Connection, int, dict, str, int], Any]
 
 
+#: ``outcome(status, body)``: what one reply of an upload endpoint says became of the
+#: upload: ``accepted``, ``throttled``, ``window``, ``invalid``, ``denied`` or ``error``
+UploadOutcome = Callable[[int, bytes], str]
+
+
+@dataclass(frozen=True)
+class VendorMetrics:
+    """What ``/_mock/metrics`` needs to know of a vendor API."""
+
+    #: its upload endpoints (Flask endpoint names) and how to read their replies
+    uploads: Mapping[str, UploadOutcome] = field(default_factory=dict)
+    #: its due-work kinds that deliver webhooks (their pending jobs: the delivery queue)
+    webhook_kinds: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Vendor:
     """One emulated vendor API."""
@@ -52,6 +67,8 @@ class Vendor:
     #: ``banner(conn)``: lines ``mockserver serve`` prints at start about this API's world
     #: (e.g. the ids clients need), after the accounts' tokens
     banner: Callable[[Connection], list[str]] | None = None
+    #: its uploads and webhook queue, for the metrics
+    metrics: VendorMetrics = field(default_factory=VendorMetrics)
 
 
 def products(vendors: tuple[Vendor, ...]) -> tuple[str, ...]:
