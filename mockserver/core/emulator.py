@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 from ..config import RUNTIME_SETTINGS, Config
 from . import schema
 from .backends import open_backend
+from .backlog import backlog
 from .clock import Clock
 from .duework import DueWork
 from .readcache import cached_value
@@ -95,8 +96,16 @@ class Emulator:
                 break
             try:
                 self.duework.run_due(self.clock.now_us(), background=True)
+                self._sample_lag()
             except Exception:  # the tick must survive a bad moment (e.g. a reset mid-run)
                 log.exception("background tick failed")
+
+    def _sample_lag(self) -> None:
+        """The due work's lag, once per tick, for the rates over time (its peak kept; no
+        write while nothing is late)."""
+        due = self.store.query(lambda conn: backlog(conn, self.clock.now_us(conn)))
+        if due.lag_seconds > 0:
+            self.tally.peak("due_lag", (), due.lag_seconds)
 
     # -- run-time settings --------------------------------------------------------------
 

@@ -211,3 +211,36 @@ def test_two_hosts_on_one_postgresql_database_report_one_world(postgres_server):
         postgres_server.drop(url)
     assert all(f == found[0] for f in found), found
     assert sum(v for k, v in found[0].items() if k[0] == "mockserver_uploads_total") == 12
+
+
+def drawn(html: str) -> dict[str, list[float]]:
+    """Each series of the overview's rates chart: the values it draws."""
+    import re
+
+    series: dict[str, list[float]] = {}
+    for name, values in re.findall(r'<polyline data-series="([^"]+)" data-values="([^"]*)"', html):
+        series.setdefault(name, []).extend(float(v) for v in values.split())
+    return series
+
+
+def test_the_overview_draws_the_rates_of_the_last_15_minutes(make_app):
+    client = make_app().test_client()
+    seed(client, rate=3)
+    for serial in "AABCD":  # 2 accepted, 1 window, 2 throttled
+        upload(client, serial)
+    reply = client.get("/_mock/ui/")
+    assert reply.status_code == 200
+    html = reply.get_data(as_text=True)
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="rates"' in html
+    series = drawn(html)
+    per_interval = 10  # seconds: a point is a rate over one interval
+    totals = {name: round(sum(series[name]) * per_interval) for name in series if name in OUTCOMES}
+    assert totals == {"accepted": 2, "window": 1, "throttled": 2}
+    assert len(series["accepted"]) == 90  # 15 minutes of 10 s
+    assert len([v for v in series["p50"] if v > 0]) >= 1
+    assert max(series["p99"]) >= max(series["p50"]) > 0
+    assert series["lag"] == [0.0] * 90
+    assert "<script" not in html.split('class="rates"', 1)[1].split("</svg>", 1)[0]
+
+
+OUTCOMES = ("accepted", "throttled", "window", "invalid", "denied", "fault", "error")

@@ -21,6 +21,7 @@ from prometheus_client.core import (
 from sqlalchemy import func, select
 
 from ...core import schema, tally
+from ...core.backlog import backlog
 from ...core.emulator import Emulator
 from .layer import BUCKETS
 
@@ -110,25 +111,22 @@ def _due_work(emulator: Emulator):
     owner = {kind: v.name for v in emulator.vendors for kind in v.metrics.webhook_kinds}
 
     def read(conn):
-        now_us = emulator.clock.now_us(conn)
-        due = conn.execute(
-            select(func.count(), func.min(_JOBS.due_us)).where(_JOBS.due_us <= now_us)
-        ).one()
+        due = backlog(conn, emulator.clock.now_us(conn))
         queued = conn.execute(
             select(_JOBS.kind, func.count())
             .where(_JOBS.kind.in_(webhook_kinds))
             .group_by(_JOBS.kind)
         ).all()
-        return now_us, due, dict(queued)
+        return due, dict(queued)
 
-    now_us, (backlog, oldest_us), queued = emulator.store.query(read)
+    due, queued = emulator.store.query(read)
     yield GaugeMetricFamily(
-        PREFIX + "due_work_backlog", "Jobs due on the emulator's clock, not yet run.", backlog
+        PREFIX + "due_work_backlog", "Jobs due on the emulator's clock, not yet run.", due.due
     )
     yield GaugeMetricFamily(
         PREFIX + "due_work_lag_seconds",
         "How long the oldest due job has been due (emulator seconds; 0: none).",
-        (now_us - oldest_us) / 1_000_000 if oldest_us is not None else 0.0,
+        due.lag_seconds,
     )
     depth = GaugeMetricFamily(
         PREFIX + "webhook_queue_depth", "Webhook deliveries waiting.", labels=["vendor"]
