@@ -244,3 +244,10 @@ def test_the_overview_draws_the_rates_of_the_last_15_minutes(make_app):
 
 
 OUTCOMES = ("accepted", "throttled", "window", "invalid", "denied", "fault", "error")
+
+
+def test_counting_can_be_turned_off(make_app):
+    client = make_app(seed="demo", metrics=False).test_client()
+    assert client.get("/api/v1/parking-list/", headers=auth("demo-token")).status_code == 200
+    reply = client.get("/_mock/metrics")
+    assert reply.status_code == 404 and reply.json == {"detail": "Not found."}

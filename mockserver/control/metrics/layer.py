@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
 from ...core.emulator import Emulator
@@ -23,6 +23,8 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 UNMATCHED = "unmatched"
 CONTROL = "control"  # the vendor label of /_mock/ and of anything that is no vendor's
 OTHER = "other"
+#: the route Flask matched, noted in the environ for the layer
+RULE = "mockserver.url_rule"
 
 
 def bucket_of(seconds: float) -> str:
@@ -40,7 +42,7 @@ class MetricsLayer:
     def __init__(self, wsgi_app, app: Flask, emulator: Emulator) -> None:
         self.wsgi_app = wsgi_app
         self.app = app
-        self.enabled = emulator.config.control_enabled
+        self.enabled = emulator.config.control_enabled and emulator.config.metrics
         self.tally: Tally = emulator.tally
         self.vendor_of_blueprint: dict[str, str] = {}
         self.prefixes: list[tuple[str, str]] = []
@@ -51,6 +53,7 @@ class MetricsLayer:
             self.prefixes.append((vendor.url_prefix, vendor.name))
             self.uploads.update(vendor.metrics.uploads)
         self.vendors = frozenset(vendor.name for vendor in emulator.vendors)
+        app.url_value_preprocessor(_note_rule)  # Flask's routing result, for ``route``
 
     def __call__(self, environ, start_response):
         if not self.enabled:
@@ -96,8 +99,7 @@ class MetricsLayer:
 
     def route(self, environ) -> tuple[str, str, str]:
         """(vendor, Flask endpoint, route template) of the request, bounded values only."""
-        request = environ.get("werkzeug.request")
-        rule = getattr(request, "url_rule", None)
+        rule = environ.get(RULE)
         if rule is None:  # answered before Flask routed it (an injected fault), or no route
             try:
                 rule, _ = self.app.url_map.bind_to_environ(environ).match(return_rule=True)
@@ -119,6 +121,10 @@ class MetricsLayer:
             if path.startswith(prefix):
                 return name
         return OTHER
+
+
+def _note_rule(_endpoint, _values) -> None:
+    request.environ[RULE] = request.url_rule
 
 
 class _CountedReply:

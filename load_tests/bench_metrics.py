@@ -1,0 +1,98 @@
+"""What the metrics cost the upload path: the create-log storm with metrics on and off.
+
+    python -m load_tests.bench_metrics                  # 4 phases of 30 s: off, on, off, on
+    python -m load_tests.bench_metrics --duration 15 --rounds 1
+
+The storm of ``bench_uploads_wrk`` (``wrk`` and its Lua script, 1080p frames with distinct
+bytes, a new camera each, throttle off), against ``mockserver serve`` started afresh for
+each phase with ``MOCKSERVER_METRICS=1`` or ``0``, alternating so that a drift of the
+machine's load touches both alike. Printed: each phase's accepted/s and p99, and the ratio
+of the "on" phases' total rate to the "off" phases' (the target: >= 0.97).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from mockserver.testkit.plugin import LiveServer
+
+from .bench_common import default_workers, log
+from .bench_uploads_wrk import WRK_HINT, _storm_wrk, seed, server_cpu_seconds, write_frames
+from .control import Control
+
+TARGET = 0.97
+
+
+def phase(args, frames: str, count: int, metrics: bool, index: int) -> tuple[float, float, float]:
+    """(accepted/s, p99 ms, server CPU ms per accepted upload) of one storm."""
+    env = {"MOCKSERVER_METRICS": "1" if metrics else "0"}
+    with LiveServer(workers=args.workers, seed="none", env=env) as server:
+        control = Control(server.url)
+        control.seed(seed())
+        control.real_time()
+        url = f"{server.url}/v1/vision-alert/create-log/"
+        cpu_before = server_cpu_seconds(server.process.pid)
+        summary, accepted = _storm_wrk(
+            url, frames, count, args.duration, args.connections, f"M{index}"
+        )
+        cpu = server_cpu_seconds(server.process.pid) - cpu_before
+    total = sum(accepted.values())
+    rate = total / summary["seconds"]
+    cpu_ms = cpu * 1000 / total if total else float("nan")
+    log(
+        f"metrics {'on ' if metrics else 'off'}: {rate:,.1f} accepted/s, "
+        f"p99 {summary['p99_ms']:.0f} ms, server CPU {cpu_ms:.2f} ms/upload"
+    )
+    return rate, summary["p99_ms"], cpu_ms
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per phase")
+    parser.add_argument("--rounds", type=int, default=2, help="off/on pairs")
+    parser.add_argument("--connections", type=int, default=8, help="upload connections")
+    parser.add_argument("--workers", type=int, default=default_workers(), help="server workers")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        log(WRK_HINT)
+        return 2
+    frames = tempfile.mkdtemp(prefix="bench-frames-")
+    results: dict[bool, list[tuple[float, float, float]]] = {False: [], True: []}
+    try:
+        count = write_frames(frames)
+        for index in range(args.rounds * 2):
+            metrics = index % 2 == 1
+            results[metrics].append(phase(args, frames, count, metrics, index))
+    finally:
+        shutil.rmtree(frames, ignore_errors=True)
+    off = sum(rate for rate, _, _ in results[False])
+    on = sum(rate for rate, _, _ in results[True])
+    ratio = on / off if off else float("nan")
+    # the server's CPU per upload: what counting costs, less swayed by a busy machine
+    cpu_off = sum(cpu for _, _, cpu in results[False]) / len(results[False])
+    cpu_on = sum(cpu for _, _, cpu in results[True]) / len(results[True])
+    print(
+        f"mockserver metrics cost, {os.cpu_count()} CPUs, {args.workers} workers, "
+        f"{args.connections} connections, {args.rounds} x (off, on) x {args.duration:g} s, "
+        f"{time.strftime('%Y-%m-%d %H:%M:%S')}"
+    )
+    for metrics in (False, True):
+        rates = ", ".join(
+            f"{rate:,.1f}/s (p99 {p99:.0f} ms, CPU {cpu:.2f} ms/upload)"
+            for rate, p99, cpu in results[metrics]
+        )
+        print(f"  metrics {'on ' if metrics else 'off'}: {rates}")
+    print(f"  server CPU per upload, off / on = {cpu_off / cpu_on:.3f}")
+    print(
+        f"  on / off = {ratio:.3f} (target >= {TARGET}) -> {'met' if ratio >= TARGET else 'NOT met'}"
+    )
+    return 0 if ratio >= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
