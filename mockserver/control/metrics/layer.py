@@ -79,23 +79,25 @@ class MetricsLayer:
         vendor, endpoint, template = self.route(environ)
         method = environ.get("REQUEST_METHOD", "GET").upper()
         method = method if method in METHODS else OTHER
-        rate = vendor in self.vendors
-        add = self.tally.add
-        add("requests", (vendor, template, method, str(status)))
-        add("request_duration_bucket", (vendor, template, bucket_of(seconds)))
-        add("request_duration_sum", (vendor, template), seconds)
-        if rate:  # the dashboard's latency over time: the vendor APIs' requests
-            add("latency", (bucket_of(seconds),), rate=True)
+        bucket = bucket_of(seconds)
+        counts = [
+            ("requests", (vendor, template, method, str(status)), 1, False),
+            ("request_duration_bucket", (vendor, template, bucket), 1, False),
+            ("request_duration_sum", (vendor, template), seconds, False),
+        ]
+        if vendor in self.vendors:  # the dashboard's latency over time: the vendor APIs'
+            counts.append(("latency", (bucket,), 1, True))
         fault = environ.get(FAULT)
         if fault is not None:
-            add("faults_hit", (fault.kind,))
+            counts.append(("faults_hit", (fault.kind,), 1, False))
         outcome_of = self.uploads.get(endpoint)
         if outcome_of is not None:
             if fault is not None and fault.kind != "latency":
                 outcome = "fault"
             else:
                 outcome = outcome_of(status, b"".join(body) if isinstance(body, list) else body)
-            add("uploads", (vendor, outcome), rate=True)
+            counts.append(("uploads", (vendor, outcome), 1, True))
+        self.tally.add_all(counts)
 
     def route(self, environ) -> tuple[str, str, str]:
         """(vendor, Flask endpoint, route template) of the request, bounded values only."""
