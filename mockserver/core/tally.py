@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -31,6 +32,7 @@ from .dialect import INSERTS
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.2  # longest a count waits in memory before it is written
+SETTLE_SECONDS = 2 * FLUSH_SECONDS  # a reader's wait for the other processes' writers
 INTERVAL_US = 10_000_000  # the width of one interval of the rates (wall time)
 KEEP_SECONDS = 20 * 60  # intervals older than this are removed
 
@@ -143,6 +145,13 @@ class Tally:
             self._pending.notes = None
 
     # -- writing --------------------------------------------------------------------------
+
+    def settle(self) -> None:
+        """Before a read of the totals: this process's counts written now, and time for every
+        other process's writer to take its turn (each writes within ``FLUSH_SECONDS``), so
+        the read sees every count made before it."""
+        self.flush()
+        time.sleep(SETTLE_SECONDS)
 
     def _started(self) -> None:
         if self._thread is None:

@@ -42,7 +42,7 @@ _JOBS = schema.jobs.c
 
 def scrape(emulator: Emulator) -> bytes:
     """The text exposition of everything ``/_mock/metrics`` shows."""
-    emulator.tally.flush()  # this process's own counts first: a client reads its own requests
+    emulator.tally.settle()  # every worker's counts of what happened before the scrape
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Families(emulator))
     return generate_latest(registry)
