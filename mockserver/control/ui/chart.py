@@ -82,7 +82,8 @@ def _panel(top: int, title: str, series: list, count: int) -> str:
                 f'fill="none" stroke="{colour}" '
                 f'stroke-width="1.6" points="{coords}"/>'
             )
-        latest = next((v for v in reversed(vs) if v is not None), None)
+        # the legend: the last complete interval (the current one has only begun)
+        latest = next((v for v in reversed(vs[:-1]) if v is not None), None)
         y = top + 10 + row * 13
         out.append(
             f'<rect x="{WIDTH - RIGHT + 8}" y="{y - 8}" width="9" height="9" fill="{colour}"/>'
