@@ -7,7 +7,9 @@ The storm of ``bench_uploads_wrk`` (``wrk`` and its Lua script, 1080p frames wit
 bytes, a new camera each, throttle off), against ``mockserver serve`` started afresh for
 each phase with ``MOCKSERVER_METRICS=1`` or ``0``, alternating so that a drift of the
 machine's load touches both alike. Printed: each phase's accepted/s, p99 and server CPU per
-upload, the ratio of the "on" phases' total rate to the "off" phases' (the target: >= 0.97),
+upload, the ratio of the "on" phases' total rate to the "off" phases', and the median of
+each "on" phase's rate over the "off" phase before it (the verdict: >= 0.97; a median,
+because on a shared machine one phase can meet a burst of other load),
 and, measured in this process (unswayed by other load), the CPU the metrics layer adds to
 one counted upload.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -140,10 +143,16 @@ def main(argv: list[str] | None = None) -> int:
         f"writing the counts: {flush_ms:.2f} ms per worker per {FLUSH_SECONDS:g} s "
         f"({flush_ms / 1000 / FLUSH_SECONDS:.1%} of a core, whatever the rate)"
     )
+    # each "on" phase against the "off" phase just before it: the median of these ratios
+    # is what a burst of the machine's other load during one phase cannot swing
+    pairs = sorted(on_[0] / off_[0] for off_, on_ in zip(results[False], results[True]))
+    median = statistics.median(pairs)
+    print(f"  on / off, all phases' rates = {ratio:.3f}")
     print(
-        f"  on / off = {ratio:.3f} (target >= {TARGET}) -> {'met' if ratio >= TARGET else 'NOT met'}"
+        f"  on / off, median of the pairs ({', '.join(f'{p:.3f}' for p in pairs)}) = "
+        f"{median:.3f} (target >= {TARGET}) -> {'met' if median >= TARGET else 'NOT met'}"
     )
-    return 0 if ratio >= TARGET else 1
+    return 0 if median >= TARGET else 1
 
 
 if __name__ == "__main__":
