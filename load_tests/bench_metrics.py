@@ -145,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     # each "on" phase against the "off" phase just before it: the median of these ratios
     # is what a burst of the machine's other load during one phase cannot swing
-    pairs = sorted(on_[0] / off_[0] for off_, on_ in zip(results[False], results[True]))
+    pairs = sorted(
+        on_[0] / off_[0] for off_, on_ in zip(results[False], results[True], strict=True)
+    )
     median = statistics.median(pairs)
     print(f"  on / off, all phases' rates = {ratio:.3f}")
     print(
