@@ -13,6 +13,7 @@ from flask import Flask
 
 from .config import Config
 from .control import chain
+from .control.metrics.routes import blueprint as metrics_blueprint
 from .control.mutants import blueprint as mutants_blueprint
 from .control.plane_routes import blueprint as control_plane_blueprint
 from .control.routes import blueprint as control_blueprint
@@ -31,6 +32,7 @@ CONTROL_BLUEPRINTS = (
     mutants_blueprint,
     control_plane_blueprint,
     ui_blueprint,
+    metrics_blueprint,
 )
 
 

@@ -27,6 +27,7 @@ class Config:
     webhook_timeout: float = 5.0  # seconds per webhook attempt
     webhook_queue: int = 1000  # max webhook deliveries waiting (store-wide), retries included
     read_cache: bool = True  # reuse a read reply while the store is unchanged (per thread)
+    metrics: bool = True  # count requests for /_mock/metrics and the dashboard's rates
     # Emulator-defined VisionAlert rules (defaults; changeable at run time via /_mock/settings)
     processing_delay: float = 5.0
     camera_window: float = 900.0

@@ -22,7 +22,7 @@ import hashlib
 import os
 import sqlite3
 
-EXCLUDED_TABLES = {"throttles", "journal"}
+EXCLUDED_TABLES = {"throttles", "journal", "metric_counts", "metric_intervals"}
 EXCLUDED_COLUMNS = {"jobs": {"lease_until", "attempts"}}
 
 

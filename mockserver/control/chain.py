@@ -1,8 +1,8 @@
 """A request's path: the cross-cutting layers every request passes, declared in order.
 
 The vendor APIs, the control plane and the media route are Flask views; what concerns
-every request (the control plane's door, the journal, the faults, the mutants, the body
-limit, the cross-origin headers) is one layer each, listed once here in the order a
+every request (its metrics, the control plane's door, the journal, the faults, the
+mutants, the body limit, the cross-origin headers) is one layer each, listed once here in the order a
 request meets them (the reply passes them in reverse). Each layer is a small WSGI object
 with one job that passes what it does not concern untouched; it sees the request as the
 client sent it and the reply as it leaves, which is what a fault or the journal needs.
@@ -19,6 +19,7 @@ from flask import Flask
 from ..core import cors
 from ..core.emulator import Emulator
 from ..core.web import ExactBodyLimit
+from .metrics.layer import MetricsLayer
 from .middleware import (
     ControlCalls,
     ControlGuard,
@@ -55,6 +56,8 @@ def _flask_cors(inner, parts: Parts):
 
 #: outermost first
 LAYERS: tuple[Layer, ...] = (
+    # every exchange counted by route template, its time and an upload's outcome
+    Layer("metrics", lambda inner, p: MetricsLayer(inner, p.app, p.emulator)),
     # a reply no Flask view made (an injected fault) gets the CORS headers Flask's get
     Layer("fault reply CORS", lambda inner, p: cors.FaultReplyHeaders(inner, p.app, p.cors)),
     # /_mock/: the control plane on, and the control token when one is configured

@@ -1,5 +1,5 @@
 """The emulator object one app holds: config, backend (store, journal, media, shared
-state), clock, due work, settings.
+state), clock, due work, settings, the tally of what happened.
 
 Everything that serves the emulated world receives this object as an argument (routes
 fetch it once from their app); it knows its vendors (``core.vendor``) and runs their due
@@ -20,9 +20,11 @@ from sqlalchemy import Connection, select
 from ..config import RUNTIME_SETTINGS, Config
 from . import schema
 from .backends import open_backend
+from .backlog import backlog
 from .clock import Clock
 from .duework import DueWork
 from .readcache import cached_value
+from .tally import Tally
 from .timefmt import zone
 from .vendor import Vendor
 
@@ -52,6 +54,9 @@ class Emulator:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.background = []  # objects with .close(), e.g. the webhook sender
+        #: counts of what happened, summed over every process (``/_mock/metrics``)
+        self.tally = Tally(self.journal_store, self.store)
+        self.background.append(self.tally)
         #: the ``/_mock/`` plane's per-process parts (journal, faults); set by the control
         #: plane's assembly, ``None`` in an emulator built without it
         self.control_plane = None
@@ -91,8 +96,16 @@ class Emulator:
                 break
             try:
                 self.duework.run_due(self.clock.now_us(), background=True)
+                self._sample_lag()
             except Exception:  # the tick must survive a bad moment (e.g. a reset mid-run)
                 log.exception("background tick failed")
+
+    def _sample_lag(self) -> None:
+        """The due work's lag, once per tick, for the rates over time (its peak kept; no
+        write while nothing is late)."""
+        due = self.store.query(lambda conn: backlog(conn, self.clock.now_us(conn)))
+        if due.lag_seconds > 0:
+            self.tally.peak("due_lag", (), due.lag_seconds)
 
     # -- run-time settings --------------------------------------------------------------
 

@@ -174,6 +174,14 @@ class MediaStore(Media):
         """Every stored file goes (the rows are deleted with the rest of the store)."""
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def bytes_used(self) -> int:
+        """The stored files' bytes (a walk of the folder: callers keep the figure a while)."""
+        return sum(
+            os.path.getsize(os.path.join(folder, name))
+            for folder, _dirs, files in os.walk(self.root)
+            for name in files
+        )
+
     def write_file(self, content: bytes) -> str:
         """Put the bytes on disk atomically and return their hash.
 

@@ -35,6 +35,10 @@ class DatabaseMedia(Media):
     def __init__(self, store) -> None:
         self.store = store
 
+    def bytes_used(self) -> int:
+        """The content table's bytes (TOAST included), from the catalog: no scan."""
+        return self.store.bytes_used_of("media_content")
+
     def read(self, sha256: str) -> bytes | None:
         return self.store.query(
             lambda conn: conn.execute(

@@ -165,6 +165,14 @@ class PostgresStore:
 
         upgrade_postgresql(self)
 
+    def bytes_used(self) -> int:
+        """Its tables' bytes, indexes and TOAST included (from the catalog)."""
+        return self.bytes_used_of(*(table.name for table in self.metadata.sorted_tables))
+
+    def bytes_used_of(self, *tables: str) -> int:
+        sizes = " + ".join(f"pg_total_relation_size('{name}')" for name in tables) or "0"
+        return self.query(lambda conn: int(conn.exec_driver_sql(f"SELECT {sizes}").scalar()))
+
     def clear(self, conn: Connection) -> None:
         """Delete every row (the schema stays). The world's numbering restarts as in a new
         store; the journal's keeps growing, as on SQLite (a live tail asks for ids after

@@ -159,3 +159,23 @@ journal = Table(
     Column("token_key", String, nullable=True),  # the token's keyed hash: filters find it
     sqlite_autoincrement=True,  # ids keep growing after a clear (a live tail asks "since")
 )
+
+#: what happened in the world, counted by every process (``core/tally.py``): one row per
+#: series, the sum of every process's deltas
+metric_counts = Table(
+    "metric_counts",
+    journal_metadata,
+    Column("name", String, primary_key=True),
+    Column("labels", String, primary_key=True),  # JSON list of the label values
+    Column("value", Float, nullable=False),
+)
+
+#: the same per interval of wall time, the last minutes only (rates over time)
+metric_intervals = Table(
+    "metric_intervals",
+    journal_metadata,
+    Column("start_us", BigInteger, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("labels", String, primary_key=True),
+    Column("value", Float, nullable=False),
+)

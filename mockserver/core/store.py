@@ -146,6 +146,14 @@ class Store:
         serial = conn.info.get("serial")
         return (serial, version) if serial is not None else None
 
+    def bytes_used(self) -> int:
+        """The database's files on disk (its write-ahead log included)."""
+        return sum(
+            os.path.getsize(path)
+            for path in (self.path, self.path + "-wal")
+            if os.path.exists(path)
+        )
+
     def clear(self, conn: Connection) -> None:
         """Delete every row (the schema stays); media files are removed by the caller."""
         for table in reversed(self.metadata.sorted_tables):

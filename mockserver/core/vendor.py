@@ -24,6 +24,21 @@ from .parity_rules import ParityRules
 SeedReader = Callable[[Connection, int, dict, str, int], Any]
 
 
+#: ``outcome(status, body)``: what one reply of an upload endpoint says became of the
+#: upload: ``accepted``, ``throttled``, ``window``, ``invalid``, ``denied`` or ``error``
+UploadOutcome = Callable[[int, bytes], str]
+
+
+@dataclass(frozen=True)
+class VendorMetrics:
+    """What ``/_mock/metrics`` needs to know of a vendor API."""
+
+    #: its upload endpoints (Flask endpoint names) and how to read their replies
+    uploads: Mapping[str, UploadOutcome] = field(default_factory=dict)
+    #: its due-work kinds that deliver webhooks (their pending jobs: the delivery queue)
+    webhook_kinds: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Vendor:
     """One emulated vendor API."""
@@ -55,6 +70,8 @@ class Vendor:
     banner: Callable[[Connection], list[str]] | None = None
     #: which reply fields a parity run compares by form, not value (``core/parity_rules.py``)
     parity: ParityRules = field(default_factory=ParityRules)
+    #: its uploads and webhook queue, for the metrics
+    metrics: VendorMetrics = field(default_factory=VendorMetrics)
 
 
 def products(vendors: tuple[Vendor, ...]) -> tuple[str, ...]:

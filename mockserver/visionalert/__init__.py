@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from ..core import schema as core_schema
-from ..core.vendor import Vendor
+from ..core.vendor import Vendor, VendorMetrics
 from . import (
     control_routes,
     dashboard,
@@ -51,4 +51,8 @@ VENDOR = Vendor(
     banner=banner,
     parity=parity.RULES,
     dashboard={"fleet": dashboard, "alerts": dashboard_alerts, "overlay": overlay},
+    metrics=VendorMetrics(
+        uploads={"visionalert_upload.create_log": upload_routes.upload_outcome},
+        webhook_kinds=(notify.WEBHOOK,),
+    ),
 )

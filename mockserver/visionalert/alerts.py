@@ -57,6 +57,7 @@ def camera_turned(
                 created_us=at_us + window,
             )
         ).inserted_primary_key[0]
+        emulator.tally.note(conn, "alerts", ("visionalert",))
         duework.schedule(
             conn, EMIT, at_us + window, {"alert_id": alert_id}, key=f"{EMIT}:{alert_id}"
         )

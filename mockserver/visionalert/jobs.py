@@ -132,6 +132,7 @@ def _offline(emulator: Emulator, conn: Connection, job: duework.Job, _prepared) 
             visible_us=job.due_us,
         )
     )
+    emulator.tally.note(conn, "logs", ("visionalert", "offline"))
     judging.feed_alert(emulator, conn, camera, "offline", {}, None, job.due_us, before)
 
 

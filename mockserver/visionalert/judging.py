@@ -291,6 +291,7 @@ def record(
             "forced": None if forced is None else json.dumps(forced),
         },
     ).inserted_primary_key[0]
+    emulator.tally.note(conn, "logs", ("visionalert", result.status))
     if snapshot.analysis is not None:  # kept: judging again never decodes in a transaction
         remember(conn, snapshot.sha, snapshot.analysis)
     follow_up(emulator, conn, camera.id, log_id, snapshot, result, visible_us, settings)

@@ -164,6 +164,8 @@ def _apply(emulator: Emulator, conn: Connection, job: duework.Job, attempt: Atte
     if attempt is None:
         return
     alert_id, number = job.payload["alert_id"], job.payload["attempt"]
+    outcome = "delivered" if attempt.ok else "failed"
+    emulator.tally.note(conn, "webhook_deliveries", ("visionalert", outcome))
     _record(
         conn, alert_id, "webhook", attempt.target, number, attempt.ok,
         attempt.status_code, attempt.error, job.due_us,

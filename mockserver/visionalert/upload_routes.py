@@ -44,3 +44,15 @@ def create_log():
         lambda: read_body(request),
     )
     return json_response(reply)
+
+
+def upload_outcome(status: int, body: bytes) -> str:
+    """What a create-log reply says became of the upload (its metrics): a 429 is the
+    camera's window when it says so, else the account's throttle."""
+    if status < 300:
+        return "accepted"
+    if status == 429:
+        return "window" if ingest.TOO_SOON.encode() in body else "throttled"
+    if status in (401, 403):
+        return "denied"
+    return "invalid" if status < 500 else "error"

@@ -92,7 +92,7 @@ def test_every_route_is_in_the_corpus(corpus_app):
                                   "control.get_settings", "control_plane.list_faults",
                                   "control_plane.list_assertions", "mutants.get_mutants",
                                   "control_plane.clear_faults", "control_plane.clear_requests",
-                                  "control_scenarios.outbox", "ui.pages.index",
+                                  "control_scenarios.outbox", "ui.pages.index", "control_metrics.metrics",
                                   "ui.pages.fault_list", "ui.pages.feed_clock"}  # fmt: skip
     assert not missing, sorted(missing)
 

@@ -12,7 +12,8 @@ from ...core.timefmt import iso_z_precise
 from ...core.web import current_emulator, json_response
 from ...vendors import VENDORS
 from .. import assertions, journal
-from . import thumbs
+from ..metrics import rates
+from . import chart, thumbs
 
 blueprint = Blueprint("pages", __name__)
 
@@ -70,6 +71,7 @@ def index():
         parkpow_accounts=parkpow_accounts,
         faults=fault_list,
         settings=emulator.settings(),
+        rates=chart.rates_svg(rates.recent(emulator)),
     )
 
 
