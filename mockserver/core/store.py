@@ -76,8 +76,9 @@ class Store:
 
     # -- transactions -------------------------------------------------------------------
 
-    def transact(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in a write transaction, retrying it while the database is busy."""
+    def transact(self, work: Callable[[Connection], T], row_locked: bool = False) -> T:
+        """Run ``work`` in a write transaction, retrying it while the database is busy.
+        (``row_locked`` is PostgreSQL's choice of isolation: here writers take turns.)"""
         with self.writer_lock():
             result = self._run(work, "writer", "IMMEDIATE")
         for listener in self.write_listeners:

@@ -350,7 +350,12 @@ def rejudge_pending(
 ) -> int:
     """Judge the camera's logs that have not appeared yet with what is in force now (forced
     entries, thresholds, settings, reference); ``drop_forced``: the queue was cleared, so
-    the entries they had taken are gone too. Returns how many were judged."""
+    the entries they had taken are gone too. Returns how many were judged.
+
+    The camera's row is locked first: an upload of the camera in flight (which locks it
+    too, ``ingest.take_window``) either commits before, and its log is judged here, or
+    waits and then reads what this transaction changed."""
+    conn.execute(select(CAMERAS.c.id).where(CAMERAS.c.id == camera_id).with_for_update())
     pending = conn.execute(
         select(
             LOGS.c.id, LOGS.c.snapshot_id, LOGS.c.forced, LOGS.c.visible_us, schema.media.c.sha256
