@@ -83,11 +83,15 @@ def upgrade(conn: Connection) -> str:
 
 
 def upgrade_ops_for_new_store(conn: Connection) -> None:
-    """What ``create_all`` cannot make: PostgreSQL's shared counters (see revision 0002)."""
+    """What ``create_all`` cannot make: PostgreSQL's shared counters (see revision 0005)
+    and the configuration's version (revision 0008)."""
     if conn.dialect.name == "postgresql":
+        from .pgstore import make_config_version
+
         for name in COUNTERS:
             conn.exec_driver_sql(f"CREATE SEQUENCE IF NOT EXISTS {name}")
             conn.exec_driver_sql(f"SELECT nextval('{name}')")  # last_value is then set
+        make_config_version(conn)
 
 
 def upgrade_side(conn: Connection, metadata) -> None:

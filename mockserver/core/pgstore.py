@@ -150,13 +150,19 @@ class PostgresStore:
     # -- dialect pieces the rest of the code asks for -----------------------------------
 
     def observe_statement(self) -> str:
-        """The clock and the world version in one statement (every request runs it)."""
+        """The clock, the world version and the configuration's version in one statement
+        (every request runs it)."""
         return _OBSERVE_SQL
 
     def version_key(self, conn: Connection, version: int) -> tuple:
         """The read-cache key of a world version: the same on every connection of this
         store; the store's serial keeps another database's equal count from matching."""
         return ("pg", self.serial, version)
+
+    def config_key(self, conn: Connection, version: int, config: str | None) -> tuple | None:
+        """The cache key of the configuration (settings, accounts, faults, ``meta``):
+        ``meta.config_version``, which only their changes step, in their transaction."""
+        return None if config is None else ("pg-config", self.serial, config)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -197,8 +203,38 @@ _STORE_SERIALS = itertools.count(1)
 _OBSERVE_SQL = (
     "SELECT (SELECT frozen_us FROM clock WHERE id = 1),"
     " (SELECT offset_us FROM clock WHERE id = 1),"
-    f" (SELECT last_value FROM {WORLD_VERSION})"
+    f" (SELECT last_value FROM {WORLD_VERSION}),"
+    " (SELECT value FROM meta WHERE key = 'config_version')"
 )
+#: tables whose changes step ``meta.config_version`` (revision 0008, which made them)
+CONFIG_TABLES = ("settings", "accounts", "tokens", "faults", "meta")
+CONFIG_FUNCTION = """
+CREATE OR REPLACE FUNCTION mockserver_config_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF pg_trigger_depth() = 1 THEN
+        UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'config_version';
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+
+def make_config_version(conn: Connection) -> None:
+    """The row and triggers of the configuration's version, in a new store (revision
+    0008 makes them in an older one)."""
+    conn.exec_driver_sql(
+        "INSERT INTO meta (key, value) VALUES ('config_version', '1') ON CONFLICT DO NOTHING"
+    )
+    conn.exec_driver_sql(CONFIG_FUNCTION)
+    for table in CONFIG_TABLES:
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER mockserver_config_{table} AFTER INSERT OR UPDATE OR DELETE"
+            f" OR TRUNCATE ON {table} FOR EACH STATEMENT"
+            " EXECUTE FUNCTION mockserver_config_changed()"
+        )
+
+
 #: the commit of a write unit and the version after it, in one round trip (no parameters:
 #: one simple query of three statements). Whether the transaction changed a row is noted
 #: in a session setting before the commit; the version moves only then, and only after

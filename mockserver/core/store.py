@@ -147,6 +147,11 @@ class Store:
         serial = conn.info.get("serial")
         return (serial, version) if serial is not None else None
 
+    def config_key(self, conn: Connection, version: int, config=None) -> tuple | None:
+        """The cache key of the configuration (settings, accounts, faults): the data
+        version's, as reading them again costs no more than a look at the file."""
+        return self.version_key(conn, version)
+
     def clear(self, conn: Connection) -> None:
         """Delete every row (the schema stays); media files are removed by the caller."""
         for table in reversed(self.metadata.sorted_tables):
