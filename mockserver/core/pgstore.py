@@ -206,35 +206,6 @@ _OBSERVE_SQL = (
     f" (SELECT last_value FROM {WORLD_VERSION}),"
     " (SELECT value FROM meta WHERE key = 'config_version')"
 )
-#: tables whose changes step ``meta.config_version`` (revision 0008, which made them)
-CONFIG_TABLES = ("settings", "accounts", "tokens", "faults", "meta")
-CONFIG_FUNCTION = """
-CREATE OR REPLACE FUNCTION mockserver_config_changed() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF pg_trigger_depth() = 1 THEN
-        UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'config_version';
-    END IF;
-    RETURN NULL;
-END $$
-"""
-
-
-def make_config_version(conn: Connection) -> None:
-    """The row and triggers of the configuration's version, in a new store (revision
-    0008 makes them in an older one)."""
-    conn.exec_driver_sql(
-        "INSERT INTO meta (key, value) VALUES ('config_version', '1') ON CONFLICT DO NOTHING"
-    )
-    conn.exec_driver_sql(CONFIG_FUNCTION)
-    for table in CONFIG_TABLES:
-        conn.exec_driver_sql(
-            f"CREATE TRIGGER mockserver_config_{table} AFTER INSERT OR UPDATE OR DELETE"
-            f" OR TRUNCATE ON {table} FOR EACH STATEMENT"
-            " EXECUTE FUNCTION mockserver_config_changed()"
-        )
-
-
 #: the commit of a write unit and the version after it, in one round trip (no parameters:
 #: one simple query of three statements). Whether the transaction changed a row is noted
 #: in a session setting before the commit; the version moves only then, and only after
@@ -252,4 +223,4 @@ _COMMIT_AND_COUNT = (
 def _commit_and_count(conn: Connection) -> None:
     """Commit the unit's transaction with the world version's step (``_COMMIT_AND_COUNT``);
     SQLAlchemy's own commit then finds nothing left to do."""
-    conn.connection.driver_connection.execute(_COMMIT_AND_COUNT)
+    conn.connection.driver_connection.execute(_COMMIT_AND_COUNT, prepare=False)

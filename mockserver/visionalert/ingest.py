@@ -32,6 +32,7 @@ from ..core.errors import (
     Throttled,
 )
 from ..core.images import INVALID_IMAGE, ImageInfo, InvalidImage, inspect_image
+from ..core.readcache import cached_value
 from . import camera_tags, judging, notify, schema, scoring
 
 SNAPSHOT_KIND = "camera_snapshot"
@@ -259,6 +260,12 @@ def accept(
     compared = judging.compare_before(emulator, known, upload.analysis, visible_us)
     sha = emulator.media.write_file(upload.content)
     judging_settings = judging.JudgingSettings.of(settings)
+    # read once per change of the configuration (``meta`` is part of it), written on change
+    remembered = cached_value(
+        ("base_url",),
+        lambda: emulator.store.query(notify.remembered_base_url),
+        configuration=True,
+    )
 
     def work(conn: Connection) -> None:
         camera = take_window(conn, account.id, upload.serial, now_us, window_us)
@@ -286,7 +293,8 @@ def accept(
             compared,
             judging_settings,
         )
-        notify.remember_base_url(conn, base_url)
+        if base_url != remembered:
+            notify.remember_base_url(conn, base_url)
 
     # A refusal inside the transaction (a racing upload won) leaves the bytes on disk:
     # they are content-addressed and may already belong to another camera's upload.
@@ -321,6 +329,7 @@ class NewCamera:
     license_id: int
     thresholds: str = "{}"
     forced_queued: bool = False
+    registered_now: bool = True
 
 
 def register_camera(

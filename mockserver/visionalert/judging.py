@@ -265,7 +265,9 @@ def record(
     now, judged with what is in force then; its analysis kept; the camera's offline check
     moved. Returns the log's id."""
     visible_us = now_us + seconds_to_us(settings.processing_delay)
-    reference = reference_at(conn, camera.id, visible_us)
+    # a camera registered by this upload has no reference yet
+    new = getattr(camera, "registered_now", False)
+    reference = None if new else reference_at(conn, camera.id, visible_us)
     comparison = compared.scores
     if (reference.id if reference else None) != compared.reference_id:
         comparison = compare_inside(conn, snapshot.analysis, reference)  # changed meanwhile

@@ -1,4 +1,5 @@
-"""PostgreSQL: a version of the world's configuration, read with the clock by every request.
+"""PostgreSQL: a version of the world's configuration, read with the clock by every request;
+large values stored without compression.
 
 The settings, the accounts and their tokens, the faults and the ``meta`` rows (mutant
 switches, the webhook base URL) change seldom, while uploads change the world many times a
@@ -6,6 +7,9 @@ second. A statement trigger on each of those tables steps ``meta.config_version`
 transaction that changes them, so a host caches what it read of them until that value
 moves, with no query per request. (SQLite: nothing to add; its workers key such caches on
 the file's data version.)
+
+An image's kept analysis (26 KB of base64 and block statistics) and image bytes barely
+compress: stored as they are (``STORAGE EXTERNAL``), an upload spends no CPU trying.
 
 Revision ID: 0008
 Revises: 0007
@@ -19,6 +23,7 @@ branch_labels = None
 depends_on = None
 
 TABLES = ("settings", "accounts", "tokens", "faults", "meta")
+UNCOMPRESSED = (("image_analysis", "signature"), ("media_content", "content"))
 FUNCTION = """
 CREATE OR REPLACE FUNCTION mockserver_config_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -44,11 +49,15 @@ def upgrade() -> None:
             f" OR TRUNCATE ON {table} FOR EACH STATEMENT"
             " EXECUTE FUNCTION mockserver_config_changed()"
         )
+    for table, column in UNCOMPRESSED:
+        op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET STORAGE EXTERNAL")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    for table, column in UNCOMPRESSED:
+        op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET STORAGE EXTENDED")
     for table in TABLES:
         op.execute(f"DROP TRIGGER IF EXISTS mockserver_config_{table} ON {table}")
     op.execute("DROP FUNCTION IF EXISTS mockserver_config_changed()")
