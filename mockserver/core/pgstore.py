@@ -2,16 +2,18 @@
 
 Write units of work run at ``SERIALIZABLE`` isolation and are retried when PostgreSQL
 reports a serialization failure or a deadlock: every rule that SQLite keeps with its single
-writer (one accepted upload per camera per window, one open visit per plate and lot,
-throttle histories, fault budgets) holds across hosts with no lock that serialises all
-writers; only transactions that touch the same rows wait for, or retry after, each other.
+writer (one open visit per plate and lot, throttle histories, fault budgets) holds across
+hosts with no lock that serialises all writers; only transactions that touch the same rows
+wait for, or retry after, each other. A unit that keeps its rule with row locks instead
+(``row_locked``: an accepted upload, whose window is a locking ``UPDATE``) runs at
+``READ COMMITTED``: it waits for the rows it shares, and runs once.
 
 Reads run in autocommit, one snapshot per statement, like the SQLite store's readers.
 Each unit of work checks a connection out of the pool for its own duration (no thread
 holds one between units), exactly as on SQLite.
 
 Every committed world write advances the ``mockserver_world_version`` sequence *after* the
-commit: a read cache on any host keys its replies on that value, so a reply built before a
+commit (in the commit's round trip): a read cache on any host keys its replies on that value, so a reply built before a
 commit on another host is never served after it (a sequence is outside transactions, so a
 reader never sees a version ahead of the data it belongs to).
 """
