@@ -12,6 +12,10 @@ durable defaults (fsync, synchronous commit) or on ``--database``, image bytes a
 files (``MOCKSERVER_MEDIA_URL=file:///dir``), so the database cost measured is the
 store's; ``--database-media`` adds a run with the bytes in the database too.
 
+The hosts run side by side and take turns (``--rounds``, 3): each storm hits one host
+while the others idle, so a machine whose load drifts weighs on both alike. p50 is the
+mean of the turns' p50s, p99 the worst turn's p99.
+
 Printed per host: accepted/s, p50, p99, lost, duplicated (every acknowledged serial is
 looked up after the clock moves an hour: exactly one log), CPU milliseconds per accepted
 upload of the emulator's processes and of the PostgreSQL cluster's processes (``/proc``
@@ -28,6 +32,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from mockserver.testkit.plugin import LiveServer
@@ -81,48 +86,85 @@ class HostRun:
         return text + f" ({codes}; {self.errors} errors)"
 
 
-def host_run(name: str, args, frames: str, count: int, server: Server | None, env: dict) -> HostRun:
-    url = server.database() if server is not None else None
-    extra = ["--database", url] if url else []
-    log(f"{name}: {args.workers} workers, {args.connections} connections, {args.duration:g} s")
-    with LiveServer(workers=args.workers, seed="none", extra_args=extra, env=env) as host:
-        control = Control(host.url)
+class Host:
+    """One running host: its storms' replies and CPU add up over the rounds."""
+
+    def __init__(self, name: str, args, server: Server | None, env: dict) -> None:
+        self.name, self.args, self.server = name, args, server
+        self.url = server.database() if server is not None else None
+        extra = ["--database", self.url] if self.url else []
+        self.live = LiveServer(workers=args.workers, seed="none", extra_args=extra, env=env)
+        self.database_roots: list[int] = []
+        self.accepted: Counter = Counter()
+        self.statuses: Counter = Counter()
+        self.seconds = self.emulator_cpu = self.database_cpu = 0.0
+        self.errors = self.commits = self.rollbacks = 0
+        self.p50s: list[float] = []
+        self.p99s: list[float] = []
+        self.rounds = 0
+
+    def start(self) -> Host:
+        self.live.start(timeout=60)
+        control = Control(self.live.url)
         control.seed(seed())
         control.real_time()
-        upload_url = f"{host.url}/v1/vision-alert/create-log/"
-        database_roots = server.server_pids()[:1] if server is not None else []
-        emulator_before = server_cpu_seconds(host.process.pid)
-        database_before = cpu_by_process(database_roots)
-        counters_before = database_counters(url) if url else (0, 0)
+        if self.server is not None:
+            self.database_roots = self.server.server_pids()[:1]
+        return self
+
+    def storm(self, frames: str, count: int, seconds: float) -> None:
+        """One round of the storm against this host alone."""
+        self.rounds += 1
+        log(f"{self.name}: round {self.rounds}, {seconds:g} s")
+        emulator_before = server_cpu_seconds(self.live.process.pid)
+        database_before = cpu_by_process(self.database_roots)
+        counters_before = database_counters(self.url) if self.url else (0, 0)
+        tag = f"{self.name.split()[0]}{self.rounds}"
+        upload_url = f"{self.live.url}/v1/vision-alert/create-log/"
         summary, accepted = _storm_wrk(
-            upload_url, frames, count, args.duration, args.connections, name.split()[0]
+            upload_url, frames, count, seconds, self.args.connections, tag
         )
-        emulator_cpu = server_cpu_seconds(host.process.pid) - emulator_before
-        database_cpu = cpu_spent(database_roots, database_before)
-        counters = database_counters(url) if url else (0, 0)
-        control.advance(3600)
-        report = verify(host.url, TOKEN, Ledger(uploads=accepted), patience=60.0)
-    total = sum(accepted.values())
-    per = max(total, 1)
-    commits, rollbacks = (
-        after - before for after, before in zip(counters, counters_before, strict=True)
-    )
-    measured_database = url is not None and bool(database_roots)
-    return HostRun(
-        name=name,
-        seconds=summary["seconds"],
-        accepted=total,
-        p50_ms=summary["p50_ms"],
-        p99_ms=summary["p99_ms"],
-        statuses=summary["statuses"],
-        errors=sum(summary["errors"].values()),
-        lost=sum(report.lost_uploads.values()),
-        duplicated=sum(report.duplicated_uploads.values()),
-        emulator_ms=emulator_cpu * 1000 / per,
-        database_ms=database_cpu * 1000 / per if measured_database else None,
-        commits=commits / per if url else None,
-        rollbacks=rollbacks / per if url else None,
-    )
+        self.emulator_cpu += server_cpu_seconds(self.live.process.pid) - emulator_before
+        self.database_cpu += cpu_spent(self.database_roots, database_before)
+        if self.url:
+            commits, rollbacks = (
+                after - before
+                for after, before in zip(database_counters(self.url), counters_before, strict=True)
+            )
+            self.commits += commits
+            self.rollbacks += rollbacks
+        self.accepted.update(accepted)
+        self.statuses.update(summary["statuses"])
+        self.errors += sum(summary["errors"].values())
+        self.seconds += summary["seconds"]
+        self.p50s.append(summary["p50_ms"])
+        self.p99s.append(summary["p99_ms"])
+
+    def finish(self) -> HostRun:
+        """Every acknowledged upload looked up (exactly one log), then the host stops."""
+        try:
+            Control(self.live.url).advance(3600)
+            report = verify(self.live.url, TOKEN, Ledger(uploads=self.accepted), patience=60.0)
+        finally:
+            self.live.stop()
+        total = sum(self.accepted.values())
+        per = max(total, 1)
+        measured_database = self.url is not None and bool(self.database_roots)
+        return HostRun(
+            name=self.name,
+            seconds=self.seconds,
+            accepted=total,
+            p50_ms=sum(self.p50s) / max(len(self.p50s), 1),
+            p99_ms=max(self.p99s, default=0.0),
+            statuses=dict(self.statuses),
+            errors=self.errors,
+            lost=sum(report.lost_uploads.values()),
+            duplicated=sum(report.duplicated_uploads.values()),
+            emulator_ms=self.emulator_cpu * 1000 / per,
+            database_ms=self.database_cpu * 1000 / per if measured_database else None,
+            commits=self.commits / per if self.url else None,
+            rollbacks=self.rollbacks / per if self.url else None,
+        )
 
 
 def arithmetic(runs: list[HostRun], frame_bytes: float) -> list[str]:
@@ -162,6 +204,9 @@ def verdict(sqlite: HostRun, postgres: HostRun) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per host")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="turns the hosts take (duration split over them)"
+    )
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=default_workers(), help="per host")
     parser.add_argument("--database", default=None, help="admin URL of a PostgreSQL server")
@@ -179,18 +224,32 @@ def main(argv: list[str] | None = None) -> int:
     try:
         count = write_frames(frames)
         sizes = [os.path.getsize(os.path.join(frames, f"frame-{i:03d}.jpg")) for i in range(count)]
-        runs = [host_run("SQLite host", args, frames, count, None, {})]
         files = {"MOCKSERVER_MEDIA_URL": f"file://{media}"}
-        runs.append(host_run("PostgreSQL host, media files", args, frames, count, server, files))
+        hosts = [
+            Host("SQLite host", args, None, {}),
+            Host("PostgreSQL host, media files", args, server, files),
+        ]
         if args.database_media:
-            runs.append(host_run("PostgreSQL host, media in DB", args, frames, count, server, {}))
+            hosts.append(Host("PostgreSQL host, media in DB", args, server, {}))
+        try:
+            for host in hosts:
+                log(f"starting {host.name}: {args.workers} workers")
+                host.start()
+            # the hosts take turns, round by round: a machine's load that drifts during the
+            # run weighs on each of them alike
+            for _ in range(args.rounds):
+                for host in hosts:
+                    host.storm(frames, count, args.duration / args.rounds)
+        finally:
+            runs = [host.finish() for host in hosts if host.live.process is not None]
     finally:
         server.stop()
         shutil.rmtree(frames, ignore_errors=True)
         shutil.rmtree(media, ignore_errors=True)
     print(
         f"SQLite host vs PostgreSQL host, wrk + Lua, {args.connections} connections, "
-        f"{args.duration:g} s each, {args.workers} workers per host, 1080p natural photos, "
+        f"{args.duration:g} s each in {args.rounds} turns, {args.workers} workers per host, "
+        "1080p natural photos, "
         f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load "
         f"average {load_before:.2f} before / {os.getloadavg()[0]:.2f} after"
     )
