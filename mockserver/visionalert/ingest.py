@@ -87,7 +87,11 @@ def throttle_rate(rate_per_second: float) -> tuple[int, float]:
 
 
 def throttle(emulator: Emulator, account: Account, now_us: int) -> None:
-    """Record this request in the account's history, or raise 429 with DRF's wait."""
+    """Record this request in the account's history, or raise 429 with DRF's wait.
+
+    The history's row is locked while it is read and written (concurrent requests of the
+    account take turns on it); the first request of an account that races another one
+    for the new row meets a unique key and runs again."""
     if account.rate_limit_per_second is None:
         return
     allowed, duration = throttle_rate(account.rate_limit_per_second)
@@ -96,7 +100,7 @@ def throttle(emulator: Emulator, account: Account, now_us: int) -> None:
 
     def work(conn: Connection) -> None:
         key = (table.c.account_id == account.id) & (table.c.scope == THROTTLE_SCOPE)
-        row = conn.execute(select(table.c.history).where(key)).first()
+        row = conn.execute(select(table.c.history).where(key).with_for_update()).first()
         history = json.loads(row.history) if row else []
         while history and history[-1] <= now_us - duration_us:
             history.pop()
@@ -113,7 +117,7 @@ def throttle(emulator: Emulator, account: Account, now_us: int) -> None:
         else:
             conn.execute(update(table).where(key).values(history=text))
 
-    emulator.store.transact(work)
+    emulator.store.transact(work, row_locked=True)
 
 
 # -- validation -----------------------------------------------------------------------------

@@ -176,6 +176,25 @@ def test_new_serials_racing_for_a_license_s_last_slot_across_hosts_take_exactly_
     assert len(cameras) == 1
 
 
+def test_an_account_s_throttle_lets_exactly_its_rate_through_across_hosts(hosts, world):
+    """40 uploads of new serials at one frozen instant through both hosts, 5 per second
+    allowed: exactly 5 pass the throttle (the history's row is taken in turns)."""
+    limit = {"rate_limit_per_second": 5}
+    assert requests.post(f"{hosts[0]}/_mock/accounts/{TOKEN}/rate-limit", json=limit).ok
+    image = jpeg(6)
+
+    def upload(session, number):
+        return session.post(
+            f"{hosts[number % 2]}/v1/vision-alert/create-log/",
+            headers=HEADERS,
+            data={"camera_id": f"THR-{number:02d}"},
+            files={"upload": ("snap.jpg", image, "image/jpeg")},
+            timeout=60,
+        ).status_code
+
+    assert Counter(_parallel(list(range(40)), upload)) == Counter({200: 5, 429: 35})
+
+
 def test_a_change_through_one_host_applies_on_the_other_s_next_request(hosts, world):
     """Settings, account limits, faults and mutant switches are cached per host until the
     configuration's version moves: a change through one host is seen by the other at
