@@ -13,9 +13,12 @@ Each unit of work checks a connection out of the pool for its own duration (no t
 holds one between units), exactly as on SQLite.
 
 Every committed world write advances the ``mockserver_world_version`` sequence *after* the
-commit (in the commit's round trip): a read cache on any host keys its replies on that value, so a reply built before a
-commit on another host is never served after it (a sequence is outside transactions, so a
-reader never sees a version ahead of the data it belongs to).
+commit, in the commit's round trip: a read cache on any host keys its replies on that
+value, so a reply built before a commit on another host is never served after it (a
+sequence is outside transactions, so a reader never sees a version ahead of the data it
+belongs to). Settings, accounts, faults and ``meta`` have a version of their own,
+``meta.config_version``, stepped by triggers in the transaction that changes them: caches
+of what a request reads of them key on it, and uploads do not move it.
 """
 
 from __future__ import annotations
