@@ -134,9 +134,10 @@ class DueWork:
     def observe(self) -> tuple[ClockState, tuple | None, tuple | None]:
         """The clock, the store's data version as this thread's reader sees it and the
         configuration's version (``Store.config_key``): one query, and nothing run. A
-        request does its own work only: what falls due is visible by reading (features filter on their own instants), and due work with
-        effects (alerts, offline logs, webhooks, retries) runs on the background tick and
-        when the clock is moved through the control plane."""
+        request does its own work only: what falls due is visible by reading (features
+        filter on their own instants), and due work with effects (alerts, offline logs,
+        webhooks, retries) runs on the background tick and when the clock is moved through
+        the control plane."""
         sql = self.store.observe_statement()
 
         def read(conn: Connection):
