@@ -30,7 +30,7 @@ from typing import NamedTuple
 from ..core.clock import wall_us
 from ..core.faults import Fault, Hit, active_faults, claim
 from ..core.shared import SharedState
-from ..core.web import whole_reply
+from ..core.web import OBSERVED, whole_reply
 from . import credentials, origin_guard
 from .journal import BODY_EXCERPT, Entry, Journal, TokenKeys, body_excerpt
 
@@ -56,20 +56,25 @@ class FaultBook:
     def __init__(self, store, shared: SharedState | None) -> None:
         self.store = store
         self.shared = shared
-        self._token: int | None = None
+        self._token: object = None
         self._faults: list[Fault] = []
 
-    def current(self) -> list[Fault]:
+    def current(self, observed: tuple | None = None) -> list[Fault]:
+        """``observed``: the configuration's version this request read (a shared
+        database's faults token: its changes step it)."""
         if self.shared is None:
             return self.store.query(active_faults)
-        token = self.shared.faults_token()  # read before the table: a change after it re-reads
+        # read before the table: a change after it re-reads
+        token = self.shared.faults_token(observed)
         if token != self._token:
             self._faults = self.store.query(active_faults)
             self._token = token
         return self._faults
 
-    def pick(self, method: str, path: str, token: str | None) -> Hit | None:
-        for fault in self.current():
+    def pick(
+        self, method: str, path: str, token: str | None, observed: tuple | None = None
+    ) -> Hit | None:
+        for fault in self.current(observed):
             if not fault.matches(method, path, token):
                 continue
             hit = self.store.transact(lambda conn, fault=fault: claim(conn, fault))
@@ -102,6 +107,8 @@ class ControlPlane:
             keys=TokenKeys(emulator.store),
         )
         self.faults = FaultBook(emulator.store, self.shared)
+        #: the request's reading of the clock and the store's versions
+        self.observe = emulator.duework.observe
 
     def close(self) -> None:
         self.journal.close()
@@ -217,11 +224,13 @@ class FaultLayer:
         if method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
             return self.wsgi_app(environ, start_response)
         path = environ.get("PATH_INFO") or "/"
-        hit = self.plane.faults.pick(method, path, _api_token(environ))
+        observed = environ[OBSERVED] = self.plane.observe()  # the request's one reading
+        hit = self.plane.faults.pick(method, path, _api_token(environ), observed[2])
         if hit is None:
             return self.wsgi_app(environ, start_response)
         kind = hit.action["type"]
         environ[FAULT] = FaultNote(hit.fault_id, kind)
+        del environ[OBSERVED]  # the fault's write (and a delay) come before the request
         if kind == "latency":
             low, high = hit.action["ms"]
             time.sleep((low if low == high else hit.rng.uniform(low, high)) / 1000)

@@ -10,7 +10,7 @@ and the control routes: feature code never knows about them.
 Switched on by ``mockserver serve --mutant NAME`` (repeatable), ``MOCKSERVER_MUTANTS=a,b``
 or ``POST /_mock/mutants {"active": [...]}``. The active set lives in the world's store
 (``meta``), so every worker process and every host sees a change on its next request; a
-process reads it again only when the store's version moved. The configured set is applied
+process reads it again only when the configuration's version moved. The configured set is applied
 when the world is made or reset, and when a process starts with another configured set
 than the one the world was last given; a respawned worker or another host with the same
 configuration leaves a switched set alone.
@@ -59,7 +59,7 @@ def parse_names(text: str | list[str] | None) -> list[str]:
 class MutantSwitch:
     """The active set, in the world's ``meta`` row ``mutants``: ``{"active": [...],
     "configured": [...]}`` (the configured set it was last given, see the module
-    docstring). Read again only when the store's version moved (per thread)."""
+    docstring). Read again only when the configuration's version moved (per thread)."""
 
     KEY = "mutants"
 
@@ -89,7 +89,8 @@ class MutantSwitch:
         self._local.seen = None
 
     def active(self, version: tuple | None = None) -> frozenset[str]:
-        """The active set; ``version``: the store version this request observed."""
+        """The active set; ``version``: the configuration's version this request observed
+        (``meta`` is part of it)."""
         seen = getattr(self._local, "seen", None)
         if version is not None and seen is not None and seen[0] == version:
             return seen[1]
@@ -130,8 +131,9 @@ class MutantLayer:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(VENDOR_PREFIXES):
             return self.wsgi_app(environ, start_response)
-        observed = environ[OBSERVED] = self.emulator.duework.observe()
-        active = self.switch.active(observed[1])
+        observed = environ.get(OBSERVED) or self.emulator.duework.observe()
+        environ[OBSERVED] = observed
+        active = self.switch.active(observed[2])
         if not active:
             return self.wsgi_app(environ, start_response)
         method = environ.get("REQUEST_METHOD", "GET").upper()

@@ -7,6 +7,7 @@ rest of the code never asks which database it runs on.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from . import schema
@@ -63,7 +64,7 @@ def open_backend(config) -> Backend:
     """The backend ``config`` names: PostgreSQL at ``database_url``, else SQLite files."""
     url = check_url(config.database_url)
     if url:
-        return _postgresql(url)
+        return _postgresql(url, os.environ.get("MOCKSERVER_MEDIA_URL", ""))
     store = Store(config.data_dir)
     # the request journal lives beside the world, in its own file (see core/schema.py)
     journal = Store(config.data_dir, "journal", schema.journal_metadata)
@@ -78,7 +79,7 @@ def open_backend(config) -> Backend:
     )
 
 
-def _postgresql(url: str) -> Backend:
+def _postgresql(url: str, media_url: str = "") -> Backend:
     from .media_db import DatabaseMedia
     from .pgstore import PostgresStore
 
@@ -91,7 +92,10 @@ def _postgresql(url: str) -> Backend:
     return Backend(
         store=store,
         journal_store=journal,
-        media=DatabaseMedia(store),
+        # ``file:///dir``: bytes in a directory (one host, or one every host mounts)
+        media=MediaStore(store, media_url[7:])
+        if media_url.startswith("file://")
+        else DatabaseMedia(store),
         shared=DatabaseSharedState(store),
         journal_immediate=True,
         leases_released_at_start=False,

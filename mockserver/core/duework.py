@@ -118,6 +118,7 @@ class _ClockRow(NamedTuple):
     frozen_us: int | None
     offset_us: int | None
     version: int
+    config: str | None = None
 
 
 class DueWork:
@@ -130,22 +131,24 @@ class DueWork:
         self.settle(state.now_us, timeout)
         return state
 
-    def observe(self) -> tuple[ClockState, tuple | None]:
-        """The clock, and the store's data version as this thread's reader sees it: one
-        query, and nothing run. A request does its own work only: what falls due is
-        visible by reading (features filter on their own instants), and due work with
-        effects (alerts, offline logs, webhooks, retries) runs on the background tick and
-        when the clock is moved through the control plane."""
+    def observe(self) -> tuple[ClockState, tuple | None, tuple | None]:
+        """The clock, the store's data version as this thread's reader sees it and the
+        configuration's version (``Store.config_key``): one query, and nothing run. A
+        request does its own work only: what falls due is visible by reading (features
+        filter on their own instants), and due work with effects (alerts, offline logs,
+        webhooks, retries) runs on the background tick and when the clock is moved through
+        the control plane."""
         sql = self.store.observe_statement()
 
         def read(conn: Connection):
             # every request runs this: straight to the driver
             row = _ClockRow(*conn.connection.driver_connection.execute(sql).fetchone())
-            return self.store.version_key(conn, row.version), row
+            version = self.store.version_key(conn, row.version)
+            return version, self.store.config_key(conn, row.version, row.config), row
 
-        version, row = self.store.query(read)
+        version, config, row = self.store.query(read)
         state = state_from_row(row)
-        return state, version
+        return state, version, config
 
     def __init__(self, store, emulator=None) -> None:
         self.store = store

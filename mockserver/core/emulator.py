@@ -112,7 +112,8 @@ class Emulator:
     def settings(self, conn: Connection | None = None) -> dict[str, float]:
         if conn is None:
             if has_request_context():  # read once per store version, not once per call
-                return dict(cached_value(("settings",), lambda: self.store.query(self.settings)))
+                produce = lambda: self.store.query(self.settings)  # noqa: E731
+                return dict(cached_value(("settings",), produce, configuration=True))
             return self.store.query(self.settings)
         values = {name: getattr(self.config, name) for name in RUNTIME_SETTINGS}
         for row in conn.execute(select(schema.settings)):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import Connection, delete, exists, select
+from sqlalchemy import Connection, bindparam, delete, exists, select, update
 
 from . import schema
 from .clock import wall_seconds
@@ -26,6 +26,12 @@ ORPHAN_AGE_SECONDS = 3600.0
 
 _PUT = insert_or_ignore(schema.media_content)["postgresql"]
 _CONTENT = schema.media_content.c
+_TOUCH = (
+    update(schema.media_content)
+    .where(_CONTENT.sha256 == bindparam("sha"))
+    .values(stored_at=bindparam("at"))
+    .returning(_CONTENT.sha256)
+)
 _UNNAMED = ~exists().where(schema.media.c.sha256 == _CONTENT.sha256)
 
 
@@ -52,7 +58,11 @@ class DatabaseMedia(Media):
         return sha
 
     def ensure(self, conn: Connection, sha256: str, content: bytes | None) -> None:
-        there = conn.execute(select(_CONTENT.sha256).where(_CONTENT.sha256 == sha256)).first()
+        """The content row is written (its ``stored_at`` touched), not just read: a
+        removal that overlaps then fails on it and runs again (seeing this row's name),
+        whatever the upload's isolation; or it removed the content first, and it is put
+        back here."""
+        there = conn.execute(_TOUCH, {"sha": sha256, "at": wall_seconds()}).first()
         if there is None and content is not None:
             conn.execute(_PUT.values(**_row(sha256, content)))
 

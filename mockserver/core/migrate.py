@@ -83,11 +83,13 @@ def upgrade(conn: Connection) -> str:
 
 
 def upgrade_ops_for_new_store(conn: Connection) -> None:
-    """What ``create_all`` cannot make: PostgreSQL's shared counters (see revision 0002)."""
+    """What ``create_all`` cannot make: PostgreSQL's shared counters (see revision 0005)
+    and the configuration's version (revision 0008)."""
     if conn.dialect.name == "postgresql":
         for name in COUNTERS:
             conn.exec_driver_sql(f"CREATE SEQUENCE IF NOT EXISTS {name}")
             conn.exec_driver_sql(f"SELECT nextval('{name}')")  # last_value is then set
+        make_config_version(conn)
 
 
 def upgrade_side(conn: Connection, metadata) -> None:
@@ -150,3 +152,36 @@ def upgrade_postgresql(store) -> None:
             upgrade_side(conn, store.metadata)
             return
         upgrade(conn)
+
+
+#: tables whose changes step ``meta.config_version`` (revision 0008, which made them)
+CONFIG_TABLES = ("settings", "accounts", "tokens", "faults", "meta")
+#: values that barely compress, stored as they are (no CPU spent trying; revision 0008)
+UNCOMPRESSED = (("image_analysis", "signature"), ("media_content", "content"))
+CONFIG_FUNCTION = """
+CREATE OR REPLACE FUNCTION mockserver_config_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF pg_trigger_depth() = 1 THEN
+        UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'config_version';
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+
+def make_config_version(conn: Connection) -> None:
+    """The row and triggers of the configuration's version and the uncompressed columns,
+    in a new store (revision 0008 makes them in an older one)."""
+    conn.exec_driver_sql(
+        "INSERT INTO meta (key, value) VALUES ('config_version', '1') ON CONFLICT DO NOTHING"
+    )
+    conn.exec_driver_sql(CONFIG_FUNCTION)
+    for table in CONFIG_TABLES:
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER mockserver_config_{table} AFTER INSERT OR UPDATE OR DELETE"
+            f" OR TRUNCATE ON {table} FOR EACH STATEMENT"
+            " EXECUTE FUNCTION mockserver_config_changed()"
+        )
+    for table, column in UNCOMPRESSED:
+        conn.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {column} SET STORAGE EXTERNAL")

@@ -2,18 +2,23 @@
 
 Write units of work run at ``SERIALIZABLE`` isolation and are retried when PostgreSQL
 reports a serialization failure or a deadlock: every rule that SQLite keeps with its single
-writer (one accepted upload per camera per window, one open visit per plate and lot,
-throttle histories, fault budgets) holds across hosts with no lock that serialises all
-writers; only transactions that touch the same rows wait for, or retry after, each other.
+writer (one open visit per plate and lot, throttle histories, fault budgets) holds across
+hosts with no lock that serialises all writers; only transactions that touch the same rows
+wait for, or retry after, each other. A unit that keeps its rule with row locks instead
+(``row_locked``: an accepted upload, whose window is a locking ``UPDATE``) runs at
+``READ COMMITTED``: it waits for the rows it shares, and runs once.
 
 Reads run in autocommit, one snapshot per statement, like the SQLite store's readers.
 Each unit of work checks a connection out of the pool for its own duration (no thread
 holds one between units), exactly as on SQLite.
 
 Every committed world write advances the ``mockserver_world_version`` sequence *after* the
-commit: a read cache on any host keys its replies on that value, so a reply built before a
-commit on another host is never served after it (a sequence is outside transactions, so a
-reader never sees a version ahead of the data it belongs to).
+commit, in the commit's round trip: a read cache on any host keys its replies on that
+value, so a reply built before a commit on another host is never served after it (a
+sequence is outside transactions, so a reader never sees a version ahead of the data it
+belongs to). Settings, accounts, faults and ``meta`` have a version of their own,
+``meta.config_version``, stepped by triggers in the transaction that changes them: caches
+of what a request reads of them key on it, and uploads do not move it.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+import psycopg
 from psycopg.types.string import StrDumperUnknown
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -57,7 +63,7 @@ def engine_url(url: str) -> str:
 
 def is_retryable(error: BaseException, attempt: int = 0) -> bool:
     """A failure a fresh try of the same work can avoid (a concurrent writer won a race)."""
-    state = getattr(getattr(error, "orig", None), "sqlstate", None)
+    state = getattr(getattr(error, "orig", error), "sqlstate", None)
     return state in RETRY_STATES or (state == UNIQUE_VIOLATION and attempt < UNIQUE_RETRIES)
 
 
@@ -101,20 +107,15 @@ class PostgresStore:
 
     # -- transactions -------------------------------------------------------------------
 
-    def transact(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in a serializable transaction, again after a serialization failure."""
-        if not self._versioned:
-            return self._run(work, "writer", self.isolation)
-        wrote: list[bool] = []
+    def transact(self, work: Callable[[Connection], T], row_locked: bool = False) -> T:
+        """Run ``work`` in a serializable transaction, again after a serialization failure.
 
-        def tracked(conn: Connection) -> T:
-            result = work(conn)
-            wrote.append(conn.execute(_WROTE).scalar_one())  # no row changed: no new version
-            return result
-
-        result = self._run(tracked, "writer", self.isolation)
-        if wrote and wrote[-1]:
-            self._run(lambda conn: conn.execute(_BUMP), "reader", "AUTOCOMMIT")
+        ``row_locked``: ``work`` keeps its rules with row locks and statements that see the
+        latest commits (``UPDATE ... WHERE`` re-checked on the row it waited for, a unique
+        key), so ``READ COMMITTED`` suffices: it waits for the rows it shares with another
+        writer instead of failing and running again."""
+        isolation = "READ COMMITTED" if row_locked else self.isolation
+        result = self._run(work, "writer", isolation)
         for listener in self.write_listeners:
             listener()
         return result
@@ -136,12 +137,16 @@ class PostgresStore:
                 with self.engine.connect() as conn:  # this unit's own, back to the pool after
                     conn.execution_options(isolation_level=isolation)
                     with conn.begin():
-                        return work(conn)
-            except DBAPIError as error:
+                        result = work(conn)
+                        if role == "writer" and self._versioned:
+                            _commit_and_count(conn)
+                        return result
+            except (DBAPIError, psycopg.Error) as error:
                 # a read on a connection the server dropped (a restart) is simply read again
                 # (the pool then replaces every connection older than the loss); a write is
                 # not: its commit may have happened
-                again = error.connection_invalidated and role == "reader" and attempt == 0
+                lost = getattr(error, "connection_invalidated", False)
+                again = lost and role == "reader" and attempt == 0
                 if not (again or is_retryable(error, attempt)) or time.monotonic() > deadline:
                     raise
             attempt += 1
@@ -150,13 +155,19 @@ class PostgresStore:
     # -- dialect pieces the rest of the code asks for -----------------------------------
 
     def observe_statement(self) -> str:
-        """The clock and the world version in one statement (every request runs it)."""
+        """The clock, the world version and the configuration's version in one statement
+        (every request runs it)."""
         return _OBSERVE_SQL
 
     def version_key(self, conn: Connection, version: int) -> tuple:
         """The read-cache key of a world version: the same on every connection of this
         store; the store's serial keeps another database's equal count from matching."""
         return ("pg", self.serial, version)
+
+    def config_key(self, conn: Connection, version: int, config: str | None) -> tuple | None:
+        """The cache key of the configuration (settings, accounts, faults, ``meta``):
+        ``meta.config_version``, which only their changes step, in their transaction."""
+        return None if config is None else ("pg-config", self.serial, config)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -205,7 +216,24 @@ _STORE_SERIALS = itertools.count(1)
 _OBSERVE_SQL = (
     "SELECT (SELECT frozen_us FROM clock WHERE id = 1),"
     " (SELECT offset_us FROM clock WHERE id = 1),"
-    f" (SELECT last_value FROM {WORLD_VERSION})"
+    f" (SELECT last_value FROM {WORLD_VERSION}),"
+    " (SELECT value FROM meta WHERE key = 'config_version')"
 )
-_WROTE = text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
-_BUMP = text(f"SELECT nextval('{WORLD_VERSION}')")
+#: the commit of a write unit and the version after it, in one round trip (no parameters:
+#: one simple query of three statements). Whether the transaction changed a row is noted
+#: in a session setting before the commit; the version moves only then, and only after
+#: the commit (a sequence is outside transactions: advanced before, a reader could key a
+#: reply built on the old rows with the new version).
+_COMMIT_AND_COUNT = (
+    "SELECT set_config('mockserver.wrote',"
+    " (pg_current_xact_id_if_assigned() IS NOT NULL)::text, false);"
+    " COMMIT;"
+    " SELECT CASE WHEN current_setting('mockserver.wrote') = 'true'"
+    f" THEN nextval('{WORLD_VERSION}') END"
+)
+
+
+def _commit_and_count(conn: Connection) -> None:
+    """Commit the unit's transaction with the world version's step (``_COMMIT_AND_COUNT``);
+    SQLAlchemy's own commit then finds nothing left to do."""
+    conn.connection.driver_connection.execute(_COMMIT_AND_COUNT, prepare=False)

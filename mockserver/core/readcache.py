@@ -65,9 +65,11 @@ def remembered(
     return response
 
 
-def cached_value(key: tuple, produce: Callable[[], object]) -> object:
-    """A value (e.g. the account of a token) reused while the store version holds."""
-    current = version()
+def cached_value(key: tuple, produce: Callable[[], object], configuration: bool = False) -> object:
+    """A value reused while the store version holds; ``configuration``: a value read from
+    the configuration (settings, accounts, faults, ``meta``), reused while its own version
+    holds (on PostgreSQL uploads do not move it, ``pgstore.config_key``)."""
+    current = g.get("config_version") if configuration else version()
     if current is None:
         return produce()
     values = getattr(_local, "values", None)

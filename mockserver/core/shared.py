@@ -78,7 +78,8 @@ class SharedState:
 
     # -- faults token -------------------------------------------------------------------
 
-    def faults_token(self) -> int:
+    def faults_token(self, observed: tuple | None = None) -> int:
+        """The token (``observed``, a request's reading of the store, is not needed)."""
         return _TOKEN.unpack_from(self._map, FAULTS_TOKEN_AT)[0]
 
     def touch_faults(self) -> None:
@@ -157,7 +158,11 @@ class DatabaseSharedState:
     def __init__(self, store) -> None:
         self.store = store
 
-    def faults_token(self) -> int:
+    def faults_token(self, observed: tuple | None = None) -> object:
+        """``observed``: the configuration's version a request read with the clock (every
+        change of the fault table steps it, in its transaction); else the counter."""
+        if observed is not None:
+            return observed
         return self.store.query(lambda conn: conn.execute(_READ).scalar_one())
 
     def touch_faults(self) -> None:

@@ -76,8 +76,9 @@ class Store:
 
     # -- transactions -------------------------------------------------------------------
 
-    def transact(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in a write transaction, retrying it while the database is busy."""
+    def transact(self, work: Callable[[Connection], T], row_locked: bool = False) -> T:
+        """Run ``work`` in a write transaction, retrying it while the database is busy.
+        (``row_locked`` is PostgreSQL's choice of isolation: here writers take turns.)"""
         with self.writer_lock():
             result = self._run(work, "writer", "IMMEDIATE")
         for listener in self.write_listeners:
@@ -153,6 +154,11 @@ class Store:
             for path in (self.path, self.path + "-wal")
             if os.path.exists(path)
         )
+
+    def config_key(self, conn: Connection, version: int, config=None) -> tuple | None:
+        """The cache key of the configuration (settings, accounts, faults): the data
+        version's, as reading them again costs no more than a look at the file."""
+        return self.version_key(conn, version)
 
     def clear(self, conn: Connection) -> None:
         """Delete every row (the schema stays); media files are removed by the caller."""

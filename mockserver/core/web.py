@@ -52,6 +52,11 @@ class ExactBodyLimit:
         return self.wsgi_app(environ, start_response)
 
 
+#: the clock, store and configuration versions an outer layer read for this request
+#: (``DueWork.observe``), handed on so that the request reads them once
+OBSERVED = "mockserver.observed"
+
+
 def current_emulator():
     """The emulator of the app serving this request (routes fetch it once, pass it on)."""
     return current_app.extensions["mockserver"]
@@ -74,7 +79,7 @@ def install_edges(app: Flask) -> None:
     def _forget_version() -> None:
         # this request wrote: what it reads from now on is newer than its start version
         if has_request_context():
-            g.store_version = None
+            g.store_version = g.config_version = None
 
     app.extensions["mockserver"].store.write_listeners.append(_forget_version)
 
@@ -82,8 +87,9 @@ def install_edges(app: Flask) -> None:
     def _observe() -> None:
         # One reading of the clock per request; no due work here (``DueWork.observe``).
         if not request.path.startswith("/_mock/health"):
-            observed = request.environ.get("mockserver.observed")  # the mutant layer's
-            state, g.store_version = observed or current_emulator().duework.observe()
+            observed = request.environ.get(OBSERVED)  # an outer layer's
+            observed = observed or current_emulator().duework.observe()
+            state, g.store_version, g.config_version = observed
             g.now_us = state.now_us
 
     @app.errorhandler(ApiError)
@@ -120,6 +126,7 @@ def current_account(product: str | None = None, product_message: str | None = No
         g.account = cached_value(
             ("account", header),
             lambda: emulator.store.query(lambda conn: authenticate(conn, header)),
+            configuration=True,
         )
     if product is not None:
         require_product(g.account, product, product_message)

@@ -1,9 +1,11 @@
 """create-log: which uploads are accepted, in the order the vendor's service checks them.
 
 auth → product (both at the edge) → per-account throttle → validation → per-camera window
-→ accept. Acceptance is one write transaction (``BEGIN IMMEDIATE``: writers of every
-worker process queue up), and the window is re-checked inside it, so concurrent uploads
-for one camera from any number of processes yield exactly one accepted upload per window.
+→ accept. Acceptance is one short write transaction whose first statement takes the
+camera's window (``take_window``: on SQLite the writers of every process take turns, on
+PostgreSQL the camera's row is locked and the window re-checked on its latest commit), so
+concurrent uploads for one camera from any number of processes and hosts yield exactly one
+accepted upload per window, with no transaction run twice.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 
 from ..core.auth import Account
 from ..core.bodies import RequestBody
@@ -30,6 +32,7 @@ from ..core.errors import (
     Throttled,
 )
 from ..core.images import INVALID_IMAGE, ImageInfo, InvalidImage, inspect_image
+from ..core.readcache import cached_value
 from . import camera_tags, judging, notify, schema, scoring
 
 SNAPSHOT_KIND = "camera_snapshot"
@@ -84,7 +87,11 @@ def throttle_rate(rate_per_second: float) -> tuple[int, float]:
 
 
 def throttle(emulator: Emulator, account: Account, now_us: int) -> None:
-    """Record this request in the account's history, or raise 429 with DRF's wait."""
+    """Record this request in the account's history, or raise 429 with DRF's wait.
+
+    The history's row is locked while it is read and written (concurrent requests of the
+    account take turns on it); the first request of an account that races another one
+    for the new row meets a unique key and runs again."""
     if account.rate_limit_per_second is None:
         return
     allowed, duration = throttle_rate(account.rate_limit_per_second)
@@ -93,7 +100,7 @@ def throttle(emulator: Emulator, account: Account, now_us: int) -> None:
 
     def work(conn: Connection) -> None:
         key = (table.c.account_id == account.id) & (table.c.scope == THROTTLE_SCOPE)
-        row = conn.execute(select(table.c.history).where(key)).first()
+        row = conn.execute(select(table.c.history).where(key).with_for_update()).first()
         history = json.loads(row.history) if row else []
         while history and history[-1] <= now_us - duration_us:
             history.pop()
@@ -110,7 +117,7 @@ def throttle(emulator: Emulator, account: Account, now_us: int) -> None:
         else:
             conn.execute(update(table).where(key).values(history=text))
 
-    emulator.store.transact(work)
+    emulator.store.transact(work, row_locked=True)
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -198,24 +205,55 @@ _CAMERA = select(
     .exists()
     .label("forced_queued"),
 ).where(_CAM.account_id == bindparam("account"), _CAM.serial == bindparam("serial"))
-_ACCEPTED_NOW = (
+#: the window taken: the camera's last accepted upload moves to now if it is out of its
+#: window, in one statement that locks the row (``UPDATE`` re-checks its condition on the
+#: newest row it waited for), so of concurrent uploads for one camera exactly one passes
+_TAKE_WINDOW = (
     update(schema.va_cameras)
-    .where(_CAM.id == bindparam("camera"))
+    .where(
+        _CAM.account_id == bindparam("account"),
+        _CAM.serial == bindparam("camera_serial"),
+        or_(_CAM.last_accepted_us.is_(None), _CAM.last_accepted_us <= bindparam("since")),
+    )
     .values(last_accepted_us=bindparam("now"))
+    .returning(_CAM.id)
 )
+#: ``since`` when the window is off: every earlier upload is out of it
+_NO_WINDOW = 2**62
 
 
 def _camera(conn: Connection, account_id: int, serial: str):
     return conn.execute(_CAMERA, {"account": account_id, "serial": serial}).first()
 
 
+def take_window(conn: Connection, account_id: int, serial: str, now_us: int, window_us: int):
+    """Inside the accept transaction: the camera of ``serial`` with its window taken by
+    this upload (its row locked to the commit), or None for a serial not registered yet;
+    a refusal when it is within its window. Exact across processes and hosts: SQLite's
+    writers take turns, and PostgreSQL's ``UPDATE`` waits for a concurrent upload of the
+    camera and then sees its commit."""
+    since = now_us - window_us if window_us > 0 else _NO_WINDOW
+    values = {"account": account_id, "camera_serial": serial, "since": since, "now": now_us}
+    for _ in range(2):  # twice: a camera registered between the two statements
+        taken = conn.execute(_TAKE_WINDOW, values).first()
+        camera = _camera(conn, account_id, serial)  # after the lock: the latest commit
+        if camera is None or taken is not None:
+            return camera
+        refusal = _too_soon(camera.last_accepted_us, now_us, window_us)
+        if refusal:
+            raise refusal
+    raise _too_soon(now_us, now_us, max(window_us, 1))
+
+
 def accept(
     emulator: Emulator, account: Account, upload: Upload, now_us: int, base_url: str
 ) -> None:
-    """One write transaction: the window re-checked, the camera registered if new, and the
+    """One write transaction: the window taken, the camera registered if new, and the
     upload's log written (visible ``processing_delay`` later, see ``judging``).
 
-    Hashing, the file write and the comparison with the reference run before it."""
+    Hashing, the file write and the comparison with the reference run before it. The
+    run-time settings are the request's (read once per change of them): a change that
+    commits while the upload is in flight applies from the next upload on."""
     settings = emulator.settings()
     window_us = seconds_to_us(settings["camera_window"])
     # Fast path: a camera inside its window is refused before any file is written.
@@ -225,19 +263,19 @@ def accept(
     visible_us = now_us + seconds_to_us(settings["processing_delay"])
     compared = judging.compare_before(emulator, known, upload.analysis, visible_us)
     sha = emulator.media.write_file(upload.content)
+    judging_settings = judging.JudgingSettings.of(settings)
+    # read once per change of the configuration (``meta`` is part of it), written on change
+    remembered = cached_value(
+        ("base_url",),
+        lambda: emulator.store.query(notify.remembered_base_url),
+        configuration=True,
+    )
 
     def work(conn: Connection) -> None:
-        settings = emulator.settings(conn)
-        camera = _camera(conn, account.id, upload.serial)
+        camera = take_window(conn, account.id, upload.serial, now_us, window_us)
         if camera is not None:
-            refusal = _too_soon(
-                camera.last_accepted_us, now_us, seconds_to_us(settings["camera_window"])
-            )
-            if refusal:
-                raise refusal
             if camera.license_expiration_us <= now_us:
                 raise Message(LICENSE_EXPIRED, 403)
-            conn.execute(_ACCEPTED_NOW, {"camera": camera.id, "now": now_us})
         else:
             camera_id, license_id = register_camera(
                 conn, account.id, upload.serial, now_us, accepted=True
@@ -257,13 +295,14 @@ def accept(
             upload.tag,
             now_us,
             compared,
-            judging.JudgingSettings.of(settings),
+            judging_settings,
         )
-        notify.remember_base_url(conn, base_url)
+        if base_url != remembered:
+            notify.remember_base_url(conn, base_url)
 
     # A refusal inside the transaction (a racing upload won) leaves the bytes on disk:
     # they are content-addressed and may already belong to another camera's upload.
-    emulator.store.transact(work)
+    emulator.store.transact(work, row_locked=True)
 
 
 #: the account's licenses in id order, with how many cameras each holds
@@ -283,6 +322,9 @@ _LICENSES = (
 )
 
 
+_LOCK_LICENSES = select(_LIC.id).where(_LIC.account_id == bindparam("account")).with_for_update()
+
+
 @dataclass(frozen=True)
 class NewCamera:
     """What judging an upload needs of a camera registered by it."""
@@ -291,13 +333,20 @@ class NewCamera:
     license_id: int
     thresholds: str = "{}"
     forced_queued: bool = False
+    registered_now: bool = True
 
 
 def register_camera(
     conn: Connection, account_id: int, serial: str, now_us: int, accepted: bool = False
 ) -> tuple[int, int]:
     """A new serial joins the first non-expired license (lowest id) with a free slot:
-    (camera id, license id). ``accepted``: registered by an upload accepted now."""
+    (camera id, license id). ``accepted``: registered by an upload accepted now.
+
+    The account's licenses are locked first (PostgreSQL; SQLite's writers take turns), so
+    two registrations never both take a license's last slot; a serial registered
+    meanwhile by another host is a unique-key conflict, and the unit runs again."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK_LICENSES, {"account": account_id})
     licenses = conn.execute(_LICENSES, {"account": account_id}).all()
     active = [row for row in licenses if row.expiration_us > now_us]
     chosen = next((row for row in active if row.used < row.size), None)

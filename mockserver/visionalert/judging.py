@@ -265,7 +265,9 @@ def record(
     now, judged with what is in force then; its analysis kept; the camera's offline check
     moved. Returns the log's id."""
     visible_us = now_us + seconds_to_us(settings.processing_delay)
-    reference = reference_at(conn, camera.id, visible_us)
+    # a camera registered by this upload has no reference yet
+    new = getattr(camera, "registered_now", False)
+    reference = None if new else reference_at(conn, camera.id, visible_us)
     comparison = compared.scores
     if (reference.id if reference else None) != compared.reference_id:
         comparison = compare_inside(conn, snapshot.analysis, reference)  # changed meanwhile
@@ -351,7 +353,12 @@ def rejudge_pending(
 ) -> int:
     """Judge the camera's logs that have not appeared yet with what is in force now (forced
     entries, thresholds, settings, reference); ``drop_forced``: the queue was cleared, so
-    the entries they had taken are gone too. Returns how many were judged."""
+    the entries they had taken are gone too. Returns how many were judged.
+
+    The camera's row is locked first: an upload of the camera in flight (which locks it
+    too, ``ingest.take_window``) either commits before, and its log is judged here, or
+    waits and then reads what this transaction changed."""
+    conn.execute(select(CAMERAS.c.id).where(CAMERAS.c.id == camera_id).with_for_update())
     pending = conn.execute(
         select(
             LOGS.c.id, LOGS.c.snapshot_id, LOGS.c.forced, LOGS.c.visible_us, schema.media.c.sha256

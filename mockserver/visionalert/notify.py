@@ -43,10 +43,15 @@ class Attempt:
     error: str | None
 
 
+def remembered_base_url(conn: Connection) -> str | None:
+    meta = schema.meta.c
+    return conn.execute(select(meta.value).where(meta.key == BASE_URL_KEY)).scalar()
+
+
 def remember_base_url(conn: Connection, base_url: str) -> None:
     """The last upload's base URL: absolute URLs in webhooks when none is configured."""
     meta = schema.meta.c
-    current = conn.execute(select(meta.value).where(meta.key == BASE_URL_KEY)).scalar()
+    current = remembered_base_url(conn)
     if current == base_url:
         return
     if current is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
+import psycopg
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -16,6 +17,7 @@ from sqlalchemy import create_engine, inspect
 from mockserver import Config, create_app
 from mockserver.core import schema
 from mockserver.core.migrate import alembic_config, head_revision
+from mockserver.core.pgstore import PostgresStore
 
 from ..conftest import auth
 
@@ -48,6 +50,49 @@ def test_revisions_build_the_declared_schema_on_postgresql(postgres_server):
         assert differences == []
     finally:
         postgres_server.drop(url)
+
+
+def _beyond_metadata(url: str) -> tuple:
+    """What a PostgreSQL store holds that ``compare_metadata`` does not see: the triggers
+    stepping the configuration's version, its row, and the columns stored uncompressed."""
+    with psycopg.connect(url) as conn:
+        triggers = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tgname FROM pg_trigger WHERE tgname LIKE 'mockserver_config_%'"
+                " ORDER BY tgname"
+            )
+        ]
+        version = conn.execute("SELECT value FROM meta WHERE key = 'config_version'").fetchone()
+        storage = conn.execute(
+            "SELECT attrelid::regclass::text, attname, attstorage FROM pg_attribute"
+            " WHERE (attrelid::regclass::text, attname) IN"
+            " (('image_analysis', 'signature'), ('media_content', 'content')) ORDER BY 1"
+        ).fetchall()
+    return triggers, version, storage
+
+
+def test_revisions_and_a_new_store_make_the_same_postgresql_extras(postgres_server):
+    base = postgres_server.url("postgres").rsplit("/", 1)[0]
+    with postgres_server.admin() as admin:
+        admin.execute("CREATE DATABASE extras_revisions")
+        admin.execute("CREATE DATABASE extras_new")
+    try:
+        _migrated_from_nothing(
+            f"{base}/extras_revisions".replace("postgresql://", "postgresql+psycopg://")
+        )
+        PostgresStore(f"{base}/extras_new").dispose()
+        migrated, new = (
+            _beyond_metadata(f"{base}/extras_revisions"),
+            _beyond_metadata(f"{base}/extras_new"),
+        )
+        assert migrated == new
+        triggers, version, storage = new
+        assert len(triggers) == 5 and version == ("1",)
+        assert [row[2] for row in storage] == ["e", "e"]
+    finally:
+        postgres_server.drop(f"{base}/extras_revisions")
+        postgres_server.drop(f"{base}/extras_new")
 
 
 #: what store version 4 (the last hand-kept one) added to version 3

@@ -20,6 +20,7 @@ import psycopg
 import pytest
 import requests
 
+from mockserver.testkit import seeds
 from mockserver.testkit.plugin import LiveServer
 
 from ..control.test_control_hardening import HangingReceiver, raise_alert
@@ -146,6 +147,91 @@ def test_one_camera_48_uploads_across_hosts_exactly_one_accepted_per_window(host
     logs = _all_pages(hosts[1], f"/v1/vision-alert/{world}/cameras/ONE-CAM/logs/")
     assert len(logs) == windows, logs
     print(f"\n[two hosts] one camera: {per_window * windows} uploads -> {dict(statuses)}")
+
+
+def test_new_serials_racing_for_a_license_s_last_slot_across_hosts_take_exactly_it(hosts):
+    """48 new serials at once through both hosts, for a license with one slot: one
+    registered and accepted, the others refused (no slot taken twice)."""
+    first, second = hosts
+    assert requests.post(f"{first}/_mock/reset?seed=none").ok
+    tight = seeds.world(
+        seeds.account(TOKEN, products=["visionalert"], licenses=[seeds.license("LIC-1", size=1)])
+    )
+    assert requests.post(f"{first}/_mock/seed", json=tight).status_code == 201
+    image = jpeg(5)
+
+    def upload(session, number):
+        reply = session.post(
+            f"{hosts[number % 2]}/v1/vision-alert/create-log/",
+            headers=HEADERS,
+            data={"camera_id": f"RACE-{number:02d}"},
+            files={"upload": ("snap.jpg", image, "image/jpeg")},
+            timeout=60,
+        )
+        return reply.status_code
+
+    assert Counter(_parallel(list(range(48)), upload)) == Counter({200: 1, 403: 47})
+    license_id = requests.get(f"{second}/v1/vision-alert/licenses/", headers=HEADERS).json()[0]
+    cameras = _all_pages(second, f"/v1/vision-alert/{license_id['id']}/cameras/")
+    assert len(cameras) == 1
+
+
+def test_an_account_s_throttle_lets_exactly_its_rate_through_across_hosts(hosts, world):
+    """40 uploads of new serials at one frozen instant through both hosts, 5 per second
+    allowed: exactly 5 pass the throttle (the history's row is taken in turns)."""
+    limit = {"rate_limit_per_second": 5}
+    assert requests.post(f"{hosts[0]}/_mock/accounts/{TOKEN}/rate-limit", json=limit).ok
+    image = jpeg(6)
+
+    def upload(session, number):
+        return session.post(
+            f"{hosts[number % 2]}/v1/vision-alert/create-log/",
+            headers=HEADERS,
+            data={"camera_id": f"THR-{number:02d}"},
+            files={"upload": ("snap.jpg", image, "image/jpeg")},
+            timeout=60,
+        ).status_code
+
+    assert Counter(_parallel(list(range(40)), upload)) == Counter({200: 5, 429: 35})
+
+
+def test_a_change_through_one_host_applies_on_the_other_s_next_request(hosts, world):
+    """Settings, account limits, faults and mutant switches are cached per host until the
+    configuration's version moves: a change through one host is seen by the other at
+    once, however warm its caches (uploads in between move the world, not that version)."""
+    first, second = hosts
+    path = f"{second}/v1/vision-alert/{world}/cameras/"
+
+    def upload(serial: str, shade: int) -> int:
+        return requests.post(
+            f"{second}/v1/vision-alert/create-log/",
+            headers=HEADERS,
+            data={"camera_id": serial},
+            files={"upload": ("a.jpg", jpeg(shade), "image/jpeg")},
+            timeout=60,
+        ).status_code
+
+    assert [upload("CFG-CAM", 1), upload("CFG-CAM", 2)] == [200, 429]  # the window holds
+    assert requests.get(path, headers=HEADERS).status_code == 200
+    # a setting: no window from now on
+    assert requests.post(f"{first}/_mock/settings", json={"camera_window": 0}).ok
+    assert upload("CFG-CAM", 3) == 200
+    # a fault, then none
+    fault = {"match": {"path": "/v1/vision-alert/*"}, "action": {"type": "status", "status": 503}}
+    assert requests.post(f"{first}/_mock/faults", json=fault).status_code == 201
+    assert requests.get(path, headers=HEADERS).status_code == 503
+    assert requests.delete(f"{first}/_mock/faults").ok
+    assert requests.get(path, headers=HEADERS).status_code == 200
+    # a mutant switched on, then off
+    assert requests.get(path).status_code == 401
+    assert requests.post(f"{first}/_mock/mutants", json={"active": ["ignored_auth"]}).ok
+    assert requests.get(path).status_code == 200
+    assert requests.post(f"{first}/_mock/mutants", json={"active": []}).ok
+    assert requests.get(path).status_code == 401
+    # an account's rate limit
+    limit = {"rate_limit_per_second": 1}
+    assert requests.post(f"{first}/_mock/accounts/{TOKEN}/rate-limit", json=limit).ok
+    assert [upload("CFG-CAM", 4), upload("CFG-CAM", 5)] == [200, 429]
 
 
 def test_120_sightings_across_hosts_one_visit_per_plate(hosts, world):
