@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from . import boundaries, visit_boundaries
+from . import body_limit, boundaries, scoring_boundaries, visit_boundaries
 from .server_clock import CouldNotProceed
 
 #: test → the scenario it runs (the mutant tests run the same scenarios)
@@ -26,6 +26,8 @@ SCENARIOS = {
     ),
     "test_page_size_at_its_boundary": boundaries.page_size,
     "test_visits_at_their_boundaries": visit_boundaries.visits,
+    "test_scoring_through_the_api": scoring_boundaries.anomalies_scored,
+    "test_body_at_the_upload_limit": body_limit.body_at_the_limit,
 }
 
 
@@ -50,6 +52,14 @@ def test_page_size_at_its_boundary(contract_target):
 
 def test_visits_at_their_boundaries(contract_target):
     _run("test_visits_at_their_boundaries", contract_target)
+
+
+def test_scoring_through_the_api(contract_target):
+    _run("test_scoring_through_the_api", contract_target)
+
+
+def test_body_at_the_upload_limit(contract_target):
+    _run("test_body_at_the_upload_limit", contract_target)
 
 
 def _journal(target) -> list[tuple]:
