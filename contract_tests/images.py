@@ -72,3 +72,41 @@ def obstructed_frame() -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@cache
+def degraded(kind: str) -> bytes:
+    """A frame and its documented degradations (PRODUCT.md §4.2), well past each bound:
+    ``clean``, ``Blur`` (Gaussian radius 4 at 640 px: 8 px at 1280), ``Obstruction`` (an
+    opaque object over 60 % of the frame), ``Glare`` (a blown-out area over 40 %) and
+    ``Position change`` (the view shifted by 15 % of its width)."""
+    image = _photo(PHOTOS[0]) or _drawn(0)
+    width, height = SIZE
+    if kind == "Blur":
+        image = image.filter(ImageFilter.GaussianBlur(4))
+    elif kind == "Obstruction":
+        cover = Image.new("L", SIZE, 0)
+        ImageDraw.Draw(cover).rectangle((0, 0, int(width * 0.6), height), fill=255)
+        cover = cover.filter(ImageFilter.GaussianBlur(width / 150))
+        image = Image.composite(Image.new("RGB", SIZE, (60, 45, 35)), image, cover)
+    elif kind == "Glare":
+        ImageDraw.Draw(image).ellipse(
+            (width * 0.3, -height * 0.2, width * 1.1, height * 0.8), fill=(255, 255, 255)
+        )
+    elif kind == "Position change":
+        shift = int(width * 0.15)
+        moved = image.crop((shift, 0, width, height))
+        image = Image.new("RGB", SIZE)
+        image.paste(moved, (0, 0))
+        image.paste(
+            moved.crop((0, 0, shift, height)).transpose(Image.FLIP_LEFT_RIGHT), (width - shift, 0)
+        )
+    elif kind != "clean":
+        raise ValueError(kind)
+    return _jpeg(image)

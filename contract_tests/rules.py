@@ -71,16 +71,16 @@ RULES: tuple[Rule, ...] = (
          "every path answers with and without its trailing slash, alike, without a redirect"),
     Rule("scoring.anomalies", f"{PRODUCT} §4.2 l.100",
          "scores from the image content: degraded photographs score above threshold on "
-         "their anomaly", emulator_defined=True,
-         unexercised="judged on the scoring's own test images (tests/visionalert), not "
-         "through the API's replies"),
+         "their anomaly (a clean one is normal); anomalies list only scores above the "
+         "camera's threshold, status anomaly beyond the review band",
+         emulator_defined=True),
     Rule("alerts.window", f"{PRODUCT} §4.3 l.126",
          "cameras of one license turning before opened + alert_window share one alert, "
          "emitted then; a camera turning exactly at that instant opens the next",
          emulator_defined=True),
     Rule("upload.body_limit", f"{PRODUCT} §4.1 l.81",
-         "a body over the upload limit is 413", emulator_defined=True,
-         unexercised="a 10 MiB body per run: left to the emulator's own tests"),
+         "a body of exactly the upload limit is accepted, one byte over is 413",
+         emulator_defined=True),
     Rule("page.envelope", f"{VA} Pagination l.69",
          "camera, log and alert lists are the next/previous/results envelope"),
     Rule("page.size", f"{VA} Pagination l.84; {PRODUCT} §4.4 l.143",

@@ -37,6 +37,7 @@ class Options:
     mutants: list[str] = field(default_factory=list)  # in-process only: start with these on
     include: list[str] = field(default_factory=list)  # only these operationIds (generated tests)
     world_cache: str | None = None  # in-process: a directory to keep / reuse the built world
+    upload_limit: int = 10 * 1024 * 1024  # the server's largest request body (bytes)
 
     @property
     def live(self) -> bool:
@@ -72,6 +73,7 @@ def options_from(config) -> Options:
         or "UTC",
         mutants=list(mutants),
         world_cache=env.get("MOCKSERVER_CONTRACT_WORLD_CACHE") or None,
+        upload_limit=int(env.get("MOCKSERVER_CONTRACT_UPLOAD_LIMIT") or 10 * 1024 * 1024),
         include=[
             name
             for name in (
@@ -330,6 +332,10 @@ def _flask(kwargs: dict) -> dict:
             data[name] = (io.BytesIO(content), filename)
         converted["data"] = data
         converted["content_type"] = "multipart/form-data"
+    body = converted.get("data")
+    if hasattr(body, "read") and hasattr(body, "__len__"):  # a body made as it is read
+        converted["input_stream"] = converted.pop("data")
+        converted["content_length"] = len(body)
     converted.pop("timeout", None)
     return converted
 

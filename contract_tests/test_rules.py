@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from . import boundaries, visit_boundaries
+from . import body_limit, boundaries, scoring_boundaries, visit_boundaries
 from .server_clock import CouldNotProceed
 
 #: test → the scenario it runs (the mutant tests run the same scenarios)
@@ -26,6 +26,8 @@ SCENARIOS = {
     ),
     "test_page_size_at_its_boundary": boundaries.page_size,
     "test_visits_at_their_boundaries": visit_boundaries.visits,
+    "test_scoring_through_the_api": scoring_boundaries.anomalies_scored,
+    "test_body_at_the_upload_limit": body_limit.body_at_the_limit,
 }
 
 
@@ -52,6 +54,14 @@ def test_visits_at_their_boundaries(contract_target):
     _run("test_visits_at_their_boundaries", contract_target)
 
 
+def test_scoring_through_the_api(contract_target):
+    _run("test_scoring_through_the_api", contract_target)
+
+
+def test_body_at_the_upload_limit(contract_target):
+    _run("test_body_at_the_upload_limit", contract_target)
+
+
 def _journal(target) -> list[tuple]:
     """What the server saw and answered (the request journal)."""
     reply = target.http("GET", "/_mock/requests", token=False, params={"limit": "1000"})
@@ -74,6 +84,11 @@ def test_same_world_same_requests_and_verdicts(contract_target):
     for _ in range(2):
         target.refresh()
         target.http("DELETE", "/_mock/requests", token=False)
-        _run("test_visits_at_their_boundaries", target)
+        for name in (
+            "test_visits_at_their_boundaries",
+            "test_scoring_through_the_api",
+            "test_body_at_the_upload_limit",
+        ):
+            _run(name, target)
         runs.append(_journal(target))
     assert runs[0] and runs[0] == runs[1]
