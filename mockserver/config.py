@@ -15,6 +15,8 @@ from dataclasses import dataclass, fields
 class Config:
     data_dir: str = ""  # empty: a throw-away directory (ephemeral)
     database_url: str = ""  # postgresql://user@host/db: the world there; empty: SQLite files
+    media_url: str = ""  # file:///dir | s3://bucket/prefix | database; empty: files in data_dir
+    s3_endpoint: str = ""  # e.g. http://minio:9000 for s3:// media; empty: boto3's default
     seed: str = "demo"  # demo | none | path to a seed JSON file
     public_base_url: str = ""  # e.g. https://emulator.example.com; empty: from the request
     server_timezone: str = "UTC"
