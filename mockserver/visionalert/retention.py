@@ -239,15 +239,19 @@ def _apply(emulator: Emulator, conn: Connection, job: duework.Job, plan: Plan) -
         analysis = schema.image_analysis
         conn.execute(delete(analysis).where(analysis.c.sha256.in_(gone)))
     now_us = emulator.clock.now_us(conn)
-    # more to do, or bytes to remove once this commits: at once (the next tick)
-    next_us = now_us if plan.full or gone else now_us + seconds_to_us(EVERY_SECONDS)
+    if plan.full:  # more waiting: again in the same pass of the tick
+        next_us = job.due_us
+    elif gone:  # bytes to remove once this commits: the next tick
+        next_us = now_us
+    else:
+        next_us = now_us + seconds_to_us(EVERY_SECONDS)
     payload = {
         "keep": plan.keep,
         "cursor": plan.cursor,
         "evicted": plan.evicted,
         "unnamed": sorted(set(gone)),
     }
-    duework.schedule(conn, PRUNE, max(next_us, job.due_us), payload, key=PRUNE)
+    duework.schedule(conn, PRUNE, next_us, payload, key=PRUNE)
 
 
 JOBS = (duework.JobKind(PRUNE, _apply, prepare=_prepare, background=True, every=EVERY_SECONDS),)
