@@ -125,3 +125,28 @@ def test_two_hosts_on_one_database_see_the_same_media(
 def test_a_bad_media_location_is_refused_at_start(media, message):
     result = CliRunner().invoke(main, ["serve", "--ephemeral", "--media", media])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_bytes_in_the_database_when_asked(make_app, postgres_server):
+    """``--media database``: the bytes are a ``media_content`` row, gone with the last
+    row naming them."""
+    from sqlalchemy import func, select
+
+    from mockserver.core import schema
+
+    app = make_app(database_url=postgres_server.database(), media_url="database")
+    client = app.test_client()
+    lic = seed(client)
+    frame = noise(480, 270, seed=4)
+    assert upload(client, "CAM-1", frame).status_code == 200
+    [url] = snapshot_urls(client, lic)
+    assert client.get(relative(url)).data == frame
+    store = app.extensions["mockserver"].store
+
+    def contents() -> int:
+        count = select(func.count()).select_from(schema.media_content)
+        return store.query(lambda conn: conn.execute(count).scalar_one())
+
+    assert contents() == 1
+    assert client.delete(f"{VA}/{lic}/cameras/CAM-1/", headers=auth("tok-a")).status_code == 204
+    assert contents() == 0
