@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
+from .errors import Detail
 from .media import Blobs
+
+UNAVAILABLE = "The image store is unavailable; try again."
 
 #: requests in flight per process (boto3's pool; uploads run on several threads)
 POOL = 32
@@ -85,32 +89,23 @@ class S3Objects(Blobs):
         return self.prefix + sha256
 
     def get(self, sha256: str) -> bytes | None:
-        from botocore.exceptions import ClientError
-
-        try:
+        with _reachable(missing=True) as found:
             reply = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256))
-        except ClientError as error:
-            if _status(error) == 404:
-                return None
-            raise
-        return reply["Body"].read()
+            found.append(reply["Body"].read())
+        return found[0] if found else None
 
     def put(self, sha256: str, content: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self.key(sha256), Body=content)
+        with _reachable():
+            self.client.put_object(Bucket=self.bucket, Key=self.key(sha256), Body=content)
 
     def exists(self, sha256: str) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self.key(sha256))
-        except ClientError as error:
-            if _status(error) == 404:
-                return False
-            raise
-        return True
+        with _reachable(missing=True) as found:
+            found.append(self.client.head_object(Bucket=self.bucket, Key=self.key(sha256)))
+        return bool(found)
 
     def delete(self, sha256: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self.key(sha256))
+        with _reachable():
+            self.client.delete_object(Bucket=self.bucket, Key=self.key(sha256))
 
     def listing(self) -> Iterator[tuple[str, float]]:
         pages = self.client.get_paginator("list_objects_v2").paginate(
@@ -134,6 +129,27 @@ class S3Objects(Blobs):
 
     def _delete_many(self, keys: list[dict]) -> None:
         self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+
+
+@contextmanager
+def _reachable(missing: bool = False):
+    """An unreachable or failing store is a 503 the client may retry (what it was doing
+    changed nothing: a transaction it was part of rolls back); with ``missing``, a 404
+    leaves the yielded list empty instead of raising."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    found: list = []
+    try:
+        yield found
+    except ClientError as error:
+        status = _status(error) or 500
+        if missing and status == 404:
+            return
+        if status >= 500:
+            raise Detail(UNAVAILABLE, 503, {"Retry-After": "1"}) from error
+        raise
+    except BotoCoreError as error:  # connection refused, timeouts
+        raise Detail(UNAVAILABLE, 503, {"Retry-After": "1"}) from error
 
 
 def _status(error) -> int | None:

@@ -150,3 +150,19 @@ def test_bytes_in_the_database_when_asked(make_app, postgres_server):
     assert contents() == 1
     assert client.delete(f"{VA}/{lic}/cameras/CAM-1/", headers=auth("tok-a")).status_code == 204
     assert contents() == 0
+
+
+def test_an_unreachable_store_is_a_503_that_changes_nothing(make_app, s3_server):
+    """The object store goes away: an upload answers 503 (retry later), and no log is
+    left behind."""
+    from ..s3_server import S3
+
+    store = S3()
+    app = make_app(media_url=f"s3://{store.bucket()}/w", s3_endpoint=store.endpoint)
+    client = app.test_client()
+    lic = seed(client)
+    store.stop()
+    reply = upload(client, "CAM-1", noise(480, 270, seed=5))
+    assert reply.status_code == 503, reply.json
+    assert reply.json == {"detail": "The image store is unavailable; try again."}
+    assert snapshot_urls(client, lic) == []
