@@ -13,7 +13,7 @@ URL ?=
 TOKEN ?=
 ALLOW_WRITES ?=
 
-.PHONY: install install-test run test lint format contract contract-deep bench clean
+.PHONY: install install-test run test lint format contract contract-deep bench parity clean
 
 $(PY):
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -62,6 +62,12 @@ contract-deep: install-test
 # The performance table (every row measured in this run, on this machine).
 bench: install-test
 	$(PY) -m load_tests.bench $(BENCH_ARGS)
+
+# Replay recorded cassettes against an emulator as a contract: exit 0 iff no difference.
+# make parity CASSETTES=cassettes/run1 [URL=http://127.0.0.1:8000]
+parity: install
+	@test -n "$(CASSETTES)" || (echo "usage: make parity CASSETTES=<folder> [URL=<emulator>]" && exit 2)
+	$(VENV)/bin/mockserver parity $(CASSETTES) --url "$(or $(URL),http://127.0.0.1:8000)"
 
 clean:
 	rm -rf $(VENV) mockserver-data build *.egg-info reports

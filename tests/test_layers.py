@@ -24,9 +24,11 @@ RANKS = {
     "vendors": 3,
     "migrations": 3,  # Alembic's revisions and env.py: the whole schema, every vendor's tables
     "control": 4,
+    "net": 4,  # HTTPS and the forward proxy of `mockserver serve`
     "app": 5,
     "cli": 5,
     "wsgi": 5,
+    "parity": 4,  # recording and replaying real traffic: client-side, over HTTP
     "testkit": 6,
     "": 7,  # mockserver/__init__.py: the public surface
 }

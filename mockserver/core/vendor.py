@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Table
 
 from .duework import JobKind
 from .mutant import Mutant
+from .parity_rules import ParityRules
 
 #: ``read_seed(conn, account_id, section, where, now_us)``: creates the rows an account's
 #: section of a seed document describes (``where`` names the section in error messages)
@@ -52,6 +53,8 @@ class Vendor:
     #: ``banner(conn)``: lines ``mockserver serve`` prints at start about this API's world
     #: (e.g. the ids clients need), after the accounts' tokens
     banner: Callable[[Connection], list[str]] | None = None
+    #: which reply fields a parity run compares by form, not value (``core/parity_rules.py``)
+    parity: ParityRules = field(default_factory=ParityRules)
 
 
 def products(vendors: tuple[Vendor, ...]) -> tuple[str, ...]:

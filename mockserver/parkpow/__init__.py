@@ -4,7 +4,7 @@ endpoints the vendor's own tools call (``tool_routes``)."""
 from __future__ import annotations
 
 from ..core.vendor import Vendor
-from . import dashboard, imports, routes, scenarios, schema, seed, tool_routes, visits
+from . import dashboard, imports, parity, routes, scenarios, schema, seed, tool_routes, visits
 
 VENDOR = Vendor(
     name="parkpow",
@@ -18,4 +18,5 @@ VENDOR = Vendor(
     jobs=visits.JOBS + imports.JOBS,
     read_seed=seed.read_seed,
     dashboard={"parking": dashboard},
+    parity=parity.RULES,
 )

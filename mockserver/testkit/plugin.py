@@ -13,7 +13,9 @@ is enough. Fixtures:
   option ``mockserver_seed`` says otherwise); override the fixture to use your own dict;
 * ``mockserver_intercept``: ``mockserver.intercept()`` for one test: ``requests`` calls to
   the vendor hosts answered by a fresh in-process emulator;
-* ``mockserver_live``: a dedicated live emulator process for one test.
+* ``mockserver_live``: a dedicated live emulator process for one test;
+* ``parity_snapshot``: record a test's exchanges with the live service once, compare the
+  emulator with them on every later run (``snapshot.py``).
 
 ini options: ``mockserver_seed`` (demo | none | PATH.json), ``mockserver_workers``
 (default 1), ``mockserver_args`` (extra ``mockserver serve`` arguments).
@@ -36,6 +38,8 @@ import pytest
 import requests
 
 from .client import MockServerClient, SeededAccounts
+from .snapshot import parity_snapshot, pytest_runtest_call  # noqa: F401  (this plugin's)
+from .snapshot import pytest_addoption as parity_options
 
 
 def free_port() -> int:
@@ -172,6 +176,7 @@ class EmulatorHandle(SeededAccounts):
 
 
 def pytest_addoption(parser) -> None:
+    parity_options(parser)
     parser.addini("mockserver_seed", "seed of the mockserver fixtures", default="demo")
     parser.addini("mockserver_workers", "worker processes of the live emulator", default="1")
     parser.addini("mockserver_args", "extra `mockserver serve` arguments", type="args")

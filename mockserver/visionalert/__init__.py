@@ -15,6 +15,7 @@ from . import (
     mutants,
     notify,
     overlay,
+    parity,
     retention,
     routes,
     schema,
@@ -49,5 +50,6 @@ VENDOR = Vendor(
     settings_changed=judging.settings_changed,
     mutants=mutants.MUTANTS,
     banner=banner,
+    parity=parity.RULES,
     dashboard={"fleet": dashboard, "alerts": dashboard_alerts, "overlay": overlay},
 )
