@@ -223,8 +223,7 @@ class MediaStore(Media):
         """Store the bytes and return their hash: before the transaction that names them (no
         write under the writer turn); ``ensure`` checks again inside it."""
         sha = hashlib.sha256(content).hexdigest()
-        if not self.blobs.exists(sha):
-            self.blobs.put(sha, content)
+        self.blobs.store(sha, content)
         return sha
 
     def ensure(self, conn: Connection, sha256: str, content: bytes | None) -> None:
@@ -257,6 +256,15 @@ class MediaStore(Media):
 class Blobs:
     """Where content lives, by hash: files (``LocalFiles``) or an object store
     (``media_s3.S3Objects``). Writes are whole (a reader never sees part of one)."""
+
+    #: asking whether content exists costs less than writing it again (a ``stat``, not a
+    #: request as slow as the write)
+    cheap_exists = True
+
+    def store(self, sha256: str, content: bytes) -> None:
+        """The content is there afterwards (written unless cheaply found there)."""
+        if not (self.cheap_exists and self.exists(sha256)):
+            self.put(sha256, content)
 
     def get(self, sha256: str) -> bytes | None:
         raise NotImplementedError

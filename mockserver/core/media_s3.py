@@ -37,6 +37,10 @@ class S3Objects(Blobs):
     """Content as objects of one bucket under one prefix (one prefix per world: a reset and
     the start-up sweep act on every object under it)."""
 
+    #: a HEAD is a round trip like the PUT: content is written without asking (the same
+    #: bytes under the same key; uploads rarely repeat bytes)
+    cheap_exists = False
+
     def __init__(self, url: str, endpoint: str = "") -> None:
         self.bucket, self.prefix = parse_url(url)
         self.endpoint = endpoint or None

@@ -58,8 +58,7 @@ class SharedMedia(Media):
         """Store the bytes ahead of the transaction that names them (no object-store write
         while it is open, unless a removal took them meanwhile: ``ensure``)."""
         sha = hashlib.sha256(content).hexdigest()
-        if not self.blobs.exists(sha):
-            self.blobs.put(sha, content)
+        self.blobs.store(sha, content)
         return sha
 
     def ensure(self, conn: Connection, sha256: str, content: bytes | None) -> None:
