@@ -39,8 +39,9 @@ from .blocks import ANALYSIS_WIDTH
 PRUNE = "va.prune"
 #: emulator seconds between runs once the work has caught up
 EVERY_SECONDS = 10.0
-#: logs looked at per run (a run with a full batch is followed by the next one at once)
-BATCH = 200
+#: logs looked at per run (a run with a full batch is followed by the next one at once;
+#: small, so a run's decoding stays well inside its claim on a loaded machine)
+BATCH = 50
 SMALL_WIDTH = ANALYSIS_WIDTH
 SMALL_QUALITY = 70
 SMALL_TYPE = "image/jpeg"
