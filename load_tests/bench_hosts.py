@@ -230,7 +230,14 @@ def main(argv: list[str] | None = None) -> int:
             Host("PostgreSQL host, media files", args, server, files),
         ]
         if args.database_media:
-            hosts.append(Host("PostgreSQL host, media in DB", args, server, {}))
+            hosts.append(
+                Host(
+                    "PostgreSQL host, media in DB",
+                    args,
+                    server,
+                    {"MOCKSERVER_MEDIA_URL": "database"},
+                )
+            )
         try:
             for host in hosts:
                 log(f"starting {host.name}: {args.workers} workers")

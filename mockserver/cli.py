@@ -13,7 +13,7 @@ import click
 from sqlalchemy import select
 
 from .config import Config
-from .core.backends import check_url, redacted
+from .core.backends import check_media_url, check_url, redacted
 
 
 @click.group()
@@ -59,6 +59,15 @@ DEFAULT_THREADS = 2
     metavar="URL",
     help="postgresql://user@host:5432/db: the world lives there, shared by every host "
     "pointed at it (env MOCKSERVER_DATABASE_URL). Default: SQLite under --data-dir.",
+)
+@click.option(
+    "--media",
+    "media_url",
+    default=None,
+    metavar="URL",
+    help="Where image bytes live: file:///shared/dir, s3://bucket/prefix (endpoint: "
+    "MOCKSERVER_S3_ENDPOINT; credentials: the AWS variables) or database (with --database). "
+    "Default: files under --data-dir (env MOCKSERVER_MEDIA_URL).",
 )
 @click.option(
     "--seed",
@@ -119,6 +128,7 @@ def serve(
     data_dir,
     ephemeral,
     database_url,
+    media_url,
     seed,
     public_base_url,
     server_timezone,
@@ -141,6 +151,7 @@ def serve(
     config = Config.from_env(
         data_dir=os.path.abspath(throwaway or data_dir or "mockserver-data"),
         database_url=database_url,
+        media_url=media_url,
         seed=seed,
         public_base_url=public_base_url,
         server_timezone=server_timezone,
@@ -150,7 +161,7 @@ def serve(
         mutants=_mutant_names(mutants),
     )
     try:
-        check_url(config.database_url)
+        check_media_url(config.media_url, check_url(config.database_url))
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     generated = config.control_enabled and not config.control_token and not _loopback(host)
@@ -234,6 +245,11 @@ def _announce(
     echo = lambda text: click.echo(text, err=False)  # noqa: E731
     where = redacted(config.database_url) if config.database_url else config.data_dir
     echo(f"mockserver on {scheme}://{host}:{port}  ({workers} workers, store: {where})")
+    if config.media_url:
+        echo(f"  media: {config.media_url}")
+    elif config.database_url:
+        echo("  media: files under the data directory (this host only: give every host")
+        echo("  the same --media s3://… or file:///shared/dir)")
     if generated_token:
         echo(f"  control token {config.control_token}  (generated: {host} is reachable from")
         echo("  other machines; set --control-token / MOCKSERVER_CONTROL_TOKEN to choose one)")

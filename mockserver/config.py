@@ -15,6 +15,8 @@ from dataclasses import dataclass, fields
 class Config:
     data_dir: str = ""  # empty: a throw-away directory (ephemeral)
     database_url: str = ""  # postgresql://user@host/db: the world there; empty: SQLite files
+    media_url: str = ""  # file:///dir | s3://bucket/prefix | database; empty: files in data_dir
+    s3_endpoint: str = ""  # e.g. http://minio:9000 for s3:// media; empty: boto3's default
     seed: str = "demo"  # demo | none | path to a seed JSON file
     public_base_url: str = ""  # e.g. https://emulator.example.com; empty: from the request
     server_timezone: str = "UTC"
@@ -38,6 +40,10 @@ class Config:
     webhook_retries: int = 5
     webhook_backoff: float = 30.0
     default_threshold: float = 0.5
+    # Bounded storage (changeable at run time): full-size frames of each camera's latest
+    # logs; older logs keep a 320-px JPEG. A total byte cap (0: none) on every stored image.
+    media_retention: int = 4
+    media_byte_cap: int = 0
     # Emulator-defined ParkPow rules for what its own tools call (changeable at run time)
     webhook_min_score: float = 0.0  # webhook-receiver: a plate read below it opens nothing
     visit_list_form: str = "auto"  # auto | live | documented (see README)
@@ -92,6 +98,8 @@ RUNTIME_SETTINGS = (
     "webhook_retries",
     "webhook_backoff",
     "default_threshold",
+    "media_retention",
+    "media_byte_cap",
     "webhook_min_score",
     "visit_list_form",
     "import_delay",
@@ -101,3 +109,6 @@ RUNTIME_SETTINGS = (
 SETTING_CHOICES: dict[str, tuple[str, ...]] = {
     "visit_list_form": ("auto", "live", "documented"),
 }
+
+#: run-time settings whose bound is not the usual one (ten years of seconds)
+SETTING_LIMITS: dict[str, int] = {"media_byte_cap": 10**15}

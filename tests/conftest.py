@@ -19,6 +19,7 @@ from mockserver.testkit import seeds
 
 from . import xdist_scopes
 from .postgres_server import PostgresUnavailable, ThrowawayPostgres
+from .s3_server import s3_server  # noqa: F401  (a fixture: the suite's S3 endpoint)
 
 BACKENDS = ("sqlite", "postgresql")
 BOTH_BACKENDS = pytest.mark.both_backends

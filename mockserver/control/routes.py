@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
-from ..config import RUNTIME_SETTINGS, SETTING_CHOICES
+from ..config import RUNTIME_SETTINGS, SETTING_CHOICES, SETTING_LIMITS
 from ..core.bodies import read_json_object
 from ..core.clock import wall_seconds
 from ..core.duework import SETTLE_SECONDS
@@ -125,8 +125,8 @@ def post_settings():
         if key in SETTING_CHOICES:
             if value not in SETTING_CHOICES[key]:
                 raise FieldErrors({key: [f"One of {', '.join(SETTING_CHOICES[key])}."]})
-        elif not is_number_within(value, 0, MAX_SETTING):
-            raise FieldErrors({key: [f"A number from 0 to {MAX_SETTING}."]})
+        elif not is_number_within(value, 0, limit := SETTING_LIMITS.get(key, MAX_SETTING)):
+            raise FieldErrors({key: [f"A number from 0 to {limit}."]})
     emulator = current_emulator()
     emulator.store.transact(lambda conn: emulator.set_settings(conn, body))
     return json_response(emulator.settings())

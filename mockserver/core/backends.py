@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 
 from . import schema
-from .media import Media, MediaStore
+from .media import Blobs, LocalFiles, Media, MediaStore
 from .shared import DatabaseSharedState, SharedState, open_shared
 from .store import Store
 
@@ -24,7 +24,7 @@ class Backend:
     store: object
     #: the request journal's table, in a store of its own
     journal_store: object
-    #: stored images: rows in ``store``, bytes in files or in the database
+    #: stored images: rows in ``store``, bytes in files, an object store or the database
     media: Media
     #: the faults token and journal slots every worker (and host) sees; ``None`` where a
     #: mapped file is impossible (callers then read the tables)
@@ -60,18 +60,62 @@ def check_url(url: str) -> str:
     return url
 
 
+#: ``--media`` keeping the bytes in the shared database (PostgreSQL only)
+MEDIA_IN_DATABASE = "database"
+
+
+def check_media_url(media_url: str, database_url: str = "") -> str:
+    """The media location, if this emulator can use it; a ``ValueError`` that says why not."""
+    if not media_url:
+        return media_url
+    scheme = media_url.split(":", 1)[0]
+    if media_url == MEDIA_IN_DATABASE:
+        if not is_postgresql(database_url):
+            raise ValueError("--media database keeps images in PostgreSQL: give --database too")
+    elif scheme == "file":
+        if not media_url.startswith("file:///"):
+            raise ValueError(f"use file:///absolute/path, not {media_url!r}")
+    elif scheme == "s3":
+        from .media_s3 import parse_url
+
+        parse_url(media_url)
+    else:
+        raise ValueError(
+            f"unsupported media location {media_url!r}: use file:///path, s3://bucket/prefix"
+            " or database (or leave it empty for files under the data directory)"
+        )
+    return media_url
+
+
+def open_blobs(config, default_root: str) -> Blobs:
+    """Where the bytes of stored images live: ``config.media_url``, else ``default_root``."""
+    url = config.media_url
+    if url.startswith("s3:"):
+        from .media_s3 import S3Objects
+
+        objects = S3Objects(url, config.s3_endpoint)
+        objects.prepare()
+        return objects
+    if url.startswith("file:"):
+        from urllib.parse import unquote, urlsplit
+
+        return LocalFiles(unquote(urlsplit(url).path))
+    return LocalFiles(default_root)
+
+
 def open_backend(config) -> Backend:
     """The backend ``config`` names: PostgreSQL at ``database_url``, else SQLite files."""
     url = check_url(config.database_url)
+    check_media_url(config.media_url, url)
     if url:
-        return _postgresql(url, os.environ.get("MOCKSERVER_MEDIA_URL", ""))
+        return _postgresql(url, config)
     store = Store(config.data_dir)
     # the request journal lives beside the world, in its own file (see core/schema.py)
     journal = Store(config.data_dir, "journal", schema.journal_metadata)
     return Backend(
         store=store,
         journal_store=journal,
-        media=MediaStore(store, store.media_dir),
+        media=MediaStore(store, open_blobs(config, store.media_dir)),
         shared=open_shared(config.data_dir),
         journal_immediate=False,
         leases_released_at_start=True,
@@ -79,8 +123,9 @@ def open_backend(config) -> Backend:
     )
 
 
-def _postgresql(url: str, media_url: str = "") -> Backend:
+def _postgresql(url: str, config) -> Backend:
     from .media_db import DatabaseMedia
+    from .media_shared import SharedMedia
     from .pgstore import PostgresStore
 
     if url.startswith("postgres://"):
@@ -92,10 +137,9 @@ def _postgresql(url: str, media_url: str = "") -> Backend:
     return Backend(
         store=store,
         journal_store=journal,
-        # ``file:///dir``: bytes in a directory (one host, or one every host mounts)
-        media=MediaStore(store, media_url[7:])
-        if media_url.startswith("file://")
-        else DatabaseMedia(store),
+        media=DatabaseMedia(store)
+        if config.media_url == MEDIA_IN_DATABASE
+        else SharedMedia(store, open_blobs(config, os.path.join(config.data_dir, "media"))),
         shared=DatabaseSharedState(store),
         journal_immediate=True,
         leases_released_at_start=False,

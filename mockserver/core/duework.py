@@ -22,7 +22,9 @@ after at most ``CLAIM_SECONDS`` and the job runs again (at least once for that a
 a receiver may see it twice). So does a job whose result cannot be recorded.
 
 Kinds marked ``background`` (webhook delivery) run only on the background tick, never on
-a clock move's reply path.
+a clock move's reply path. A kind with ``every`` (housekeeping, e.g. pruning media) always
+has one pending job, keyed by its kind: the tick adds it when it is missing (a fresh or
+reset store), and its handler schedules the next one.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from sqlalchemy.exc import DBAPIError
 
 from . import schema
 from .clock import ClockState, state_from_row, wall_seconds
-from .dialect import upsert
+from .dialect import insert_or_ignore, upsert
 from .pgstore import is_retryable
 
 log = logging.getLogger(__name__)
@@ -71,12 +73,14 @@ class Job:
 class JobKind:
     """How one kind of job runs: ``prepare(emulator, job)`` outside any transaction (may be
     None), then ``apply(emulator, conn, job, prepared)`` in the write transaction that
-    deletes the job. ``background`` kinds run only on the background tick."""
+    deletes the job. ``background`` kinds run only on the background tick; ``every``
+    (seconds): a recurring kind, kept pending by the tick under the key of its name."""
 
     kind: str
     apply: Callable[[Any, Connection, Job, Any], None]
     prepare: Callable[[Any, Job], Any] | None = None
     background: bool = False
+    every: float | None = None
 
 
 def schedule(
@@ -108,6 +112,20 @@ _UPSERTS = upsert(
         "attempts": 0,
     },
 )
+
+
+_ONCE = insert_or_ignore(schema.jobs)
+
+
+def _due_now(conn: Connection, kind: str, due_us: int) -> None:
+    """The recurring job keyed ``kind`` is due at ``due_us`` at the latest (added when
+    missing; another host may add it at the same moment)."""
+    conn.execute(_ONCE[conn.dialect.name].values(kind=kind, key=kind, due_us=due_us, payload="{}"))
+    conn.execute(
+        update(schema.jobs)
+        .where(schema.jobs.c.key == kind, schema.jobs.c.due_us > due_us)
+        .values(due_us=due_us)
+    )
 
 
 def cancel(conn: Connection, key: str) -> None:
@@ -160,6 +178,19 @@ class DueWork:
         """Make ``job_kind`` runnable here (the server assembly does it per vendor)."""
         self._handlers[job_kind.kind] = job_kind
 
+    def _keep_recurring(self, now_us: int) -> None:
+        """Each recurring kind has its pending job, due within its period (a clock set back
+        would leave it far ahead): one read when they all do."""
+        every = {kind: h.every for kind, h in self._handlers.items() if h.every is not None}
+        if not every:
+            return
+        jobs = schema.jobs.c
+        read = select(jobs.key, jobs.due_us).where(jobs.key.in_(list(every)))
+        due = dict(self.store.query(lambda conn: conn.execute(read).all()))
+        late = [k for k in every if k not in due or due[k] > now_us + every[k] * 1_000_000]
+        if late:
+            self.store.transact(lambda conn: [_due_now(conn, kind, now_us) for kind in late])
+
     def _kinds(self, background: bool) -> list[str]:
         return [kind for kind, h in self._handlers.items() if background or not h.background]
 
@@ -182,6 +213,8 @@ class DueWork:
             return 0  # a handler's own request path: never re-enter
         self._local.running = True
         try:
+            if background:
+                self._keep_recurring(until_us)
             if self.emulator.backend.row_locks:
                 return self._run_due_locked(until_us, background, limit)
             done = 0

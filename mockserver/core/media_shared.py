@@ -1,0 +1,99 @@
+"""Media of a shared (PostgreSQL) world whose bytes live outside the database: files in a
+folder every host mounts, or an object store (``--media file:///…`` / ``s3://…``).
+
+The rule of ``media.py`` is kept with a PostgreSQL advisory lock per content: an upload's
+transaction takes it *shared* before it checks (and if need be writes again) its content,
+and holds it to its commit; a removal takes it *exclusive* on its own session, then reads
+whether a row names the content (a fresh read: every upload that held the lock has
+committed or rolled back by then) and deletes the bytes before letting go. So a removal
+never deletes bytes between an upload's check and its commit, whichever hosts they run on,
+and the check needs no particular isolation level. Different contents never wait for each
+other (a key collision only makes two of them take turns).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import Connection, bindparam, select, text
+
+from . import schema
+from .clock import wall_seconds
+from .media import Blobs, Media
+
+#: content nobody names is swept only once it is this old (an upload may be mid-flight)
+ORPHAN_AGE_SECONDS = 3600.0
+#: the advisory locks' first key: this module's own space of locks
+LOCK_SPACE = 0x6D656469  # "medi"
+
+_SHARED = text("SELECT pg_advisory_xact_lock_shared(:space, :key)")
+_EXCLUSIVE = text("SELECT pg_advisory_lock(:space, :key)")
+_RELEASE = text("SELECT pg_advisory_unlock(:space, :key)")
+_NAMED = select(schema.media.c.id).where(schema.media.c.sha256 == bindparam("sha")).limit(1)
+
+
+def lock_key(sha256: str) -> dict:
+    """The advisory lock of one content (32 bits of its hash, as a signed integer)."""
+    return {"space": LOCK_SPACE, "key": int(sha256[:8], 16) - 2**31}
+
+
+class SharedMedia(Media):
+    """Stored images of a shared database, bytes in ``blobs``."""
+
+    def __init__(self, store, blobs: Blobs) -> None:
+        self.store = store
+        self.blobs = blobs
+
+    @property
+    def root(self) -> str | None:
+        return getattr(self.blobs, "root", None)
+
+    def path(self, sha256: str) -> str:
+        return self.blobs.path(sha256)
+
+    def read(self, sha256: str) -> bytes | None:
+        return self.blobs.get(sha256)
+
+    def write_file(self, content: bytes) -> str:
+        """Store the bytes ahead of the transaction that names them (no object-store write
+        while it is open, unless a removal took them meanwhile: ``ensure``)."""
+        sha = hashlib.sha256(content).hexdigest()
+        self.blobs.store(sha, content)
+        return sha
+
+    def ensure(self, conn: Connection, sha256: str, content: bytes | None) -> None:
+        if content is None:
+            return  # another row of this transaction names it: checked then
+        conn.execute(_SHARED, lock_key(sha256))  # held to the commit
+        if not self.blobs.exists(sha256):
+            self.blobs.put(sha256, content)
+
+    def remove_files(self, hashes: list[str]) -> None:
+        """After the deleting transaction committed: each content no row names goes, under
+        its exclusive lock."""
+        if not hashes:
+            return
+        self.store.query(lambda conn: [self._remove(conn, sha) for sha in dict.fromkeys(hashes)])
+
+    def _remove(self, conn: Connection, sha256: str) -> bool:
+        key = lock_key(sha256)
+        conn.execute(_EXCLUSIVE, key)
+        try:
+            if conn.execute(_NAMED, {"sha": sha256}).first() is not None:
+                return False
+            self.blobs.delete(sha256)
+            return True
+        finally:
+            conn.execute(_RELEASE, key)
+
+    def sweep_orphans(self, conn: Connection) -> list[str]:
+        """Content no row names, written over an hour ago (hosts keep running while one
+        restarts, so a younger one may belong to an upload in flight)."""
+        named = set(conn.execute(select(schema.media.c.sha256).distinct()).scalars())
+        old = wall_seconds() - ORPHAN_AGE_SECONDS
+        stale = [sha for sha, at in self.blobs.listing() if at < old and sha not in named]
+        return [sha for sha in stale if self.store.query(lambda c, sha=sha: self._remove(c, sha))]
+
+    def wipe(self) -> None:
+        """Every stored content goes (the rows are deleted with the rest of the store)."""
+        self.blobs.wipe()
