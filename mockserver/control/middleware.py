@@ -27,6 +27,7 @@ import re
 import time
 from typing import NamedTuple
 
+from ..core import outages
 from ..core.clock import wall_us
 from ..core.faults import Fault, Hit, active_faults, claim
 from ..core.shared import SharedState
@@ -357,8 +358,9 @@ class _Recorder:
 
         try:
             result = self.layer.wsgi_app(self.environ, capture)
-        except BaseException:
-            self.status = self.status or 500
+        except BaseException as error:
+            outage = outages.classify(error)  # answered 503/507 by the outage layer
+            self.status = self.status or (outage.status if outage is not None else 500)
             self.record()
             raise
         fault = self.environ.get(FAULT)

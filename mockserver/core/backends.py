@@ -63,7 +63,7 @@ def open_backend(config) -> Backend:
     """The backend ``config`` names: PostgreSQL at ``database_url``, else SQLite files."""
     url = check_url(config.database_url)
     if url:
-        return _postgresql(url)
+        return _postgresql(url, config.db_timeout)
     store = Store(config.data_dir)
     # the request journal lives beside the world, in its own file (see core/schema.py)
     journal = Store(config.data_dir, "journal", schema.journal_metadata)
@@ -78,15 +78,20 @@ def open_backend(config) -> Backend:
     )
 
 
-def _postgresql(url: str) -> Backend:
+def _postgresql(url: str, timeout: float) -> Backend:
     from .media_db import DatabaseMedia
     from .pgstore import PostgresStore
 
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
-    store = PostgresStore(url)
+    store = PostgresStore(url, timeout=timeout)
     journal = PostgresStore(
-        url, "journal", schema.journal_metadata, isolation="READ COMMITTED", durable=False
+        url,
+        "journal",
+        schema.journal_metadata,
+        isolation="READ COMMITTED",
+        durable=False,
+        timeout=timeout,
     )
     return Backend(
         store=store,
