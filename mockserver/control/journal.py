@@ -204,11 +204,16 @@ class Journal:
 
     # -- writing ------------------------------------------------------------------------
 
-    def record(self, entry: Entry) -> None:
+    def record(self, entry: Entry, later: bool = False) -> None:
+        """``later``: the exchange met an outage; shared-database mode keeps the entry for
+        the next write that reaches the database instead of waiting for it now."""
         if not self.enabled or self._stop.is_set():
             return
         if self.immediate:
-            self._write_now(entry)
+            if later:
+                self._keep_unwritten([entry], newest=True)
+            else:
+                self._write_now(entry)
             return
         if self._pid != os.getpid():
             self._start_in_this_process()
@@ -237,9 +242,12 @@ class Journal:
                 self._keep_unwritten(waiting[index:])
                 return
 
-    def _keep_unwritten(self, entries: list[Entry]) -> None:
+    def _keep_unwritten(self, entries: list[Entry], newest: bool = False) -> None:
         with self._lock:
-            self._unwritten = entries + self._unwritten
+            if newest:
+                self._unwritten = self._unwritten + entries
+            else:
+                self._unwritten = entries + self._unwritten
             lost = len(self._unwritten) - UNWRITTEN_LIMIT
             if lost > 0:
                 del self._unwritten[:lost]

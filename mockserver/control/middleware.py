@@ -361,6 +361,8 @@ class _Recorder:
         except BaseException as error:
             outage = outages.classify(error)  # answered 503/507 by the outage layer
             self.status = self.status or (outage.status if outage is not None else 500)
+            if outage is not None:
+                self.environ[outages.MARK] = outage
             self.record()
             raise
         fault = self.environ.get(FAULT)
@@ -444,7 +446,8 @@ class _Recorder:
                 reply_headers=list(self.headers),
                 reply_prefix=self.reply_prefix,
                 reply_total=self.reply_total,
-            )
+            ),
+            later=outages.MARK in self.environ,  # the database is unreachable: no waiting
         )
 
 

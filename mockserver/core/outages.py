@@ -40,6 +40,8 @@ _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_FULL = 5, 6, 10, 13
 _UNAVAILABLE_CLASSES = ("08", "53", "57", "58")
 _DISK_FULL_STATE = "53100"
 _DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+#: the environ key of an exchange answered for an outage (the journal then writes it later)
+MARK = "mockserver.outage"
 #: a warning per kind at most this often (an outage fails every request)
 _LOG_EVERY = 5.0
 

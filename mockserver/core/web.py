@@ -105,6 +105,7 @@ def install_edges(app: Flask) -> None:
         outage = outages.classify(error)  # the database or the disk: 503/507, never 500
         if outage is not None:
             outages.note(outage, error, f"{request.method} {request.path}")
+            request.environ[outages.MARK] = outage
             retry_after = current_emulator().config.retry_after
             return json_response(
                 {"detail": outage.detail}, outage.status, dict(outages.headers(outage, retry_after))
