@@ -467,8 +467,12 @@ class _Renewal:
         while not self._stop.wait(CLAIM_SECONDS / 5):
             try:
                 renewed = self.store.transact(lambda conn: _renew(conn, self.job_id, self.lease))
-            except Exception:  # a busy moment: the next round tries again, the lease holds
-                log.exception("renewing the claim on job %s failed", self.job_id)
+            except Exception as error:  # a busy moment: the next round tries again
+                outage = outages.classify(error)
+                if outage is None:
+                    log.exception("renewing the claim on job %s failed", self.job_id)
+                else:
+                    outages.note(outage, error, f"renewing the claim on job {self.job_id}")
                 continue
             if renewed is None:
                 return  # gone (cancelled, replaced) or lost: recording will find out

@@ -108,8 +108,9 @@ def body(outage: Outage) -> bytes:
     return json.dumps({"detail": outage.detail}).encode()
 
 
-def headers(outage: Outage, retry_after: int) -> list[tuple[str, str]]:
-    return [("Retry-After", str(retry_after))]
+def headers(retry_after: int) -> dict[str, str]:
+    """A 503 or 507 says when to come back (``retry_after``, the setting)."""
+    return {"Retry-After": str(retry_after)}
 
 
 _last_logged: dict[int, float] = {}
@@ -138,19 +139,12 @@ class OutageReplies:
         self.retry_after = retry_after
 
     def __call__(self, environ, start_response):
-        started: list = []
-
-        def start(status, headers_, exc_info=None):
-            # held until the inner app returns: an outage raised after it started a reply
-            # can still replace it
-            started[:] = [(status, headers_, exc_info)]
-            return _late_write(started, start_response)
-
+        reply = _HeldStart(start_response)
         try:
-            result = self.wsgi_app(environ, start)
+            result = self.wsgi_app(environ, reply.start)
         except Exception as error:
             outage = classify(error)
-            if outage is None or (started and started[0] is None):
+            if outage is None or reply.sent:
                 raise
             note(outage, error, environ.get("PATH_INFO") or "/")
             payload = body(outage)
@@ -159,23 +153,40 @@ class OutageReplies:
                 [
                     ("Content-Type", "application/json"),
                     ("Content-Length", str(len(payload))),
-                    *headers(outage, self.retry_after),
+                    *headers(self.retry_after).items(),
                 ],
             )
             return [payload]
-        if started and started[0] is not None:
-            start_response(*started[0])
+        reply.release()
         return result
 
 
-def _late_write(started: list, start_response):
-    """The ``write`` callable of a held reply: the first call sends the status first."""
+class _HeldStart:
+    """The inner app's ``start_response``, held until it returns: an outage raised after
+    it started a reply can still replace it. Called later (from inside the body) or
+    written to, it goes through at once."""
 
-    def write(data: bytes) -> None:
-        if started and started[0] is not None:
-            args, started[0] = started[0], None
-            write.real = start_response(*args)
-        write.real(data)
+    def __init__(self, start_response) -> None:
+        self.start_response = start_response
+        self.held: tuple | None = None
+        self.sent = False
+        self.returned = False
+        self._write = None
 
-    write.real = None
-    return write
+    def start(self, status, headers_, exc_info=None):
+        if self.returned:
+            self.sent = True
+            return self.start_response(status, headers_, exc_info)
+        self.held = (status, headers_, exc_info)
+        return self.write
+
+    def release(self) -> None:
+        self.returned = True
+        if self.held is not None and not self.sent:
+            self.sent = True
+            self._write = self.start_response(*self.held)
+
+    def write(self, data: bytes) -> None:
+        if not self.sent:
+            self.release()
+        self._write(data)

@@ -108,7 +108,7 @@ def install_edges(app: Flask) -> None:
             request.environ[outages.MARK] = outage
             retry_after = current_emulator().config.retry_after
             return json_response(
-                {"detail": outage.detail}, outage.status, dict(outages.headers(outage, retry_after))
+                {"detail": outage.detail}, outage.status, outages.headers(retry_after)
             )
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_response({"detail": "A server error occurred."}, 500)

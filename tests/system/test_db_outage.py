@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 import requests
+from sqlalchemy import text
 
 from mockserver.core.outages import UNAVAILABLE_TEXT
+from mockserver.core.pgstore import PostgresStore
 
 from ..control.test_control_hardening import HangingReceiver, raise_alert
 from ..control.test_control_hardening import jpeg as hook_jpeg
@@ -244,3 +246,27 @@ def test_a_webhook_in_flight_when_the_database_stops_is_sent_and_recorded_once(d
         for host in hosts:
             host.stop()
         receiver.close()
+
+
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_after_a_restart_no_dead_pooled_connection_is_handed_out(database, mode):
+    """Connections pooled before a restart are dead; the first unit of work after it, a
+    write (never retried: its commit may have happened), still gets a live one."""
+    server, url = database
+    store = PostgresStore(url, timeout=DB_TIMEOUT)
+    try:
+        pooled = []
+
+        def hold(depth: int) -> None:  # several connections checked out at once, then pooled
+            if depth:
+                store.query(lambda conn: (pooled.append(1), hold(depth - 1)))
+
+        hold(4)
+        server.halt(mode)
+        server.resume()
+        began = time.monotonic()
+        for _ in range(4):
+            store.transact(lambda conn: conn.execute(text("SELECT 1")))
+        assert time.monotonic() - began < DB_TIMEOUT
+    finally:
+        store.dispose()
