@@ -32,6 +32,7 @@ DB_TIMEOUT = 2.0
 OUTAGE = 2.5  # seconds the database stays down
 RECOVERY = 5.0  # seconds each host may take to serve again after the restart
 CLIENT_TIMEOUT = 15.0
+JOURNAL_LAG = 1.0  # seconds of journal commits a database crash may lose (asynchronous)
 SETTINGS = {
     "MOCKSERVER_DB_TIMEOUT": str(DB_TIMEOUT),
     "MOCKSERVER_JOURNAL_SIZE": "100000",
@@ -44,9 +45,11 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.fixture(scope="module")
 def database():
-    """A server of this module's own (its tests stop it), and one fresh database on it."""
+    """A server of this module's own (its tests stop it), and one fresh database on it;
+    durable (fsync, synchronous commit), since PostgreSQL's own promise is the anchor: a
+    commit acknowledged is kept, also through ``pg_ctl stop -m immediate``."""
     try:
-        server = ThrowawayPostgres()
+        server = ThrowawayPostgres(durable=True)
     except PostgresUnavailable as error:
         pytest.fail(f"PostgreSQL test server unavailable: {error}", pytrace=False)
     try:
@@ -199,11 +202,20 @@ def test_stopped_database_answers_503_and_loses_no_acknowledged_upload(database)
         assert len(acked) >= 20 and set(acked.values()) == {1}
         stored = _logs_per_camera(url)
         assert {key: stored[key] for key in acked} == dict(acked)
-        assert _journaled_uploads(urls[1]) == len(acked)
+        # the journal's commits do not wait for the disk (it is diagnostics): a crash
+        # (``-m immediate``) may lose the entries of its last moment, never more, never twice
+        crash = outages[1][1]
+        at_crash = sum(
+            1
+            for c in calls
+            if c.kind == "upload" and c.status == 200 and crash - JOURNAL_LAG <= c.ended <= crash
+        )
+        journaled = _journaled_uploads(urls[1])
+        assert len(acked) - at_crash <= journaled <= len(acked), (journaled, len(acked), at_crash)
         print(
             f"\n[db outage] {len(calls)} requests {dict(statuses)}; slowest {slowest:.2f}s; "
             f"recovery after restart {[[round(s, 2) for s in r] for r in recoveries]} s; "
-            f"{len(acked)} acknowledged uploads, each stored and journaled once"
+            f"{len(acked)} acknowledged uploads, each stored once, {journaled} journaled"
         )
     finally:
         for host in hosts:
