@@ -5,14 +5,15 @@ Such a failure is not the client's fault and not a bug of ours: the request may 
 succeed a moment later. So it is answered like a DRF service that cannot reach its
 database, never with a 500: **503** ``{"detail": "Service temporarily unavailable, try
 again later."}`` with ``Retry-After`` while the database cannot be reached (refused,
-restarting, shutting down, no reply within ``db_timeout``, no pooled connection), and
-**507** with ``Retry-After`` when a write finds no room on the disk (SQLite's "database or
-disk is full", PostgreSQL's ``disk_full``, ``ENOSPC``/``EDQUOT`` writing media). Nothing
-was committed in either case: a unit of work that failed rolled back.
+restarting, shutting down, no reply within ``db_timeout``, no pooled connection; SQLite
+still busy after every retry, or an I/O error), and **507** with ``Retry-After`` when a
+write finds no room on the disk (SQLite's "database or disk is full", PostgreSQL's
+``disk_full``, ``ENOSPC``/``EDQUOT`` writing media). The failed unit of work rolled back;
+only a commit whose acknowledgement the broken connection lost may have happened.
 
 ``classify`` is the one place that knows which errors these are; the Flask edge
-(``core/web.py``) and the outer request layer (``OutageReplies``, in ``control/chain.py``)
-both answer with ``reply``/``respond``.
+(``core/web.py``) and the outer request layer (``OutageReplies``, placed by
+``control/chain.py``) both answer with its verdict.
 """
 
 from __future__ import annotations
@@ -94,10 +95,10 @@ def _classify_one(error: BaseException) -> Outage | None:
         return None
     if isinstance(error, sqlite3.Error):
         code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
-        if code in (_SQLITE_FULL, _SQLITE_IOERR):
-            return DISK_FULL  # an I/O error on a write: in practice the disk ran out
-        if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
-            return UNAVAILABLE  # still busy after every retry
+        if code == _SQLITE_FULL:  # SQLite's name for ENOSPC
+            return DISK_FULL
+        if code in (_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR):
+            return UNAVAILABLE  # still busy after every retry; the storage failing
         return None
     if isinstance(error, OSError) and error.errno in _DISK_ERRNOS:
         return DISK_FULL
