@@ -147,14 +147,14 @@ def _logs_per_camera(url: str) -> Counter:
     return Counter(serial for (serial,) in rows)
 
 
-def _journaled_uploads(host: str) -> int:
-    """How many create-log exchanges the request journal holds as answered 200 (the
-    body's excerpt names no camera: the image's bytes come first)."""
+def _journaled_uploads(host: str, status: str = "200") -> int:
+    """How many create-log exchanges the request journal holds as answered ``status``
+    (the body's excerpt names no camera: the image's bytes come first)."""
     found, since = 0, 0
     while True:
         page = requests.get(
             f"{host}/_mock/requests",
-            params={"path": CREATE_LOG, "status": "200", "since": since, "limit": 1000},
+            params={"path": CREATE_LOG, "status": status, "since": since, "limit": 1000},
             timeout=CLIENT_TIMEOUT,
         ).json()["requests"]
         if not page:
@@ -212,6 +212,9 @@ def test_stopped_database_answers_503_and_loses_no_acknowledged_upload(database)
         )
         journaled = _journaled_uploads(urls[1])
         assert len(acked) - at_crash <= journaled <= len(acked), (journaled, len(acked), at_crash)
+        # the outage's own exchanges, kept by each host, are journaled once it is over
+        refused = sum(1 for c in calls if c.kind == "upload" and c.status == 503)
+        assert 0 < _journaled_uploads(urls[0], "503") <= refused
         print(
             f"\n[db outage] {len(calls)} requests {dict(statuses)}; slowest {slowest:.2f}s; "
             f"recovery after restart {[[round(s, 2) for s in r] for r in recoveries]} s; "
