@@ -28,6 +28,8 @@ class Config:
     journal_size: int = 2000  # request journal ring size (rows)
     webhook_timeout: float = 5.0  # seconds per webhook attempt
     webhook_queue: int = 1000  # max webhook deliveries waiting (store-wide), retries included
+    db_timeout: float = 5.0  # seconds a host waits for PostgreSQL (connect, each statement)
+    retry_after: int = 2  # seconds a 503/507 (database unreachable, disk full) asks to wait
     read_cache: bool = True  # reuse a read reply while the store is unchanged (per thread)
     metrics: bool = True  # count requests for /_mock/metrics and the dashboard's rates
     # Emulator-defined VisionAlert rules (defaults; changeable at run time via /_mock/settings)

@@ -118,6 +118,15 @@ class ThrowawayPostgres:
         if not durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._pg("pg_ctl", "-D", self.data, "-o", options, "-l", log, "-w", "-t", "60", "start")
+        self._started = (durable, log)
+
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server (``pg_ctl stop -m fast|immediate``), keeping its data."""
+        self._pg("pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", "60", "stop")
+
+    def resume(self) -> None:
+        """Start a halted server again, on the same port and data."""
+        self._start(*self._started)
 
     @property
     def pid(self) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Flask
 
-from ..core import cors
+from ..core import cors, outages
 from ..core.emulator import Emulator
 from ..core.web import ExactBodyLimit
 from .metrics.layer import MetricsLayer
@@ -60,6 +60,11 @@ LAYERS: tuple[Layer, ...] = (
     Layer("metrics", lambda inner, p: MetricsLayer(inner, p.app, p.emulator)),
     # a reply no Flask view made (an injected fault) gets the CORS headers Flask's get
     Layer("fault reply CORS", lambda inner, p: cors.FaultReplyHeaders(inner, p.app, p.cors)),
+    # the database unreachable or the disk full, raised outside Flask: 503/507, never 500
+    Layer(
+        "outage replies",
+        lambda inner, p: outages.OutageReplies(inner, p.emulator.config.retry_after),
+    ),
     # /_mock/: the control plane on, and the control token when one is configured
     Layer("control-plane guard", lambda inner, p: ControlGuard(inner, p.emulator.config)),
     # /_mock/: no cross-site caller (a foreign Origin; a state change not sent as JSON)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, func, select
 
-from ..core import schema
+from ..core import outages, schema
 from ..core.clock import wall_us
 from ..core.dialect import glob, insert_or_ignore
 from ..core.errors import FieldErrors
@@ -44,6 +44,7 @@ FLUSH_DELAY = 0.05  # seconds a batch may gather before it is written
 SYNC_TIMEOUT = 2.0  # longest a reader waits for other workers' buffers
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+UNWRITTEN_LIMIT = 10_000  # entries kept in a process while the database is unreachable
 
 
 INSERT = (
@@ -189,6 +190,7 @@ class Journal:
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._buffer: list[Entry] = []
+        self._unwritten: list[Entry] = []  # shared-database mode, during an outage
         self._recorded = 0
         self._pid: int | None = None
         self._slot: int | None = None
@@ -202,11 +204,16 @@ class Journal:
 
     # -- writing ------------------------------------------------------------------------
 
-    def record(self, entry: Entry) -> None:
+    def record(self, entry: Entry, later: bool = False) -> None:
+        """``later``: the exchange met an outage; shared-database mode keeps the entry for
+        the next write that reaches the database instead of waiting for it now."""
         if not self.enabled or self._stop.is_set():
             return
         if self.immediate:
-            self._write_now(entry)
+            if later:
+                self._keep_unwritten([entry], newest=True)
+            else:
+                self._write_now(entry)
             return
         if self._pid != os.getpid():
             self._start_in_this_process()
@@ -220,7 +227,34 @@ class Journal:
     def _write_now(self, entry: Entry) -> None:
         """Shared-database mode: the entry is in the database before the request ends, so
         a reader on any host sees it without knowing about this host's buffer. One
-        statement: the emulator time from the clock row, the insert, the ring's trim."""
+        statement: the emulator time from the clock row, the insert, the ring's trim.
+
+        While the database cannot be reached, entries wait in this process (at most
+        ``UNWRITTEN_LIMIT``) and are written, oldest first, by the next request that
+        reaches it: the exchanges of an outage (their 503s) are journaled after it."""
+        self._write_waiting([entry])
+
+    def _write_waiting(self, new: list[Entry]) -> None:
+        with self._lock:
+            waiting, self._unwritten = [*self._unwritten, *new], []
+        for index, entry in enumerate(waiting):
+            if not self._write_entry(entry):
+                self._keep_unwritten(waiting[index:])
+                return
+
+    def _keep_unwritten(self, entries: list[Entry], newest: bool = False) -> None:
+        with self._lock:
+            if newest:
+                self._unwritten = self._unwritten + entries
+            else:
+                self._unwritten = entries + self._unwritten
+            lost = len(self._unwritten) - UNWRITTEN_LIMIT
+            if lost > 0:
+                del self._unwritten[:lost]
+                log.warning("request journal: %d entries lost (database unreachable)", lost)
+
+    def _write_entry(self, entry: Entry) -> bool:
+        """Write one entry; False if the database could not be reached (kept for later)."""
         try:
             values = {
                 **stored(entry, self.secret, self.keys),
@@ -237,8 +271,11 @@ class Journal:
             self.store.query(
                 lambda conn: conn.connection.driver_connection.execute(RECORD_NOW, values)
             )
-        except Exception:  # a journal must never take the server down
+        except Exception as error:  # a journal must never take the server down
+            if outages.classify(error) is not None:
+                return False
             log.exception("request journal: 1 entry lost")
+        return True
 
     def _start_in_this_process(self) -> None:
         with self._lock:
@@ -323,6 +360,8 @@ class Journal:
         """Make every entry recorded so far, by any worker, visible in the store."""
         if not self.enabled:
             return
+        if self.immediate and self._unwritten:
+            self._write_waiting([])  # what an outage held back
         self.flush()
         if self.shared is None:
             return

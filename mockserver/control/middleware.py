@@ -27,6 +27,7 @@ import re
 import time
 from typing import NamedTuple
 
+from ..core import outages
 from ..core.clock import wall_us
 from ..core.faults import Fault, Hit, active_faults, claim
 from ..core.shared import SharedState
@@ -366,8 +367,11 @@ class _Recorder:
 
         try:
             result = self.layer.wsgi_app(self.environ, capture)
-        except BaseException:
-            self.status = self.status or 500
+        except BaseException as error:
+            outage = outages.classify(error)  # answered 503/507 by the outage layer
+            self.status = self.status or (outage.status if outage is not None else 500)
+            if outage is not None:
+                self.environ[outages.MARK] = outage
             self.record()
             raise
         fault = self.environ.get(FAULT)
@@ -451,7 +455,8 @@ class _Recorder:
                 reply_headers=list(self.headers),
                 reply_prefix=self.reply_prefix,
                 reply_total=self.reply_total,
-            )
+            ),
+            later=outages.MARK in self.environ,  # the database is unreachable: no waiting
         )
 
 

@@ -130,9 +130,14 @@ def _postgresql(url: str, config) -> Backend:
 
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
-    store = PostgresStore(url)
+    store = PostgresStore(url, timeout=config.db_timeout)
     journal = PostgresStore(
-        url, "journal", schema.journal_metadata, isolation="READ COMMITTED", durable=False
+        url,
+        "journal",
+        schema.journal_metadata,
+        isolation="READ COMMITTED",
+        durable=False,
+        timeout=config.db_timeout,
     )
     return Backend(
         store=store,

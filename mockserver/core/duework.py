@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
-from . import schema
+from . import outages, schema
 from .clock import ClockState, state_from_row, wall_seconds
 from .dialect import insert_or_ignore, upsert
 from .pgstore import is_retryable
@@ -56,6 +56,10 @@ CLAIM_SECONDS = 10.0
 #: waits for its next try; what is still due then is reported, not waited for
 SETTLE_SECONDS = 2.0
 BATCH = 64
+#: a prepared result (a webhook sent) is recorded again every ``RECORD_RETRY`` seconds
+#: while the database is unreachable, for at most ``RECORD_PATIENCE`` seconds
+RECORD_RETRY = 0.1
+RECORD_PATIENCE = 600.0
 MAX_ATTEMPTS = 5
 
 
@@ -173,6 +177,7 @@ class DueWork:
         self.emulator = emulator  # the owning emulator, handed to every handler
         self._handlers: dict[str, JobKind] = {}
         self._local = threading.local()
+        self._outage_at = -CLAIM_SECONDS  # monotonic time of the last outage this runner met
 
     def register(self, job_kind: JobKind) -> None:
         """Make ``job_kind`` runnable here (the server assembly does it per vendor)."""
@@ -199,8 +204,18 @@ class DueWork:
         return and_(
             jobs.due_us <= until_us,
             jobs.kind.in_(kinds),
-            or_(jobs.lease_until.is_(None), jobs.lease_until < wall_seconds()),
+            or_(jobs.lease_until.is_(None), jobs.lease_until < wall_seconds() - self._grace()),
         )
+
+    def outage_seen(self) -> None:
+        """The database could not be reached just now (the tick's own failure)."""
+        self._outage_at = time.monotonic()
+
+    def _grace(self) -> float:
+        """Right after an outage, a lapsed claim is left to its holder a while longer: it
+        may hold a sent webhook whose result it records as soon as the database answers
+        (``_until_reachable``), and that runner retries faster than any tick."""
+        return CLAIM_SECONDS if time.monotonic() - self._outage_at < CLAIM_SECONDS else 0.0
 
     def pending(self, until_us: int, background: bool = False) -> bool:
         kinds = self._kinds(background)
@@ -406,10 +421,29 @@ class DueWork:
                 log.warning("job %s (%s): claim lost, result dropped", job.id, job.kind)
 
         try:
-            self.store.transact(work)
+            self._until_reachable(lambda: self.store.transact(work), prepared is not None)
         except Exception:  # a broken job must not take the request with it
             log.exception("job %s (%s) failed", job.id, job.kind)
             self.store.transact(lambda conn: self._release(conn, job, lease))
+
+    def _until_reachable(self, record: Callable[[], None], effects: bool) -> None:
+        """Record a prepared result (a webhook already sent), waiting out a database
+        outage: given up, its job would run, and be sent, again. Its claim is matched, not
+        timed, when recording, so after an outage of any length the result is recorded
+        once, unless another runner took the job over meanwhile (a host cut off for
+        longer than ``CLAIM_SECONDS`` while the others could reach the database)."""
+        deadline = time.monotonic() + RECORD_PATIENCE
+        while True:
+            try:
+                return record()
+            except Exception as error:
+                if not effects or outages.classify(error) is None:
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+                self._outage_at = time.monotonic()
+                outages.note(outages.UNAVAILABLE, error, "due work (recording a result)")
+            time.sleep(RECORD_RETRY)
 
     @staticmethod
     def _finish(conn: Connection, job: Job, lease: float) -> bool:
@@ -469,8 +503,12 @@ class _Renewal:
         while not self._stop.wait(CLAIM_SECONDS / 5):
             try:
                 renewed = self.store.transact(lambda conn: _renew(conn, self.job_id, self.lease))
-            except Exception:  # a busy moment: the next round tries again, the lease holds
-                log.exception("renewing the claim on job %s failed", self.job_id)
+            except Exception as error:  # a busy moment: the next round tries again
+                outage = outages.classify(error)
+                if outage is None:
+                    log.exception("renewing the claim on job %s failed", self.job_id)
+                else:
+                    outages.note(outage, error, f"renewing the claim on job {self.job_id}")
                 continue
             if renewed is None:
                 return  # gone (cancelled, replaced) or lost: recording will find out

@@ -18,7 +18,7 @@ from flask import has_request_context
 from sqlalchemy import Connection, select
 
 from ..config import RUNTIME_SETTINGS, Config
-from . import schema
+from . import outages, schema
 from .backends import open_backend
 from .backlog import backlog
 from .clock import Clock
@@ -97,8 +97,13 @@ class Emulator:
             try:
                 self.duework.run_due(self.clock.now_us(), background=True)
                 self._sample_lag()
-            except Exception:  # the tick must survive a bad moment (e.g. a reset mid-run)
-                log.exception("background tick failed")
+            except Exception as error:  # the tick survives a bad moment (a reset mid-run)
+                outage = outages.classify(error)
+                if outage is None:
+                    log.exception("background tick failed")
+                    continue
+                self.duework.outage_seen()  # paused: it resumes when the database answers
+                outages.note(outage, error, "background tick")
 
     def _sample_lag(self) -> None:
         """The due work's lag, once per tick, for the rates over time (its peak kept; no

@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from . import schema
+from . import pglink, schema
 
 T = TypeVar("T")
 
@@ -79,10 +79,12 @@ class PostgresStore:
         metadata=None,
         isolation: str = "SERIALIZABLE",
         durable: bool = True,
+        timeout: float = pglink.DEFAULT_TIMEOUT,
     ) -> None:
         """``isolation``: of the write units (the journal's appends need no more than
         ``READ COMMITTED``); ``durable=False``: commits do not wait for the disk (a database
-        crash may lose the last moments; the request journal is diagnostics)."""
+        crash may lose the last moments; the request journal is diagnostics);
+        ``timeout``: the longest wait for the database (``pglink``)."""
         self.url = url
         self.isolation = isolation
         self.serial = next(_STORE_SERIALS)  # unique in this process
@@ -95,15 +97,19 @@ class PostgresStore:
             pool_timeout=POOL_TIMEOUT,
             pool_use_lifo=True,  # a thread's next unit most likely gets the same one
             connect_args={
+                **pglink.connect_args(timeout),
                 "application_name": f"mockserver-{name}",
                 **({} if durable else {"options": "-c synchronous_commit=off"}),
             },
         )
         event.listen(self.engine, "connect", _on_connect)
+        self.limits = pglink.Limits(None)  # none while migrating
+        pglink.install(self.engine, self.limits)
         #: called after each committed write of this process (e.g. to drop a read version)
         self.write_listeners: list[Callable[[], None]] = []
         self._versioned = self.metadata is schema.metadata
         self._migrate()
+        self.limits.seconds = pglink.Limits(timeout).seconds
 
     # -- transactions -------------------------------------------------------------------
 
@@ -147,6 +153,7 @@ class PostgresStore:
                 # not: its commit may have happened
                 lost = getattr(error, "connection_invalidated", False)
                 again = lost and role == "reader" and attempt == 0
+                again = again and not isinstance(error.orig, pglink.NoReply)  # waited enough
                 if not (again or is_retryable(error, attempt)) or time.monotonic() > deadline:
                     raise
             attempt += 1

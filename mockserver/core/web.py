@@ -9,6 +9,7 @@ from flask import Flask, Response, current_app, g, has_request_context, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
+from . import outages
 from .auth import authenticate, require_product
 from .errors import ApiError
 from .numbers import MAX_ID
@@ -107,6 +108,14 @@ def install_edges(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
+        outage = outages.classify(error)  # the database or the disk: 503/507, never 500
+        if outage is not None:
+            outages.note(outage, error, f"{request.method} {request.path}")
+            request.environ[outages.MARK] = outage
+            retry_after = current_emulator().config.retry_after
+            return json_response(
+                {"detail": outage.detail}, outage.status, outages.headers(retry_after)
+            )
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_response({"detail": "A server error occurred."}, 500)
 
