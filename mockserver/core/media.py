@@ -220,12 +220,9 @@ class MediaStore(Media):
         self.blobs.wipe()
 
     def bytes_used(self) -> int:
-        """The stored files' bytes (a walk of the folder: callers keep the figure a while)."""
-        return sum(
-            os.path.getsize(os.path.join(folder, name))
-            for folder, _dirs, files in os.walk(self.root)
-            for name in files
-        )
+        """The stored content's bytes (a walk of the folder or a listing of the bucket:
+        callers keep the figure a while)."""
+        return self.blobs.bytes_used()
 
     def write_file(self, content: bytes) -> str:
         """Store the bytes and return their hash: before the transaction that names them (no
@@ -291,6 +288,10 @@ class Blobs:
         """Every stored hash and when it was written (wall-clock seconds)."""
         raise NotImplementedError
 
+    def bytes_used(self) -> int:
+        """Every stored content's bytes."""
+        raise NotImplementedError
+
     def wipe(self) -> None:
         raise NotImplementedError
 
@@ -343,6 +344,16 @@ class LocalFiles(Blobs):
                     yield name, modified
                 elif modified < time.time() - PARTIAL_AGE_SECONDS:  # a write cut short
                     os.remove(os.path.join(folder, name))
+
+    def bytes_used(self) -> int:
+        total = 0
+        for folder, _dirs, files in os.walk(self.root):
+            for name in files:
+                try:
+                    total += os.path.getsize(os.path.join(folder, name))
+                except FileNotFoundError:  # removed while walking
+                    continue
+        return total
 
     def wipe(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

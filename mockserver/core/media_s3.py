@@ -121,6 +121,12 @@ class S3Objects(Blobs):
                 if "/" not in name:
                     yield name, item["LastModified"].timestamp()
 
+    def bytes_used(self) -> int:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        return sum(item["Size"] for page in pages for item in page.get("Contents", []))
+
     def wipe(self) -> None:
         batch: list[dict] = []
         for sha, _modified in self.listing():

@@ -54,6 +54,9 @@ class SharedMedia(Media):
     def read(self, sha256: str) -> bytes | None:
         return self.blobs.get(sha256)
 
+    def bytes_used(self) -> int:
+        return self.blobs.bytes_used()
+
     def write_file(self, content: bytes) -> str:
         """Store the bytes ahead of the transaction that names them (no object-store write
         while it is open, unless a removal took them meanwhile: ``ensure``)."""

@@ -166,3 +166,16 @@ def test_an_unreachable_store_is_a_503_that_changes_nothing(make_app, s3_server)
     assert reply.status_code == 503, reply.json
     assert reply.json == {"detail": "The image store is unavailable; try again."}
     assert snapshot_urls(client, lic) == []
+
+
+@BOTH_BACKENDS
+def test_the_metrics_count_the_objects_bytes(s3_app):
+    """The scrape's stored-images gauge is the bucket's bytes, whichever store names them."""
+    client = s3_app.test_client()
+    seed(client)
+    frame = noise(480, 270, seed=9)
+    assert upload(client, "CAM-1", frame).status_code == 200
+    reply = client.get("/_mock/metrics")
+    assert reply.status_code == 200
+    [line] = [x for x in reply.text.splitlines() if x.startswith("mockserver_media_bytes ")]
+    assert float(line.split()[1]) == len(frame)
