@@ -143,7 +143,13 @@ class PostgresStore:
                 with self.engine.connect() as conn:  # this unit's own, back to the pool after
                     conn.execution_options(isolation_level=isolation)
                     with conn.begin():
-                        result = work(conn)
+                        try:
+                            result = work(conn)
+                        except psycopg.OperationalError:
+                            # raised by the driver itself (a statement sent straight to it):
+                            # the connection is lost, and no rollback may wait on it again
+                            conn.invalidate()
+                            raise
                         if role == "writer" and self._versioned:
                             _commit_and_count(conn)
                         return result
