@@ -85,6 +85,11 @@ class World:
                 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
                 self.s3 = S3()
                 self.endpoint = self.s3.endpoint
+        self.link = None
+        if args.s3 and args.s3_latency:  # the store farther away: each request held
+            from tests.s3_server import SlowLink
+
+            self.link = SlowLink(self.endpoint, args.s3_latency / 1000)
         self.client = None
         if self.bucket:
             import boto3
@@ -99,11 +104,15 @@ class World:
             options += ["--media", f"s3://{self.bucket}/soak"]
         return options
 
+    def server_endpoint(self) -> str:
+        """Where the hosts reach the store (through the slow link when there is one)."""
+        return self.link.endpoint if self.link is not None else self.endpoint or ""
+
     def env(self) -> dict:
         return {
             "MOCKSERVER_MEDIA_RETENTION": str(self.args.retention),
             "MOCKSERVER_MEDIA_BYTE_CAP": str(self.args.byte_cap),
-            "MOCKSERVER_S3_ENDPOINT": self.endpoint or "",
+            "MOCKSERVER_S3_ENDPOINT": self.server_endpoint(),
         }
 
     def data_dir_of(self, host: int) -> str:
@@ -146,6 +155,8 @@ class World:
     def close(self) -> None:
         if self.postgres is not None:
             self.postgres.stop()
+        if self.link is not None:
+            self.link.stop()
         if self.s3 is not None:
             self.s3.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
@@ -314,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", action="store_true", help="PostgreSQL (its own server)")
     parser.add_argument("--s3", action="store_true", help="media in an S3 endpoint")
     parser.add_argument("--s3-endpoint", default="", help="default: moto on loopback")
+    parser.add_argument(
+        "--s3-latency", type=float, default=0.0, help="ms each S3 request is held (a slow store)"
+    )
     parser.add_argument("--hosts", type=int, default=1, help="emulator hosts (>1: --database)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes per host")
     parser.add_argument("--processes", type=int, default=2, help="load generator processes")

@@ -76,3 +76,59 @@ def s3_server():
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+class SlowLink:
+    """A TCP relay on 127.0.0.1 in front of ``endpoint`` that holds each request for
+    ``delay`` seconds before passing it on: a distant or loaded object store, with the real
+    endpoint behind it (a request is the client's first bytes after an answer)."""
+
+    def __init__(self, endpoint: str, delay: float) -> None:
+        import threading
+        from urllib.parse import urlsplit
+
+        target = urlsplit(endpoint)
+        self.target = (target.hostname, target.port)
+        self.delay = delay
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+
+        while not self._closed.is_set():
+            try:
+                client, _address = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            answered = threading.Event()
+            answered.set()
+            threading.Thread(target=self._pipe, args=(client, upstream, answered, True)).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, answered, False)).start()
+
+    def _pipe(self, source, sink, answered, request: bool) -> None:
+        import time
+
+        try:
+            while chunk := source.recv(65536):
+                if request and answered.is_set():
+                    answered.clear()
+                    time.sleep(self.delay)
+                elif not request:
+                    answered.set()
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        self._closed.set()
+        self._listener.close()

@@ -388,7 +388,7 @@ class DueWork:
     def _run(self, job: Job, lease: float) -> None:
         handler = self._handlers[job.kind]  # only registered kinds are ever claimed
         if handler.prepare is None:
-            self._record(job, lease, None)
+            self._record(job, lambda: {lease}, None)
             return
         # the batch's lease becomes this job's own claim, unless another runner took it over
         claim = self.store.transact(lambda conn: _renew(conn, job.id, lease))
@@ -398,24 +398,30 @@ class DueWork:
     # -- a claimed job: prepared outside any transaction, then recorded ----------------------
 
     def _run_claimed(self, job: Job, lease: float) -> None:
-        """``prepare`` with no transaction open, the claim renewed meanwhile; then apply."""
+        """``prepare`` with no transaction open, then apply; the claim renewed meanwhile,
+        until the result is recorded (a record tried again after a serialization failure
+        may take longer than a lease: the claim must outlive every try)."""
         handler = self._handlers[job.kind]
         renewal = _Renewal(self.store, job.id, lease)
         try:
             prepared = handler.prepare(self.emulator, job)
         except Exception:  # a broken job must not take the runner with it
             log.exception("job %s (%s) failed", job.id, job.kind)
-            lease = renewal.stop()
-            self.store.transact(lambda conn: self._release(conn, job, lease))
+            renewal.stop()
+            self.store.transact(lambda conn: self._release(conn, job, renewal.mine()))
             return
-        self._record(job, renewal.stop(), prepared)
+        try:
+            self._record(job, renewal.mine, prepared)
+        finally:
+            renewal.stop()
 
-    def _record(self, job: Job, lease: float, prepared: Any) -> None:
-        """Delete the job and apply it in one write transaction, if the claim still holds."""
+    def _record(self, job: Job, mine: Callable[[], set[float]], prepared: Any) -> None:
+        """Delete the job and apply it in one write transaction, if the claim still holds
+        (``mine``: every lease this runner wrote on it, see ``_Renewal.mine``)."""
         handler = self._handlers[job.kind]
 
         def work(conn: Connection) -> None:
-            if self._finish(conn, job, lease):
+            if self._finish(conn, job, mine):
                 handler.apply(self.emulator, conn, job, prepared)
             else:
                 log.warning("job %s (%s): claim lost, result dropped", job.id, job.kind)
@@ -424,7 +430,7 @@ class DueWork:
             self._until_reachable(lambda: self.store.transact(work), prepared is not None)
         except Exception:  # a broken job must not take the request with it
             log.exception("job %s (%s) failed", job.id, job.kind)
-            self.store.transact(lambda conn: self._release(conn, job, lease))
+            self.store.transact(lambda conn: self._release(conn, job, mine()))
 
     def _until_reachable(self, record: Callable[[], None], effects: bool) -> None:
         """Record a prepared result (a webhook already sent), waiting out a database
@@ -446,27 +452,33 @@ class DueWork:
             time.sleep(RECORD_RETRY)
 
     @staticmethod
-    def _finish(conn: Connection, job: Job, lease: float) -> bool:
-        """Delete the job if this runner still holds it; False if another took it over."""
+    def _finish(conn: Connection, job: Job, mine: Callable[[], set[float]]) -> bool:
+        """Delete the job if this runner still holds it; False if another took it over.
+        Its lease is read first (locked), then matched against the runner's own: a lease
+        is unique to its runner, and a renewal names its lease among them before it
+        writes it, so one committed before this read is known by then."""
         jobs = schema.jobs.c
-        result = conn.execute(
-            delete(schema.jobs).where(and_(jobs.id == job.id, jobs.lease_until == lease))
-        )
-        return result.rowcount == 1
+        lease = conn.execute(
+            select(jobs.lease_until).where(jobs.id == job.id).with_for_update()
+        ).scalar()
+        if lease is None or lease not in mine():
+            return False
+        conn.execute(delete(schema.jobs).where(jobs.id == job.id))
+        return True
 
     @staticmethod
-    def _release(conn: Connection, job: Job, lease: float) -> None:
+    def _release(conn: Connection, job: Job, leases: set[float]) -> None:
         """Give a failed job back for a later try; after ``MAX_ATTEMPTS`` it is dropped."""
         jobs = schema.jobs.c
         if job.attempts + 1 >= MAX_ATTEMPTS:
             log.error("job %s (%s) dropped after %s attempts", job.id, job.kind, MAX_ATTEMPTS)
             conn.execute(
-                delete(schema.jobs).where(and_(jobs.id == job.id, jobs.lease_until == lease))
+                delete(schema.jobs).where(and_(jobs.id == job.id, jobs.lease_until.in_(leases)))
             )
             return
         conn.execute(
             update(schema.jobs)
-            .where(and_(jobs.id == job.id, jobs.lease_until == lease))
+            .where(and_(jobs.id == job.id, jobs.lease_until.in_(leases)))
             .values(lease_until=wall_seconds() + 5 * (job.attempts + 1), attempts=job.attempts + 1)
         )
 
@@ -476,10 +488,11 @@ def _new_lease(seconds: float | None = None) -> float:
     return wall_seconds() + (CLAIM_SECONDS if seconds is None else seconds) + random.random() / 1000
 
 
-def _renew(conn: Connection, job_id: int, lease: float) -> float | None:
-    """Extend the claim ``lease`` on a job; None if the job is gone or another runner's."""
+def _renew(conn: Connection, job_id: int, lease: float, renewed: float | None = None):
+    """Extend the claim ``lease`` on a job (to ``renewed``, else a new lease); None if the
+    job is gone or another runner's."""
     jobs = schema.jobs.c
-    renewed = _new_lease()
+    renewed = _new_lease() if renewed is None else renewed
     result = conn.execute(
         update(schema.jobs)
         .where(and_(jobs.id == job_id, jobs.lease_until == lease))
@@ -495,14 +508,19 @@ class _Renewal:
 
     def __init__(self, store, job_id: int, lease: float) -> None:
         self.store, self.job_id, self.lease = store, job_id, lease
+        self._written = {lease}  # every lease this runner wrote, or is writing, on the job
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew, name="mockserver-claim", daemon=True)
         self._thread.start()
 
     def _renew(self) -> None:
         while not self._stop.wait(CLAIM_SECONDS / 5):
+            upcoming = _new_lease()
+            self._written.add(upcoming)  # named before it can commit
             try:
-                renewed = self.store.transact(lambda conn: _renew(conn, self.job_id, self.lease))
+                renewed = self.store.transact(
+                    lambda conn, upcoming=upcoming: _renew(conn, self.job_id, self.lease, upcoming)
+                )
             except Exception as error:  # a busy moment: the next round tries again
                 outage = outages.classify(error)
                 if outage is None:
@@ -511,11 +529,16 @@ class _Renewal:
                     outages.note(outage, error, f"renewing the claim on job {self.job_id}")
                 continue
             if renewed is None:
-                return  # gone (cancelled, replaced) or lost: recording will find out
+                return  # gone (recorded, cancelled, replaced) or lost
             self.lease = renewed
 
+    def mine(self) -> set[float]:
+        """Every lease this runner wrote (or is writing) on the job: the row showing any
+        of them is still this runner's."""
+        return set(self._written)
+
     def stop(self) -> float:
-        """Stop renewing; the claim's current lease (what recording must match)."""
+        """Stop renewing; the claim's current lease."""
         self._stop.set()
         self._thread.join()
         return self.lease

@@ -72,6 +72,12 @@ class Media:
         again from ``content`` when a removal took it since ``write_file``)."""
         raise NotImplementedError
 
+    def ensure_many(self, conn: Connection, contents: dict[str, bytes]) -> None:
+        """``ensure`` for each content (hash: bytes) a transaction is about to name; its
+        rows are then added or switched with ``content=None``."""
+        for sha, content in contents.items():
+            self.ensure(conn, sha, content)
+
     def remove_files(self, hashes: list[str]) -> None:
         """After a deleting transaction committed: drop the content no row names now."""
         raise NotImplementedError
@@ -283,6 +289,11 @@ class Blobs:
     def delete(self, sha256: str) -> None:
         """Gone afterwards (no error when it was not there)."""
         raise NotImplementedError
+
+    def delete_many(self, hashes: list[str]) -> None:
+        """Each gone afterwards (an object store takes them in one request)."""
+        for sha in hashes:
+            self.delete(sha)
 
     def listing(self) -> Iterator[tuple[str, float]]:
         """Every stored hash and when it was written (wall-clock seconds)."""

@@ -111,6 +111,12 @@ class S3Objects(Blobs):
         with _reachable():
             self.client.delete_object(Bucket=self.bucket, Key=self.key(sha256))
 
+    def delete_many(self, hashes: list[str]) -> None:
+        keys = [{"Key": self.key(sha)} for sha in hashes]
+        with _reachable():
+            for start in range(0, len(keys), 1000):  # the most one request deletes
+                self._delete_many(keys[start : start + 1000])
+
     def listing(self) -> Iterator[tuple[str, float]]:
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=self.prefix

@@ -9,11 +9,16 @@ committed or rolled back by then) and deletes the bytes before letting go. So a 
 never deletes bytes between an upload's check and its commit, whichever hosts they run on,
 and the check needs no particular isolation level. Different contents never wait for each
 other (a key collision only makes two of them take turns).
+
+Work on many contents at once (pruning switches and removes dozens per run) costs a few
+round trips, not one per content: the existence checks run side by side on a small pool of
+threads, and the removals go in one request, under all their locks taken in key order.
 """
 
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Connection, bindparam, select, text
 
@@ -29,6 +34,9 @@ LOCK_SPACE = 0x6D656469  # "medi"
 _SHARED = text("SELECT pg_advisory_xact_lock_shared(:space, :key)")
 _EXCLUSIVE = text("SELECT pg_advisory_lock(:space, :key)")
 _RELEASE = text("SELECT pg_advisory_unlock(:space, :key)")
+_RELEASE_ALL = text("SELECT pg_advisory_unlock_all()")
+#: object-store requests one batch of checks or writes has in flight
+PARALLEL = 8
 _NAMED = select(schema.media.c.id).where(schema.media.c.sha256 == bindparam("sha")).limit(1)
 
 
@@ -43,6 +51,14 @@ class SharedMedia(Media):
     def __init__(self, store, blobs: Blobs) -> None:
         self.store = store
         self.blobs = blobs
+
+    @staticmethod
+    def map(work, items: list) -> list:
+        """``work`` over ``items`` on a few threads (object-store round trips overlap)."""
+        if len(items) < 2:
+            return [work(item) for item in items]
+        with ThreadPoolExecutor(min(PARALLEL, len(items))) as pool:
+            return list(pool.map(work, items))
 
     @property
     def root(self) -> str | None:
@@ -71,12 +87,30 @@ class SharedMedia(Media):
         if not self.blobs.exists(sha256):
             self.blobs.put(sha256, content)
 
+    def ensure_many(self, conn: Connection, contents: dict[str, bytes]) -> None:
+        for key in sorted({lock_key(sha)["key"] for sha in contents}):
+            conn.execute(_SHARED, {"space": LOCK_SPACE, "key": key})  # held to the commit
+        shas = list(contents)
+        found = self.map(self.blobs.exists, shas)
+        missing = [sha for sha, there in zip(shas, found, strict=True) if not there]
+        self.map(lambda sha: self.blobs.put(sha, contents[sha]), missing)
+
     def remove_files(self, hashes: list[str]) -> None:
-        """After the deleting transaction committed: each content no row names goes, under
-        its exclusive lock."""
-        if not hashes:
-            return
-        self.store.query(lambda conn: [self._remove(conn, sha) for sha in dict.fromkeys(hashes)])
+        """After the deleting transaction committed: the contents no row names go, under
+        their exclusive locks (all taken, in key order, before the check)."""
+        if hashes:
+            self.store.query(lambda conn: self._remove_many(conn, list(dict.fromkeys(hashes))))
+
+    def _remove_many(self, conn: Connection, hashes: list[str]) -> None:
+        try:
+            for key in sorted({lock_key(sha)["key"] for sha in hashes}):
+                conn.execute(_EXCLUSIVE, {"space": LOCK_SPACE, "key": key})
+            media = schema.media.c
+            named = select(media.sha256).where(media.sha256.in_(hashes)).distinct()
+            kept = set(conn.execute(named).scalars())
+            self.blobs.delete_many([sha for sha in hashes if sha not in kept])
+        finally:
+            conn.execute(_RELEASE_ALL)  # this unit's own connection holds no other lock
 
     def _remove(self, conn: Connection, sha256: str) -> bool:
         key = lock_key(sha256)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import io
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -42,6 +43,8 @@ EVERY_SECONDS = 10.0
 #: logs looked at per run (a run with a full batch is followed by the next one at once;
 #: small, so a run's decoding stays well inside its claim on a loaded machine)
 BATCH = 50
+#: images read, reduced and written side by side in one run
+PARALLEL = 4
 SMALL_WIDTH = ANALYSIS_WIDTH
 SMALL_QUALITY = 70
 SMALL_TYPE = "image/jpeg"
@@ -205,11 +208,20 @@ def _prepare(emulator: Emulator, job: duework.Job) -> Plan:
 
     (rows, cursor, more), (doomed, evicted, more_evict) = emulator.store.query(find)
     plan = Plan(keep, cursor, evicted, full=more or more_evict)
-    for row in rows:
+
+    def reduce(row) -> Change | None:
         content = media.read(row.sha256)
         small = small_view(content) if content is not None else None
-        if small is not None:
-            plan.changes.append(Change(row.snapshot_id, row.sha256, media.write_file(small), small))
+        if small is None:
+            return None
+        return Change(row.snapshot_id, row.sha256, media.write_file(small), small)
+
+    if len(rows) > 1:  # an object store's round trips overlap, and so do the decodes
+        with ThreadPoolExecutor(min(PARALLEL, len(rows))) as pool:
+            reduced = list(pool.map(reduce, rows))
+    else:
+        reduced = [reduce(row) for row in rows]
+    plan.changes += [change for change in reduced if change is not None]
     for row in doomed:
         plan.changes.append(Change(row.snapshot_id, row.sha256, spare, placeholder()))
     plan.written = [change.new_sha for change in plan.changes]
@@ -219,22 +231,24 @@ def _prepare(emulator: Emulator, job: duework.Job) -> Plan:
 def _apply(emulator: Emulator, conn: Connection, job: duework.Job, plan: Plan) -> None:
     """Switch the images (unless an alert took one meanwhile) and schedule the next run."""
     unnamed = list(plan.written)  # kept if named, else written for nothing
-    for change in plan.changes:
-        named_by_alert = conn.execute(
-            select(schema.va_alert_cameras.c.id)
-            .where(schema.va_alert_cameras.c.snapshot_id == change.media_id)
-            .limit(1)
-        ).first()
-        if named_by_alert is None:
-            unnamed += emulator.media.replace(
-                conn,
-                change.media_id,
-                change.old_sha,
-                change.new_sha,
-                len(change.content),
-                SMALL_TYPE,
-                change.content,
-            )
+    alerts = schema.va_alert_cameras.c
+    media_ids = [change.media_id for change in plan.changes]
+    taken = set(
+        conn.execute(select(alerts.snapshot_id).where(alerts.snapshot_id.in_(media_ids))).scalars()
+    )
+    changes = [change for change in plan.changes if change.media_id not in taken]
+    # each new content checked once (the placeholder serves many), the checks side by side
+    emulator.media.ensure_many(conn, {change.new_sha: change.content for change in changes})
+    for change in changes:
+        unnamed += emulator.media.replace(
+            conn,
+            change.media_id,
+            change.old_sha,
+            change.new_sha,
+            len(change.content),
+            SMALL_TYPE,
+            None,  # ensured above
+        )
     gone = emulator.media.unnamed(conn, unnamed)
     if gone:  # their analyses go with them (judging never needs them again)
         analysis = schema.image_analysis
