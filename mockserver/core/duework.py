@@ -296,8 +296,15 @@ class DueWork:
             .values(lease_until=None)
         ).rowcount
 
+    def _due_by(self, conn: Connection, until_us: int) -> int:
+        """``until_us``, or the clock's reading in the claiming transaction when that is
+        earlier: a runner's reading may predate a clock set back (a seed, ``set``) while it
+        worked, and a job due in the emulated future must not run early."""
+        return min(until_us, self.emulator.clock.now_us(conn))
+
     def _claim(self, conn: Connection, until_us: int, background: bool):
         kinds = self._kinds(background)
+        until_us = self._due_by(conn, until_us)
         rows = conn.execute(
             select(schema.jobs)
             .where(self._claimable(until_us, kinds))
@@ -336,6 +343,7 @@ class DueWork:
     def _run_one_locked(
         self, conn: Connection, until_us: int, background: bool
     ) -> bool | tuple[Job, float]:
+        until_us = self._due_by(conn, until_us)
         row = conn.execute(
             select(schema.jobs)
             .where(self._claimable(until_us, self._kinds(background)))

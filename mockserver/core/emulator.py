@@ -98,6 +98,8 @@ class Emulator:
                 self.duework.run_due(self.clock.now_us(), background=True)
                 self._sample_lag()
             except Exception as error:  # the tick survives a bad moment (a reset mid-run)
+                if self._stop.is_set():
+                    break  # closed under a run that outlived ``close``'s wait
                 outage = outages.classify(error)
                 if outage is None:
                     log.exception("background tick failed")

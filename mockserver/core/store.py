@@ -90,6 +90,8 @@ class Store:
         """The turn to write: one thread of one process at a time, handed over in order."""
         with self._writer_mutex:
             depth = getattr(self._local, "lock_depth", 0)
+            if self._lock_fd is None:  # a thread outliving its app (``dispose`` ran)
+                raise RuntimeError(f"the store at {self.path} is closed")
             if depth == 0:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             self._local.lock_depth = depth + 1
@@ -168,9 +170,10 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        with self._writer_mutex:  # not under a writer's feet: its descriptor may be reused
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
 
 def _on_connect(dbapi_connection: sqlite3.Connection, record) -> None:

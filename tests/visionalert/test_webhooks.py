@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ..conftest import BOTH_BACKENDS, auth
-from .va_support import TOKEN, advance, force, seed, upload
+from .va_support import START, TOKEN, advance, force, seed, upload
 
 
 class Receiver:
@@ -246,6 +246,27 @@ def test_injected_webhook_faults_then_real_delivery(ticking):
         assert (third["ok"], third["status_code"]) == (True, 200)
         assert len(receiver.received) == 1
         assert _public_alerts(client, lic)[0]["sent"] is True
+
+
+@BOTH_BACKENDS
+def test_a_tick_reading_taken_before_the_clock_was_set_back_runs_nothing_early(make_app):
+    """A tick reads the clock, then runs what is due by that reading, which may take a
+    while on a loaded machine: a clock set back meanwhile (a seed, ``set``) must not make
+    it run the emulated future, here the retry due only after the backoff."""
+    app = make_app()
+    emulator = app.extensions["mockserver"]
+    client = app.test_client()
+    client.post("/_mock/settings", json={"webhook_backoff": 10})
+    with Receiver([500]) as receiver:
+        (lic,) = seed(client, licenses=_license(webhook_url=receiver.url))
+        advance(client, 960)
+        reading = emulator.now_us()  # the tick's reading, before the clock is set back
+        client.post("/_mock/clock", json={"set": START})
+        _raise_alert(client, lic)
+        tick = lambda: emulator.duework.run_due(reading, background=True)  # noqa: E731
+        assert _finishes_within(30, tick)[0], "the tick kept running jobs not yet due"
+        assert [(d["attempt"], d["status_code"]) for d in _deliveries(client)] == [(1, 500)]
+        assert len(receiver.received) == 1
 
 
 def test_webhook_fault_forms_are_validated(client):
