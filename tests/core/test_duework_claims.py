@@ -38,7 +38,10 @@ class SlowToRecord:
 
 
 def runner(store, name: str, seen: list) -> duework.DueWork:
-    work = duework.DueWork(store, SimpleNamespace(backend=SimpleNamespace(row_locks=True)))
+    # the world's clock stands at 10 (what a tick reads in the claiming transaction)
+    clock = SimpleNamespace(now_us=lambda conn=None: 10)
+    emulator = SimpleNamespace(backend=SimpleNamespace(row_locks=True), clock=clock)
+    work = duework.DueWork(store, emulator)
 
     def prepare(_emulator, _job):
         seen.append(("prepared", name))
@@ -62,20 +65,27 @@ def test_a_slow_record_keeps_its_claim(postgres_server, monkeypatch):
         slow = SlowToRecord(first_store, LEASE * 3)
         first, second = runner(slow, "first", seen), runner(second_store, "second", seen)
         first_store.transact(lambda conn: duework.schedule(conn, KIND, 0))
-        done = threading.Event()
+        done, failed = threading.Event(), []
 
         def run_first() -> None:
-            first.run_due(10, background=True)
-            done.set()
+            try:
+                first.run_due(10, background=True)
+            except BaseException as error:  # the test fails on it, never waits forever
+                failed.append(error)
+            finally:
+                done.set()
 
         thread = threading.Thread(target=run_first)
         thread.start()
         while not seen and not done.is_set():  # the first host claims it
             time.sleep(0.005)
+        deadline = time.monotonic() + 30
         while not done.is_set():  # the other host's tick, again and again meanwhile
+            assert time.monotonic() < deadline, "the first runner never finished"
             second.run_due(10, background=True)
             time.sleep(0.02)
         thread.join()
+        assert not failed, failed
         second.run_due(10, background=True)
         assert seen == [("prepared", "first"), ("applied", "first")]
         assert not first.pending(10, background=True)
