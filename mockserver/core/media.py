@@ -195,15 +195,10 @@ class Media:
         return f"{base}/media/{kind}/{name}"
 
 
-class MediaStore(Media):
-    """Bytes kept by ``blobs`` (files by default), one machine's store (SQLite).
-
-    The rule's two sides meet under the store's writer turn, which every write transaction
-    of every process on the machine takes: ``ensure`` checks (and if need be writes) the
-    content inside the upload's transaction, and ``remove_files`` checks the rows and removes
-    the content while holding the turn, so no transaction commits between its check and the
-    removal.
-    """
+class BlobMedia(Media):
+    """Stored images whose bytes ``blobs`` keeps (files, a shared folder, an object store):
+    what every such kind reads the same way. Which rule keeps rows and bytes in step is the
+    subclass's (one machine's writer turn, or a shared database's locks)."""
 
     def __init__(self, store, blobs: Blobs | str) -> None:
         self.store = store
@@ -229,6 +224,17 @@ class MediaStore(Media):
         """The stored content's bytes (a walk of the folder or a listing of the bucket:
         callers keep the figure a while)."""
         return self.blobs.bytes_used()
+
+
+class MediaStore(BlobMedia):
+    """Bytes kept by ``blobs`` (files by default), one machine's store (SQLite).
+
+    The rule's two sides meet under the store's writer turn, which every write transaction
+    of every process on the machine takes: ``ensure`` checks (and if need be writes) the
+    content inside the upload's transaction, and ``remove_files`` checks the rows and removes
+    the content while holding the turn, so no transaction commits between its check and the
+    removal.
+    """
 
     def write_file(self, content: bytes) -> str:
         """Store the bytes and return their hash: before the transaction that names them (no

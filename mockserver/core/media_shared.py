@@ -24,7 +24,7 @@ from sqlalchemy import Connection, bindparam, select, text
 
 from . import schema
 from .clock import wall_seconds
-from .media import Blobs, Media
+from .media import BlobMedia, Blobs
 
 #: content nobody names is swept only once it is this old (an upload may be mid-flight)
 ORPHAN_AGE_SECONDS = 3600.0
@@ -45,12 +45,11 @@ def lock_key(sha256: str) -> dict:
     return {"space": LOCK_SPACE, "key": int(sha256[:8], 16) - 2**31}
 
 
-class SharedMedia(Media):
+class SharedMedia(BlobMedia):
     """Stored images of a shared database, bytes in ``blobs``."""
 
     def __init__(self, store, blobs: Blobs) -> None:
-        self.store = store
-        self.blobs = blobs
+        super().__init__(store, blobs)
 
     @staticmethod
     def map(work, items: list) -> list:
@@ -59,19 +58,6 @@ class SharedMedia(Media):
             return [work(item) for item in items]
         with ThreadPoolExecutor(min(PARALLEL, len(items))) as pool:
             return list(pool.map(work, items))
-
-    @property
-    def root(self) -> str | None:
-        return getattr(self.blobs, "root", None)
-
-    def path(self, sha256: str) -> str:
-        return self.blobs.path(sha256)
-
-    def read(self, sha256: str) -> bytes | None:
-        return self.blobs.get(sha256)
-
-    def bytes_used(self) -> int:
-        return self.blobs.bytes_used()
 
     def write_file(self, content: bytes) -> str:
         """Store the bytes ahead of the transaction that names them (no object-store write
@@ -130,7 +116,3 @@ class SharedMedia(Media):
         old = wall_seconds() - ORPHAN_AGE_SECONDS
         stale = [sha for sha, at in self.blobs.listing() if at < old and sha not in named]
         return [sha for sha in stale if self.store.query(lambda c, sha=sha: self._remove(c, sha))]
-
-    def wipe(self) -> None:
-        """Every stored content goes (the rows are deleted with the rest of the store)."""
-        self.blobs.wipe()
